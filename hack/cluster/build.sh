@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Builds the local control plane (etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler, kwok) from Go modules with this machine's Go toolchain.
+#
+#   bash hack/cluster/build.sh              build whatever is missing
+#   bash hack/cluster/build.sh --print-bin-dir
+#
+# Versions come from the wrapper modules in hack/cluster/go/ (see generate.sh
+# there). Binaries are cached outside the repository, keyed by those versions:
+#   ${KEYWARD_CACHE_DIR:-$HOME/.cache/keyward}/control-plane/<k8s>-etcd<v>-kwok<v>/bin/
+# If KUBEBUILDER_ASSETS names a directory holding etcd and kube-apiserver, those
+# two are used as they are and only the other three are built.
+#
+# Environment: KEYWARD_CACHE_DIR, KUBEBUILDER_ASSETS, KEYWARD_BUILD_JOBS (go
+# build -p, default 2: the machines have 2 cores and are shared).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+mods="$here/go"
+
+# The version of a required module, read from a wrapper's go.mod.
+required_version() { # <go.mod> <module path>
+  sed -n "s#^[[:space:]]*\(require \)\{0,1\}$2 \(v[^ ]*\).*#\2#p" "$1" | head -n1
+}
+
+k8s_version="$(required_version "$mods/k8s/go.mod" k8s.io/kubernetes)"
+etcd_version="$(required_version "$mods/etcd/go.mod" go.etcd.io/etcd/server/v3)"
+kwok_version="$(required_version "$mods/kwok/go.mod" sigs.k8s.io/kwok)"
+if [[ -z "$k8s_version" || -z "$etcd_version" || -z "$kwok_version" ]]; then
+  echo "build.sh: could not read versions from $mods/*/go.mod" >&2
+  exit 1
+fi
+
+cache_root="${KEYWARD_CACHE_DIR:-$HOME/.cache/keyward}"
+key="${k8s_version}-etcd${etcd_version#v}-kwok${kwok_version#v}"
+bin_dir="$cache_root/control-plane/$key/bin"
+
+if [[ "${1:-}" == "--print-bin-dir" ]]; then
+  echo "$bin_dir"
+  exit 0
+fi
+if [[ $# -gt 0 ]]; then
+  sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  [[ "$1" == "-h" || "$1" == "--help" ]] && exit 0
+  exit 2
+fi
+
+# A component counts as present when it is an executable in the cache, or (for
+# etcd and kube-apiserver only) in KUBEBUILDER_ASSETS.
+present() { # <name>
+  if [[ -x "$bin_dir/$1" ]]; then return 0; fi
+  case "$1" in
+    etcd | kube-apiserver) [[ -n "${KUBEBUILDER_ASSETS:-}" && -x "${KUBEBUILDER_ASSETS}/$1" ]] ;;
+    *) return 1 ;;
+  esac
+}
+
+components=(etcd kwok kube-apiserver kube-controller-manager kube-scheduler)
+missing=()
+for c in "${components[@]}"; do present "$c" || missing+=("$c"); done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "control plane $key: all binaries present in $bin_dir${KUBEBUILDER_ASSETS:+ (etcd/kube-apiserver may come from KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS)}"
+  exit 0
+fi
+
+command -v go > /dev/null || { echo "build.sh: go is not on PATH" >&2; exit 1; }
+mkdir -p "$bin_dir"
+
+# One build at a time per cache: the CLI and a test run may both ask for it.
+exec 9> "$cache_root/control-plane/.build.lock"
+if ! flock -n 9; then
+  echo "another build holds $cache_root/control-plane/.build.lock; waiting for it..."
+  flock 9
+  missing=()
+  for c in "${components[@]}"; do present "$c" || missing+=("$c"); done
+  if [[ ${#missing[@]} -eq 0 ]]; then echo "control plane $key: built by the other process"; exit 0; fi
+fi
+
+# Never fetch a toolchain; -mod=readonly: go.sum is committed and must suffice.
+export GOTOOLCHAIN=local CGO_ENABLED=0
+export GOFLAGS="${GOFLAGS:-} -mod=readonly -buildvcs=false"
+jobs="${KEYWARD_BUILD_JOBS:-2}"
+started_all=$SECONDS
+echo "building control plane $key into $bin_dir"
+echo "missing: ${missing[*]} ($(go env GOVERSION), -p $jobs; a cold build takes many minutes)"
+
+# Runs `go build` for one component in its wrapper module and prints a line
+# every 30 s so a long build is visibly alive. The binary lands in a temporary
+# name and is renamed into place, so a half-written file never counts as built.
+build() { # <name> <module dir> <package> <ldflags>
+  local name="$1" dir="$2" pkg="$3" ldflags="$4" started=$SECONDS tmp
+  tmp="$bin_dir/.$name.tmp.$$"
+  echo "[$name] go build $pkg"
+  (cd "$dir" && go build -p "$jobs" -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg") &
+  local pid=$! next=$((SECONDS + 30))
+  while kill -0 "$pid" 2> /dev/null; do
+    sleep 1
+    if ((SECONDS >= next)); then
+      echo "[$name] still building... $((SECONDS - started))s"
+      next=$((SECONDS + 30))
+    fi
+  done
+  if ! wait "$pid"; then
+    rm -f "$tmp"
+    echo "[$name] FAILED after $((SECONDS - started))s" >&2
+    exit 1
+  fi
+  mv -f "$tmp" "$bin_dir/$name"
+  echo "[$name] done in $((SECONDS - started))s ($("$bin_dir/$name" --version 2> /dev/null | head -n1 || true))"
+}
+
+k8s_minor="${k8s_version#v1.}"
+k8s_minor="${k8s_minor%%.*}"
+k8s_ldflags="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  k8s_ldflags+=" -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$k8s_minor -X $pkg.gitTreeState=clean"
+done
+
+for c in "${missing[@]}"; do
+  case "$c" in
+    etcd) build etcd "$mods/etcd" . "-s -w" ;;
+    kwok) build kwok "$mods/kwok" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${kwok_version#v}" ;;
+    kube-*) build "$c" "$mods/k8s" "k8s.io/kubernetes/cmd/$c" "$k8s_ldflags" ;;
+  esac
+done
+echo "control plane $key built in $((SECONDS - started_all))s: $bin_dir"
