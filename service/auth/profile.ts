@@ -1,0 +1,15 @@
+/** The caller's own profile, served from the cache when it can be. */
+import { AppError } from '../errors.js';
+import type { PublicUser } from '../store/users.js';
+import type { AuthDeps } from './deps.js';
+
+export async function profile(deps: Pick<AuthDeps, 'cache' | 'users'>, userId: string): Promise<PublicUser> {
+  const key = `user:${userId}`;
+  const cached = await deps.cache.get<PublicUser>(key);
+  if (cached) return cached;
+  const user = await deps.users.findById(userId);
+  // The token was valid but the account is gone (deleted since): the session is as good as revoked.
+  if (!user) throw new AppError('session_revoked');
+  await deps.cache.set(key, user);
+  return user;
+}

@@ -1,0 +1,21 @@
+/**
+ * The Redis connection, set up to fail fast rather than queue: when Redis is
+ * down every command rejects at once and callers fall back to PostgreSQL, and
+ * ioredis keeps reconnecting in the background so Redis is used again when it returns.
+ */
+import { Redis } from 'ioredis';
+import type { CacheConfig } from '../config/env.js';
+
+export function createRedis(config: CacheConfig & { redisUrl: string }, onError: (err: Error) => void): Redis {
+  const redis = new Redis(config.redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: config.redisTimeoutSeconds * 1000,
+    connectTimeout: config.redisTimeoutSeconds * 1000,
+    // Reconnect forever, backing off to 2 s: Redis is optional, never fatal.
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    lazyConnect: false,
+  });
+  redis.on('error', onError);
+  return redis;
+}

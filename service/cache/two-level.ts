@@ -1,0 +1,139 @@
+/**
+ * The guide's multi-level cache: L1 an in-process LRU (1000 entries, 300 s),
+ * L2 Redis (3600 s, 5 s timeout) shared by every replica. Writes go to both
+ * levels and are announced on a Redis channel so other replicas drop their L1
+ * copy at once: a revoked session stops working everywhere, not after 300 s.
+ * Redis being down only costs hits; the caller then reads PostgreSQL.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../metrics/registry.js';
+
+export interface CacheHealth {
+  status: 'healthy' | 'degraded' | 'disabled';
+  latency_ms: number;
+  details: string | null;
+}
+
+export interface Cache {
+  get<T>(key: string): Promise<T | undefined>;
+  set<T>(key: string, value: T): Promise<void>;
+  delete(key: string): Promise<void>;
+  health(): Promise<CacheHealth>;
+  close(): Promise<void>;
+}
+
+export interface CacheOptions {
+  memorySize: number;
+  memoryTtlSeconds: number;
+  redisTtlSeconds: number;
+  /** Absent: in-process only (the embedded default, a single replica). */
+  redis?: Redis;
+  /** A second connection for the invalidation channel (a subscribed connection can do nothing else). */
+  subscriber?: Redis;
+  metrics: Pick<Metrics, 'cacheHits' | 'cacheMisses'>;
+  logger: Logger;
+  prefix?: string;
+}
+
+const channel = 'keyward:cache:invalidate';
+
+export async function createCache(options: CacheOptions): Promise<Cache> {
+  const prefix = options.prefix ?? 'keyward:';
+  const instance = randomUUID();
+  const { metrics, logger, redis, subscriber } = options;
+  // lru-cache needs object-or-primitive values that are not undefined; wrap them.
+  const memory = new LRUCache<string, { value: unknown }>({ max: options.memorySize, ttl: options.memoryTtlSeconds * 1000 });
+  let lastRedisError: string | null = null;
+
+  const redisFailed = (err: unknown): void => {
+    const message = err instanceof Error ? err.message : String(err);
+    // Log a failure once per change, not once per request: Redis down means every request fails over.
+    if (message !== lastRedisError) logger.warn('redis unavailable; serving from PostgreSQL', { error: message });
+    lastRedisError = message;
+  };
+  const redisUp = (): boolean => redis !== undefined && redis.status === 'ready';
+
+  if (subscriber) {
+    subscriber.on('message', (_channel: string, message: string) => {
+      const [origin, key] = [message.slice(0, 36), message.slice(37)];
+      if (origin !== instance) memory.delete(key);
+    });
+    await subscriber.subscribe(channel).catch(redisFailed);
+  }
+
+  const announce = async (key: string): Promise<void> => {
+    if (!redisUp()) return;
+    await redis!.publish(channel, `${instance}:${key}`).catch(redisFailed);
+  };
+
+  return {
+    async get<T>(key: string): Promise<T | undefined> {
+      const local = memory.get(key);
+      if (local) {
+        metrics.cacheHits.inc({ level: 'memory' });
+        return local.value as T;
+      }
+      metrics.cacheMisses.inc({ level: 'memory' });
+      if (!redisUp()) return undefined;
+      try {
+        const raw = await redis!.get(prefix + key);
+        lastRedisError = null;
+        if (raw === null) {
+          metrics.cacheMisses.inc({ level: 'redis' });
+          return undefined;
+        }
+        metrics.cacheHits.inc({ level: 'redis' });
+        const value = JSON.parse(raw) as T;
+        memory.set(key, { value });
+        return value;
+      } catch (err) {
+        redisFailed(err);
+        metrics.cacheMisses.inc({ level: 'redis' });
+        return undefined;
+      }
+    },
+
+    async set<T>(key: string, value: T): Promise<void> {
+      memory.set(key, { value });
+      if (!redisUp()) return;
+      try {
+        await redis!.set(prefix + key, JSON.stringify(value), 'EX', options.redisTtlSeconds);
+      } catch (err) {
+        redisFailed(err);
+      }
+      await announce(key);
+    },
+
+    async delete(key: string): Promise<void> {
+      memory.delete(key);
+      if (!redisUp()) return;
+      try {
+        await redis!.del(prefix + key);
+      } catch (err) {
+        redisFailed(err);
+      }
+      await announce(key);
+    },
+
+    async health(): Promise<CacheHealth> {
+      if (!redis) return { status: 'disabled', latency_ms: 0, details: 'REDIS_URL is not set; in-process cache only' };
+      const started = performance.now();
+      try {
+        if (!redisUp()) throw new Error(`redis connection is ${redis.status}`);
+        await redis.ping();
+        return { status: 'healthy', latency_ms: Math.round(performance.now() - started), details: null };
+      } catch (err) {
+        return { status: 'degraded', latency_ms: Math.round(performance.now() - started), details: err instanceof Error ? err.message : String(err) };
+      }
+    },
+
+    async close(): Promise<void> {
+      memory.clear();
+      subscriber?.disconnect();
+      if (redis) await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

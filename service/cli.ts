@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+/** keyward-service: serve the auth API, or apply database migrations. */
+import { Command } from 'commander';
+import { ConfigError, loadConfig, type Config } from './config/env.js';
+import { startEmbeddedPostgres } from './db/embedded.js';
+import { migrate } from './db/migrations.js';
+import { createPool } from './db/pool.js';
+import { createLogger } from './logging/logger.js';
+import { startService } from './server.js';
+import { packageVersion } from './version.js';
+
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`keyward-service: invalid configuration: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG (sysexits.h)
+    }
+    throw err;
+  }
+}
+
+async function serve(): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger({ level: config.logLevel });
+  const service = await startService(config, { logger });
+  logger.info('keyward-service ready', {
+    url: service.url,
+    database: service.embedded ? `embedded PostgreSQL in ${service.embedded.dataDir} (port ${service.embedded.port})` : 'DATABASE_URL',
+    cache: config.cache.redisUrl ? 'memory + Redis' : 'memory only (set REDIS_URL to share it between replicas)',
+    version: packageVersion(),
+  });
+  if (!config.production && process.stdout.isTTY !== false) {
+    process.stdout.write(
+      `\n  Keyward auth service on ${service.url}\n` +
+        `  Try:  curl -s ${service.url}/api/auth/register -H 'content-type: application/json' \\\n` +
+        `          -d '{"email":"ada@example.com","password":"correct horse battery","first_name":"Ada","last_name":"Lovelace"}'\n` +
+        `        curl -s ${service.url}/health\n\n`,
+    );
+  }
+
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`received ${signal}`);
+    service.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { error: err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+async function migrateOnly(): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger({ level: config.logLevel });
+  const embedded = config.database.url === undefined ? await startEmbeddedPostgres({ dataDir: config.dataDir }) : undefined;
+  const pool = createPool(config.database.url ?? embedded!.url, { ...config.database, minConnections: 0 }, (err) => logger.warn(err.message));
+  try {
+    const result = await migrate(pool, (line) => logger.info(line));
+    logger.info(result.applied.length === 0 ? 'schema already up to date' : `applied ${result.applied.length} migration(s)`, { version: result.current });
+  } finally {
+    await pool.end();
+    await embedded?.stop();
+  }
+}
+
+const program = new Command('keyward-service')
+  .description('The Keyward authentication service: register, login, refresh, me, logout; health and metrics.\n' +
+    'Configured by environment variables (see README.md, "Configuration"). With no DATABASE_URL it runs an\n' +
+    'embedded PostgreSQL in KEYWARD_DATA_DIR (default ./.keyward/data).')
+  .version(packageVersion());
+
+program.command('serve', { isDefault: true })
+  .description('migrate the database, then serve the API on PORT (default 8090) until SIGTERM')
+  .action(serve);
+
+program.command('migrate')
+  .description('apply pending database migrations and exit (the service also does this at start-up)')
+  .action(migrateOnly);
+
+program.parseAsync().catch((err: unknown) => {
+  const error = err as Error;
+  process.stderr.write(`keyward-service: ${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}\n`);
+  process.exit(1);
+});

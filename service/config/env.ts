@@ -1,0 +1,234 @@
+/**
+ * The one configuration loader of the auth workload. Every setting comes from an
+ * environment variable; an invalid value stops start-up with a message naming
+ * the variable, so a bad Secret or ConfigMap fails the rollout's startup probe
+ * instead of serving with a surprise default.
+ */
+import { resolve } from 'node:path';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type JwtAlgorithm = 'ES256' | 'HS256';
+
+export interface DatabaseConfig {
+  /** Absent: start the embedded PostgreSQL in `dataDir`. */
+  url: string | undefined;
+  // The guide's DatabaseConfig: 20-50 max, 5-10 min, 30 s connect, 5 min idle, 30 min lifetime.
+  maxConnections: number;
+  minConnections: number;
+  connectionTimeoutSeconds: number;
+  idleTimeoutSeconds: number;
+  maxLifetimeSeconds: number;
+}
+
+export interface CacheConfig {
+  // The guide's CacheConfig: 1000 entries for 5 min in memory, 1 h in Redis, 5 s timeout.
+  memoryCacheSize: number;
+  memoryCacheTtlSeconds: number;
+  redisUrl: string | undefined;
+  redisDefaultTtlSeconds: number;
+  redisTimeoutSeconds: number;
+}
+
+export interface JwtConfig {
+  algorithm: JwtAlgorithm;
+  /** PEM of the ES256 signing key. */
+  signingKey: string | undefined;
+  /** Extra ES256 public (or private) keys, PEM, still accepted during a rotation. */
+  verificationKeys: string[];
+  /** HS256 shared secret (the guide's `jwt-secret`). */
+  secret: string | undefined;
+  previousSecrets: string[];
+  issuer: string;
+  audience: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** A rotated refresh token presented again within this window gets the same successor. */
+  refreshReuseGraceSeconds: number;
+}
+
+export interface SecurityConfig {
+  bcryptCost: number;
+  lockoutThreshold: number;
+  lockoutBaseSeconds: number;
+  lockoutMaxSeconds: number;
+  /** Per client IP, per minute; 0 turns a limit off. */
+  rateLimitLoginPerMinute: number;
+  rateLimitRegisterPerMinute: number;
+  rateLimitRefreshPerMinute: number;
+  /** Express `trust proxy` value, so the client IP is right behind an ingress. */
+  trustProxy: string | false;
+}
+
+export interface Config {
+  production: boolean;
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  dataDir: string;
+  shutdownTimeoutSeconds: number;
+  database: DatabaseConfig;
+  cache: CacheConfig;
+  jwt: JwtConfig;
+  security: SecurityConfig;
+  email: { smtpUrl: string | undefined; from: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Every variable this loader reads; an unknown KEYWARD_* variable is a typo, not a wish. */
+export const knownVariables = [
+  'NODE_ENV', 'HOST', 'PORT', 'LOG_LEVEL', 'KEYWARD_DATA_DIR', 'SHUTDOWN_TIMEOUT_SECONDS',
+  'DATABASE_URL', 'DATABASE_MAX_CONNECTIONS', 'DATABASE_MIN_CONNECTIONS',
+  'DATABASE_CONNECTION_TIMEOUT_SECONDS', 'DATABASE_IDLE_TIMEOUT_SECONDS', 'DATABASE_MAX_LIFETIME_SECONDS',
+  'REDIS_URL', 'REDIS_DEFAULT_TTL_SECONDS', 'REDIS_TIMEOUT_SECONDS', 'MEMORY_CACHE_SIZE', 'MEMORY_CACHE_TTL_SECONDS',
+  'JWT_ALGORITHM', 'JWT_SIGNING_KEY', 'JWT_VERIFICATION_KEYS', 'JWT_SECRET', 'JWT_PREVIOUS_SECRETS',
+  'JWT_ISSUER', 'JWT_AUDIENCE', 'ACCESS_TOKEN_TTL_SECONDS', 'REFRESH_TOKEN_TTL_SECONDS', 'REFRESH_REUSE_GRACE_SECONDS',
+  'BCRYPT_COST', 'LOCKOUT_THRESHOLD', 'LOCKOUT_BASE_SECONDS', 'LOCKOUT_MAX_SECONDS',
+  'RATE_LIMIT_LOGIN_PER_MINUTE', 'RATE_LIMIT_REGISTER_PER_MINUTE', 'RATE_LIMIT_REFRESH_PER_MINUTE', 'TRUST_PROXY',
+  'SMTP_URL', 'EMAIL_FROM',
+] as const;
+
+const knownSet = new Set<string>(knownVariables);
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `expected a whole number, got ${JSON.stringify(raw)}`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = raw.trim() as T;
+  if (!allowed.includes(value)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    // Never echo the value: a URL here usually carries a password.
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
+  }
+  return raw;
+}
+
+/** PEM blocks may arrive concatenated in one variable (a mounted Secret key). */
+function pemList(env: Env, name: string): string[] {
+  const raw = text(env, name);
+  if (raw === undefined) return [];
+  const blocks = raw.match(/-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/g);
+  if (!blocks) throw new ConfigError(name, 'expected one or more PEM blocks');
+  return blocks;
+}
+
+function list(env: Env, name: string): string[] {
+  const raw = text(env, name);
+  return raw === undefined ? [] : raw.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('KEYWARD_') && !knownSet.has(name)) {
+      throw new ConfigError(name, `unknown setting; known KEYWARD_* settings: ${knownVariables.filter((v) => v.startsWith('KEYWARD_')).join(', ')}`);
+    }
+  }
+  const nodeEnv = oneOf(env, 'NODE_ENV', 'development', ['development', 'production', 'test']);
+  const port = integer(env, 'PORT', 8090, 0, 65535);
+
+  const database: DatabaseConfig = {
+    url: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    maxConnections: integer(env, 'DATABASE_MAX_CONNECTIONS', 20, 1, 1000),
+    minConnections: integer(env, 'DATABASE_MIN_CONNECTIONS', 5, 0, 1000),
+    connectionTimeoutSeconds: integer(env, 'DATABASE_CONNECTION_TIMEOUT_SECONDS', 30, 1, 600),
+    idleTimeoutSeconds: integer(env, 'DATABASE_IDLE_TIMEOUT_SECONDS', 300, 1, 86400),
+    maxLifetimeSeconds: integer(env, 'DATABASE_MAX_LIFETIME_SECONDS', 1800, 1, 86400),
+  };
+  if (database.minConnections > database.maxConnections) {
+    throw new ConfigError('DATABASE_MIN_CONNECTIONS', `must not exceed DATABASE_MAX_CONNECTIONS (${database.maxConnections})`);
+  }
+
+  const jwt: JwtConfig = {
+    algorithm: oneOf(env, 'JWT_ALGORITHM', 'ES256', ['ES256', 'HS256'] as const),
+    signingKey: pemList(env, 'JWT_SIGNING_KEY')[0],
+    verificationKeys: pemList(env, 'JWT_VERIFICATION_KEYS'),
+    secret: text(env, 'JWT_SECRET'),
+    previousSecrets: list(env, 'JWT_PREVIOUS_SECRETS'),
+    issuer: text(env, 'JWT_ISSUER') ?? 'keyward',
+    audience: text(env, 'JWT_AUDIENCE') ?? 'keyward',
+    accessTokenTtlSeconds: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86400),
+    refreshTokenTtlSeconds: integer(env, 'REFRESH_TOKEN_TTL_SECONDS', 2592000, 60, 31536000),
+    refreshReuseGraceSeconds: integer(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
+  };
+  if (jwt.algorithm === 'HS256' && jwt.secret !== undefined && Buffer.byteLength(jwt.secret) < 32) {
+    // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output.
+    throw new ConfigError('JWT_SECRET', 'must be at least 32 bytes for HS256 (RFC 7518 section 3.2)');
+  }
+  const production = nodeEnv === 'production';
+  if (production) {
+    // Production refuses development keys: they live on a laptop's disk.
+    if (jwt.algorithm === 'ES256' && jwt.signingKey === undefined) {
+      throw new ConfigError('JWT_SIGNING_KEY', 'is required when NODE_ENV=production (development keys are refused)');
+    }
+    if (jwt.algorithm === 'HS256' && jwt.secret === undefined) {
+      throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production with JWT_ALGORITHM=HS256');
+    }
+  } else if (jwt.algorithm === 'HS256' && jwt.secret === undefined) {
+    throw new ConfigError('JWT_SECRET', 'is required with JWT_ALGORITHM=HS256');
+  }
+
+  const trustProxyRaw = text(env, 'TRUST_PROXY');
+  return {
+    production,
+    host: text(env, 'HOST') ?? '0.0.0.0',
+    port,
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['error', 'warn', 'info', 'debug'] as const),
+    dataDir: resolve(cwd, text(env, 'KEYWARD_DATA_DIR') ?? '.keyward/data'),
+    shutdownTimeoutSeconds: integer(env, 'SHUTDOWN_TIMEOUT_SECONDS', 25, 1, 600),
+    database,
+    cache: {
+      memoryCacheSize: integer(env, 'MEMORY_CACHE_SIZE', 1000, 1, 10_000_000),
+      memoryCacheTtlSeconds: integer(env, 'MEMORY_CACHE_TTL_SECONDS', 300, 1, 86400),
+      redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+      redisDefaultTtlSeconds: integer(env, 'REDIS_DEFAULT_TTL_SECONDS', 3600, 1, 604800),
+      redisTimeoutSeconds: integer(env, 'REDIS_TIMEOUT_SECONDS', 5, 1, 60),
+    },
+    jwt,
+    security: {
+      bcryptCost: integer(env, 'BCRYPT_COST', 12, 4, 31),
+      lockoutThreshold: integer(env, 'LOCKOUT_THRESHOLD', 5, 1, 1000),
+      lockoutBaseSeconds: integer(env, 'LOCKOUT_BASE_SECONDS', 60, 1, 86400),
+      lockoutMaxSeconds: integer(env, 'LOCKOUT_MAX_SECONDS', 900, 1, 86400),
+      rateLimitLoginPerMinute: integer(env, 'RATE_LIMIT_LOGIN_PER_MINUTE', 30, 0, 1_000_000),
+      rateLimitRegisterPerMinute: integer(env, 'RATE_LIMIT_REGISTER_PER_MINUTE', 10, 0, 1_000_000),
+      rateLimitRefreshPerMinute: integer(env, 'RATE_LIMIT_REFRESH_PER_MINUTE', 60, 0, 1_000_000),
+      trustProxy: trustProxyRaw === undefined || trustProxyRaw === 'false' ? false : trustProxyRaw,
+    },
+    email: {
+      smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+      from: text(env, 'EMAIL_FROM') ?? 'no-reply@localhost',
+    },
+  };
+}

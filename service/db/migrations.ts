@@ -1,0 +1,112 @@
+/**
+ * Versioned schema migrations, applied in order at start-up and by
+ * `keyward-service migrate`. Pending migrations apply in one transaction under an advisory
+ * lock, so replicas starting together migrate once. Never edit a released
+ * migration: add the next one.
+ */
+import type pg from 'pg';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'users, sessions, refresh tokens, security events',
+    sql: `
+      CREATE TABLE users (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        email text NOT NULL UNIQUE,
+        password_hash text NOT NULL,
+        first_name text NOT NULL,
+        last_name text NOT NULL,
+        email_verified_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+
+      CREATE TABLE sessions (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        user_id uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        last_used_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL,
+        revoked_at timestamptz,
+        revoked_reason text,
+        ip inet,
+        user_agent text
+      );
+      CREATE INDEX sessions_user_id ON sessions (user_id);
+      CREATE INDEX sessions_live ON sessions (expires_at) WHERE revoked_at IS NULL;
+
+      -- Refresh tokens are stored as SHA-256 hashes; a row is rotated at most once
+      -- (rotated_at) and points at its successor, so reuse is detectable.
+      CREATE TABLE refresh_tokens (
+        id bigserial PRIMARY KEY,
+        session_id uuid NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        token_hash text NOT NULL UNIQUE,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL,
+        rotated_at timestamptz,
+        successor_id bigint REFERENCES refresh_tokens(id) ON DELETE SET NULL
+      );
+      CREATE INDEX refresh_tokens_session_id ON refresh_tokens (session_id);
+
+      CREATE TABLE security_events (
+        id bigserial PRIMARY KEY,
+        occurred_at timestamptz NOT NULL DEFAULT now(),
+        type text NOT NULL,
+        user_id uuid REFERENCES users(id) ON DELETE SET NULL,
+        session_id uuid,
+        ip inet,
+        request_id text,
+        details jsonb NOT NULL DEFAULT '{}'::jsonb
+      );
+      CREATE INDEX security_events_user ON security_events (user_id, occurred_at);
+      CREATE INDEX security_events_type ON security_events (type, occurred_at);
+    `,
+  },
+];
+
+// An arbitrary constant shared by every replica: pg_advisory_xact_lock(key) serialises migrators.
+const migrationLockKey = 0x6b657977; // "keyw"
+
+export interface MigrationResult {
+  applied: Migration[];
+  current: number;
+}
+
+/** Applies every migration newer than the database's version, in order, all or none. */
+export async function migrate(pool: pg.Pool, log: (message: string) => void = () => undefined): Promise<MigrationResult> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [migrationLockKey]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ version: number }>('SELECT coalesce(max(version), 0) AS version FROM schema_migrations');
+    const from = rows[0]?.version ?? 0;
+    const latest = migrations.at(-1)?.version ?? 0;
+    if (from > latest) {
+      throw new Error(`the database schema is at version ${from}, newer than this build knows (${latest}); run a newer keyward-service`);
+    }
+    const applied: Migration[] = [];
+    for (const migration of migrations) {
+      if (migration.version <= from) continue;
+      log(`applying migration ${migration.version}: ${migration.name}`);
+      await client.query(migration.sql);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      applied.push(migration);
+    }
+    await client.query('COMMIT');
+    return { applied, current: Math.max(from, latest) };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The PostgreSQL pool, sized and timed by the guide's DatabaseConfig, and the
+ * one query path: every query is timed into database_query_duration_seconds.
+ */
+import pg from 'pg';
+import type { DatabaseConfig } from '../config/env.js';
+import type { Metrics } from '../metrics/registry.js';
+
+export type Queryable = Pick<pg.PoolClient, 'query'>;
+
+export interface Database {
+  pool: pg.Pool;
+  /** Runs one statement; `operation` labels the duration histogram (a bounded name, never data). */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(operation: string, text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** Runs `work` in one transaction: every multi-row write goes through here. */
+  transaction<T>(operation: string, work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Round trip used by health checks; rejects after `timeoutMs`. */
+  ping(timeoutMs: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** `onIdleError` receives errors of idle clients (the server went away); unhandled, they would crash the process. */
+export function createPool(url: string, config: DatabaseConfig, onIdleError: (err: Error) => void): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: config.maxConnections,
+    min: config.minConnections,
+    connectionTimeoutMillis: config.connectionTimeoutSeconds * 1000,
+    idleTimeoutMillis: config.idleTimeoutSeconds * 1000,
+    maxLifetimeSeconds: config.maxLifetimeSeconds,
+    application_name: 'keyward-service',
+  });
+  pool.on('error', onIdleError);
+  return pool;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function createDatabase(pool: pg.Pool, metrics: Pick<Metrics, 'databaseQueryDuration'>): Database {
+  const timed = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
+    const end = metrics.databaseQueryDuration.startTimer({ operation });
+    try {
+      return await run();
+    } finally {
+      end();
+    }
+  };
+
+  return {
+    pool,
+    query: (operation, text, values) => timed(operation, () => pool.query(text, values)),
+    async transaction(operation, work) {
+      return timed(operation, async () => {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          const result = await work(client);
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        } finally {
+          client.release();
+        }
+      });
+    },
+    async ping(timeoutMs) {
+      const started = performance.now();
+      await withTimeout(pool.query('SELECT 1'), timeoutMs, 'PostgreSQL');
+      return performance.now() - started;
+    },
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,36 @@
+/** Assembles the Express application from its routes and middleware; no I/O happens here. */
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { AuthDeps } from '../auth/deps.js';
+import { enterRequestContext, errorHandler, notFound, observe, rememberMountPath, requestId } from './middleware.js';
+import { authRoutes } from './routes/auth.js';
+import { operationsRoutes, type OperationsDeps } from './routes/operations.js';
+
+export interface AppOptions {
+  auth: AuthDeps;
+  operations: OperationsDeps;
+  trustProxy: string | false;
+}
+
+// Every request body this API takes is a few hundred bytes; 16 KiB leaves room and caps abuse.
+const bodyLimit = '16kb';
+
+export function createApp(options: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxy);
+  app.set('etag', false);
+
+  app.use(requestId);
+  app.use(observe(options.auth.metrics, options.auth.logger));
+  app.use(helmet());
+  app.use(express.json({ limit: bodyLimit, strict: true }));
+  app.use(enterRequestContext);
+
+  app.use(operationsRoutes(options.operations));
+  app.use('/api/auth', rememberMountPath, authRoutes(options.auth));
+
+  app.use(notFound);
+  app.use(errorHandler(options.auth.logger));
+  return app;
+}

@@ -1,0 +1,115 @@
+/** Cross-cutting HTTP middleware: request ids, metrics and access logs, errors. */
+import { randomUUID } from 'node:crypto';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { AppError, isAppError } from '../errors.js';
+import { requestContext } from '../logging/context.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../metrics/registry.js';
+
+// A caller-supplied id is kept only if it is short and plain: it lands in every log line.
+const acceptableId = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export const requestId: RequestHandler = (req, res, next) => {
+  const given = req.get('x-request-id');
+  const id = given !== undefined && acceptableId.test(given) ? given : randomUUID();
+  res.locals['requestId'] = id;
+  res.setHeader('X-Request-Id', id);
+  next();
+};
+
+/**
+ * Enters the request's logging context. Mounted after body parsing: stream
+ * events run in the socket's async context, so entering earlier would be lost.
+ */
+export const enterRequestContext: RequestHandler = (_req, res, next) => {
+  requestContext.run({ requestId: String(res.locals['requestId']) }, next);
+};
+
+/**
+ * Remembers where a router is mounted: Express resets `req.baseUrl` once the
+ * router is done, before 'finish' fires, so the metrics label would lose it.
+ */
+export const rememberMountPath: RequestHandler = (req, res, next) => {
+  res.locals['mountPath'] = req.baseUrl;
+  next();
+};
+
+/** The route template ('/api/auth/login'), never the raw path: labels must stay a bounded set. */
+function routeLabel(req: Request, res: Response): string {
+  const route = req.route as { path?: unknown } | undefined;
+  const mount = typeof res.locals['mountPath'] === 'string' ? res.locals['mountPath'] : '';
+  return typeof route?.path === 'string' ? `${mount}${route.path}` : 'unmatched';
+}
+
+export function observe(metrics: Metrics, logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      const seconds = (performance.now() - started) / 1000;
+      const labels = { method: req.method, route: routeLabel(req, res), status: String(res.statusCode) };
+      metrics.httpRequests.inc(labels);
+      metrics.httpRequestDuration.observe(labels, seconds);
+      // Probes and scrapes would drown the access log: they go at debug.
+      const level = labels.route.startsWith('/health') || labels.route === '/metrics' ? 'debug' : 'info';
+      logger.log(level, 'request', {
+        request_id: res.locals['requestId'],
+        method: req.method,
+        route: labels.route,
+        status: res.statusCode,
+        duration_ms: Math.round(seconds * 1000 * 10) / 10,
+      });
+    });
+    next();
+  };
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new AppError('not_found', { message: `No route for ${req.method} ${req.path}.` }));
+};
+
+/** Errors thrown by body-parser, which carries `type` and `status`. */
+interface ParserError {
+  type?: string;
+  status?: number;
+}
+
+// Connection-level failures of PostgreSQL (SQLSTATE class 08, admin shutdown 57P0x) and of sockets.
+const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+const unavailableMessage = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i;
+
+/** True when the error means a backing service is unreachable: the client should retry, not report a bug. */
+export function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; errors?: unknown } | null;
+  if (e === null || typeof e !== 'object') return false;
+  if (typeof e.code === 'string' && unavailableCodes.has(e.code)) return true;
+  if (Array.isArray(e.errors) && e.errors.some(isUnavailable)) return true; // AggregateError from dual-stack connects
+  return typeof e.message === 'string' && unavailableMessage.test(e.message);
+}
+
+function toAppError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  if (isUnavailable(err)) return new AppError('service_unavailable', { cause: err, headers: { 'Retry-After': '5' } });
+  const parser = err as ParserError;
+  if (parser.type === 'entity.parse.failed') return new AppError('invalid_json', { cause: err });
+  if (parser.type === 'entity.too.large') return new AppError('payload_too_large', { cause: err });
+  if (parser.type === 'charset.unsupported' || parser.type === 'encoding.unsupported') return new AppError('unsupported_media_type', { cause: err });
+  if (typeof parser.status === 'number' && parser.status >= 400 && parser.status < 500) {
+    return new AppError('invalid_request', { cause: err });
+  }
+  return new AppError('internal_error', { cause: err });
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const error = toAppError(err);
+    if (error.status >= 500) {
+      // The cause goes to the log with its stack; the client gets the catalogue message only.
+      logger.error('request failed', { request_id: res.locals['requestId'], code: error.code, error: error.cause ?? error });
+    }
+    if (res.headersSent) return;
+    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+    res.status(error.status).json({
+      error: { code: error.code, message: error.message, request_id: res.locals['requestId'], ...(error.details ? { details: error.details } : {}) },
+    });
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The one logger factory: winston, one JSON object per line, the request id on
+ * every line written inside a request, and secrets removed by key name before
+ * anything is written.
+ */
+import winston from 'winston';
+import type { LogLevel } from '../config/env.js';
+import { currentRequestId } from './context.js';
+
+export type Logger = winston.Logger;
+
+// Matched against keys at any depth; the value is replaced, never logged.
+const secretKey = /pass(word)?|secret|token|authorization|cookie|private|^key$|signing|credential|otp|code_verifier/i;
+
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = secretKey.test(k) ? '[redacted]' : redact(v, depth + 1);
+  return out;
+}
+
+const redactFormat = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    if (key === 'level' || key === 'message') continue;
+    info[key] = secretKey.test(key) ? '[redacted]' : redact(info[key]);
+  }
+  const requestId = currentRequestId();
+  if (requestId !== undefined && info['request_id'] === undefined) info['request_id'] = requestId;
+  return info;
+});
+
+export interface LoggerOptions {
+  level: LogLevel;
+  service?: string;
+  /** Where lines go; defaults to stdout. Tests pass a stream to read lines back. */
+  stream?: NodeJS.WritableStream;
+  silent?: boolean;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return winston.createLogger({
+    level: options.level,
+    silent: options.silent ?? false,
+    defaultMeta: { service: options.service ?? 'keyward-service' },
+    format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
+    transports: [new winston.transports.Stream({ stream: options.stream ?? process.stdout })],
+  });
+}

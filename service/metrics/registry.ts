@@ -1,0 +1,94 @@
+/**
+ * The one metrics registry of the auth workload, with the guide's metric names
+ * and buckets. Labels never carry emails, ids or tokens: only bounded sets.
+ */
+import client from 'prom-client';
+
+// The guide's buckets for auth_request_duration_seconds and database_query_duration_seconds.
+const guideBuckets = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0];
+
+export interface Metrics {
+  registry: client.Registry;
+  authRequests: client.Counter<'operation' | 'result'>;
+  authRequestDuration: client.Histogram<'operation'>;
+  activeSessions: client.Gauge;
+  databaseConnectionsActive: client.Gauge;
+  databaseQueryDuration: client.Histogram<'operation'>;
+  cacheHits: client.Counter<'level'>;
+  cacheMisses: client.Counter<'level'>;
+  httpRequests: client.Counter<'method' | 'route' | 'status'>;
+  httpRequestDuration: client.Histogram<'method' | 'route' | 'status'>;
+}
+
+export interface MetricsSources {
+  /** Count of live sessions; called on scrape. */
+  activeSessions?: () => Promise<number>;
+  /** Connections checked out of the pool; called on scrape. */
+  activeConnections?: () => number;
+}
+
+export function createMetrics(sources: MetricsSources = {}): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    authRequests: new client.Counter({
+      name: 'auth_requests_total',
+      help: 'Total authentication requests',
+      labelNames: ['operation', 'result'],
+      registers,
+    }),
+    authRequestDuration: new client.Histogram({
+      name: 'auth_request_duration_seconds',
+      help: 'Authentication request duration',
+      labelNames: ['operation'],
+      buckets: guideBuckets,
+      registers,
+    }),
+    activeSessions: new client.Gauge({
+      name: 'active_sessions_total',
+      help: 'Currently active user sessions',
+      registers,
+      async collect() {
+        if (!sources.activeSessions) return;
+        // A scrape while the database is down keeps the last value rather than failing /metrics.
+        try {
+          this.set(await sources.activeSessions());
+        } catch {
+          /* keep the previous value */
+        }
+      },
+    }),
+    databaseConnectionsActive: new client.Gauge({
+      name: 'database_connections_active',
+      help: 'Active database connections',
+      registers,
+      collect() {
+        if (sources.activeConnections) this.set(sources.activeConnections());
+      },
+    }),
+    databaseQueryDuration: new client.Histogram({
+      name: 'database_query_duration_seconds',
+      help: 'Database query duration',
+      labelNames: ['operation'],
+      buckets: guideBuckets,
+      registers,
+    }),
+    cacheHits: new client.Counter({ name: 'cache_hits_total', help: 'Total cache hits', labelNames: ['level'], registers }),
+    cacheMisses: new client.Counter({ name: 'cache_misses_total', help: 'Total cache misses', labelNames: ['level'], registers }),
+    httpRequests: new client.Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests by method, route template and status code',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    }),
+    httpRequestDuration: new client.Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration by method, route template and status code',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Per-IP rate limits and per-account lockout, on rate-limiter-flexible. With
+ * Redis the counters are shared by every replica (atomic Lua scripts); without
+ * it, or while it is down, an in-process limiter takes over ("insurance").
+ */
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { AppError } from '../errors.js';
+
+interface CounterOptions {
+  keyPrefix: string;
+  points: number;
+  durationSeconds: number;
+  redis: Redis | undefined;
+}
+
+function counter(options: CounterOptions): RateLimiterAbstract {
+  const base = { keyPrefix: `keyward:${options.keyPrefix}`, points: options.points, duration: options.durationSeconds };
+  const memory = new RateLimiterMemory(base);
+  if (!options.redis) return memory;
+  return new RateLimiterRedis({ ...base, storeClient: options.redis, insuranceLimiter: memory, rejectIfRedisNotReady: true });
+}
+
+const retryAfter = (res: RateLimiterRes): number => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+
+export interface RateLimit {
+  /** Takes one request from `key`'s budget, or throws `rate_limited` with Retry-After. */
+  consume(key: string): Promise<void>;
+}
+
+/** A per-minute budget; 0 requests per minute means no limit. */
+export function createRateLimit(name: string, perMinute: number, redis: Redis | undefined): RateLimit {
+  if (perMinute === 0) return { consume: async () => undefined };
+  const limiter = counter({ keyPrefix: `rl:${name}`, points: perMinute, durationSeconds: 60, redis });
+  return {
+    async consume(key) {
+      try {
+        await limiter.consume(key);
+      } catch (res) {
+        if (!(res instanceof RateLimiterRes)) throw res;
+        const seconds = retryAfter(res);
+        throw new AppError('rate_limited', {
+          message: `Too many ${name} requests from this address; retry in ${seconds} s.`,
+          headers: { 'Retry-After': String(seconds) },
+        });
+      }
+    },
+  };
+}
+
+export interface LockoutOptions {
+  threshold: number;
+  baseSeconds: number;
+  maxSeconds: number;
+  redis: Redis | undefined;
+}
+
+export type Reservation = { allowed: true; lastChance: boolean } | { allowed: false; retryAfterSeconds: number };
+
+export interface Lockout {
+  /**
+   * Reserves one password evaluation for `account`. Reservations are taken
+   * atomically, so N+k parallel attempts reserve at most N evaluations.
+   */
+  reserve(account: string): Promise<Reservation>;
+  /** Records that the reserved evaluation failed; returns the lock length when this failure locked the account. */
+  fail(account: string, lastChance: boolean): Promise<number | undefined>;
+  /** A correct password clears the failure count and the lockout history. */
+  succeed(account: string): Promise<void>;
+}
+
+// Failures count within a 15-minute window: long enough to cover the longest lock.
+const failureWindowSeconds = 900;
+// Lockouts within a day make the next one longer (1 min, 2, 4, 8, then the 15 min cap).
+const historyWindowSeconds = 86400;
+
+export function lockoutSeconds(lockoutNumber: number, baseSeconds: number, maxSeconds: number): number {
+  return Math.min(baseSeconds * 2 ** Math.max(0, lockoutNumber - 1), maxSeconds);
+}
+
+export function createLockout(options: LockoutOptions): Lockout {
+  const attempts = counter({ keyPrefix: 'lock:attempts', points: options.threshold, durationSeconds: failureWindowSeconds, redis: options.redis });
+  const history = counter({ keyPrefix: 'lock:history', points: 1_000_000, durationSeconds: historyWindowSeconds, redis: options.redis });
+  return {
+    async reserve(account) {
+      try {
+        const res = await attempts.consume(account);
+        return { allowed: true, lastChance: res.consumedPoints >= options.threshold };
+      } catch (res) {
+        if (!(res instanceof RateLimiterRes)) throw res;
+        return { allowed: false, retryAfterSeconds: retryAfter(res) };
+      }
+    },
+    async fail(account, lastChance) {
+      if (!lastChance) return undefined;
+      const lockouts = await history.consume(account);
+      const seconds = lockoutSeconds(lockouts.consumedPoints, options.baseSeconds, options.maxSeconds);
+      await attempts.block(account, seconds);
+      return seconds;
+    },
+    async succeed(account) {
+      await Promise.all([attempts.delete(account), history.delete(account)]);
+    },
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * The service's start-up and shutdown sequences, each a short function that
+ * reads top to bottom (STYLE.md §10):
+ *   config → database (embedded if none) → migrate → cache → listen → ready;
+ *   SIGTERM → not ready → stop accepting → drain in-flight → close pool and Redis → exit.
+ */
+import { hkdfSync } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AuthDeps } from './auth/deps.js';
+import { createCache, type Cache } from './cache/two-level.js';
+import { createRedis } from './cache/redis.js';
+import type { Config } from './config/env.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { migrate } from './db/migrations.js';
+import { createDatabase, createPool, type Database } from './db/pool.js';
+import { createApp } from './http/app.js';
+import type { Lifecycle } from './http/routes/operations.js';
+import type { Logger } from './logging/logger.js';
+import { createMetrics, type Metrics, type MetricsSources } from './metrics/registry.js';
+import { createPasswordHasher } from './passwords/hash.js';
+import { createLockout, createRateLimit } from './security/limits.js';
+import { createEventLog } from './store/events.js';
+import { createSessionStore } from './store/sessions.js';
+import { createUserStore } from './store/users.js';
+import { createAccessTokens } from './tokens/access.js';
+import { buildJwks } from './tokens/jwks.js';
+import { generateDevelopmentKeys, loadKeyRing, type KeyRing, type KeyRingConfig } from './tokens/keys.js';
+import { createRefreshTokens } from './tokens/refresh.js';
+import { packageVersion } from './version.js';
+
+export interface RunningService {
+  url: string;
+  port: number;
+  lifecycle: Lifecycle;
+  db: Database;
+  cache: Cache;
+  metrics: Metrics;
+  embedded: EmbeddedDatabase | undefined;
+  /** The graceful shutdown sequence; resolves when everything is closed. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger: Logger;
+  /** Clock for sessions and tokens; tests pass their own. */
+  now?: () => number;
+}
+
+async function keyRingFor(config: Config, logger: Logger): Promise<KeyRing> {
+  const { jwt } = config;
+  const ring: KeyRingConfig = jwt.algorithm === 'HS256'
+    ? { algorithm: 'HS256', secret: jwt.secret!, verificationSecrets: jwt.previousSecrets }
+    : { algorithm: 'ES256', signingKeyPem: jwt.signingKey, verificationKeyPems: jwt.verificationKeys };
+  if (ring.algorithm === 'ES256' && ring.signingKeyPem === undefined) {
+    const dev = await generateDevelopmentKeys(config.dataDir);
+    ring.signingKeyPem = dev.signingKeyPem;
+    logger.warn(
+      `DEVELOPMENT SIGNING KEY in use (${dev.path}${dev.created ? ', just generated' : ''}): set JWT_SIGNING_KEY before serving real users; NODE_ENV=production refuses to start without it`,
+    );
+  }
+  return loadKeyRing(ring);
+}
+
+/** A key for deriving refresh-token successors, bound to the signing key every replica shares. */
+function successorKey(ring: KeyRing): Buffer {
+  const material = ring.algorithm === 'HS256'
+    ? ring.signingKey.key.export()
+    : ring.signingKey.key.export({ format: 'der', type: 'pkcs8' });
+  return Buffer.from(hkdfSync('sha256', material, 'keyward', 'refresh-token-successor', 32));
+}
+
+export async function startService(config: Config, options: StartOptions): Promise<RunningService> {
+  const { logger } = options;
+  const now = options.now ?? Date.now;
+  const lifecycle: Lifecycle = { started: false, draining: false };
+  const sources: MetricsSources = {};
+  const metrics = createMetrics(sources);
+
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.database.url;
+  if (databaseUrl === undefined) {
+    logger.info(`DATABASE_URL is not set: starting the embedded PostgreSQL in ${config.dataDir}`);
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log: (line) => logger.debug(line, { component: 'postgres' }) });
+    databaseUrl = embedded.url;
+  }
+
+  const pool = createPool(databaseUrl, config.database, (err) => logger.warn('idle database connection failed', { error: err.message }));
+  const db = createDatabase(pool, metrics);
+  const migrated = await migrate(pool, (line) => logger.info(line));
+  logger.info('database schema ready', { version: migrated.current, applied: migrated.applied.length });
+
+  const redisConfig = config.cache.redisUrl === undefined ? undefined : { ...config.cache, redisUrl: config.cache.redisUrl };
+  const onRedisError = (err: Error): void => void logger.debug('redis connection error', { error: err.message });
+  const redis = redisConfig && createRedis(redisConfig, onRedisError);
+  const subscriber = redisConfig && createRedis(redisConfig, onRedisError);
+  const cache = await createCache({
+    memorySize: config.cache.memoryCacheSize,
+    memoryTtlSeconds: config.cache.memoryCacheTtlSeconds,
+    redisTtlSeconds: config.cache.redisDefaultTtlSeconds,
+    redis,
+    subscriber,
+    metrics,
+    logger,
+  });
+
+  const keyRing = await keyRingFor(config, logger);
+  const sessions = createSessionStore(db, cache, now);
+  sources.activeSessions = () => sessions.countActive();
+  sources.activeConnections = () => pool.totalCount - pool.idleCount;
+
+  const auth: AuthDeps = {
+    db,
+    cache,
+    users: createUserStore(db),
+    sessions,
+    events: createEventLog(db, logger),
+    passwords: createPasswordHasher({ cost: config.security.bcryptCost }),
+    accessTokens: createAccessTokens({ keyRing, issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: config.jwt.accessTokenTtlSeconds, now }),
+    refreshTokens: createRefreshTokens({
+      db,
+      successorKey: successorKey(keyRing),
+      ttlSeconds: config.jwt.refreshTokenTtlSeconds,
+      reuseGraceSeconds: config.jwt.refreshReuseGraceSeconds,
+    }),
+    lockout: createLockout({
+      threshold: config.security.lockoutThreshold,
+      baseSeconds: config.security.lockoutBaseSeconds,
+      maxSeconds: config.security.lockoutMaxSeconds,
+      redis,
+    }),
+    limits: {
+      login: createRateLimit('login', config.security.rateLimitLoginPerMinute, redis),
+      register: createRateLimit('register', config.security.rateLimitRegisterPerMinute, redis),
+      refresh: createRateLimit('refresh', config.security.rateLimitRefreshPerMinute, redis),
+    },
+    metrics,
+    logger,
+    refreshTokenTtlSeconds: config.jwt.refreshTokenTtlSeconds,
+    now,
+  };
+
+  const app = createApp({
+    auth,
+    operations: {
+      lifecycle,
+      metrics,
+      jwks: buildJwks(keyRing),
+      health: { pingDatabase: (ms) => db.ping(ms), cacheHealth: () => cache.health(), smtpUrl: config.email.smtpUrl, version: packageVersion() },
+    },
+    trustProxy: config.security.trustProxy,
+  });
+
+  const server = createServer(app);
+  // Longer than typical load-balancer idle timeouts (60 s), so they close first and never hit a closed socket.
+  server.keepAliveTimeout = 65_000;
+  server.listen(config.port, config.host);
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  lifecycle.started = true;
+
+  const stop = (): Promise<void> => shutdown({ server, lifecycle, db, cache, embedded, logger, timeoutMs: config.shutdownTimeoutSeconds * 1000 });
+  const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
+  return { url: `http://${host}:${port}`, port, lifecycle, db, cache, metrics, embedded, stop };
+}
+
+interface ShutdownParts {
+  server: Server;
+  lifecycle: Lifecycle;
+  db: Database;
+  cache: Cache;
+  embedded: EmbeddedDatabase | undefined;
+  logger: Logger;
+  timeoutMs: number;
+}
+
+async function shutdown(parts: ShutdownParts): Promise<void> {
+  const { server, lifecycle, logger } = parts;
+  lifecycle.draining = true;
+  logger.info('shutting down: readiness failing, no new connections, draining in-flight requests');
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, parts.timeoutMs, 'timeout').unref());
+  if ((await Promise.race([closed, deadline])) === 'timeout') {
+    logger.warn(`in-flight requests still open after ${parts.timeoutMs} ms; closing them`);
+    server.closeAllConnections();
+    await closed;
+  }
+  await parts.db.close();
+  await parts.cache.close();
+  if (parts.embedded) await parts.embedded.stop();
+  logger.info('shutdown complete');
+}

@@ -1,0 +1,78 @@
+/** The users table: accounts and their password hashes. Hashes never leave this module's row type. */
+import type { Database, Queryable } from '../db/pool.js';
+import { AppError } from '../errors.js';
+
+/** What clients see of an account: never the password hash. */
+export interface PublicUser {
+  id: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  email_verified: boolean;
+  created_at: string;
+}
+
+export interface UserWithHash {
+  user: PublicUser;
+  passwordHash: string;
+}
+
+interface UserRow {
+  id: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  email_verified_at: Date | null;
+  created_at: Date;
+  password_hash: string;
+}
+
+const toPublic = (row: UserRow): PublicUser => ({
+  id: row.id,
+  email: row.email,
+  first_name: row.first_name,
+  last_name: row.last_name,
+  email_verified: row.email_verified_at !== null,
+  created_at: row.created_at.toISOString(),
+});
+
+const uniqueViolation = '23505';
+
+export interface NewUser {
+  email: string;
+  passwordHash: string;
+  firstName: string;
+  lastName: string;
+}
+
+export interface UserStore {
+  create(tx: Queryable, user: NewUser): Promise<PublicUser>;
+  findByEmail(email: string): Promise<UserWithHash | undefined>;
+  findById(id: string): Promise<PublicUser | undefined>;
+}
+
+export function createUserStore(db: Database): UserStore {
+  return {
+    async create(tx, user) {
+      try {
+        const { rows } = await tx.query<UserRow>(
+          `INSERT INTO users (email, password_hash, first_name, last_name) VALUES ($1, $2, $3, $4) RETURNING *`,
+          [user.email, user.passwordHash, user.firstName, user.lastName],
+        );
+        return toPublic(rows[0]!);
+      } catch (err) {
+        if ((err as { code?: string }).code === uniqueViolation) throw new AppError('email_taken', { cause: err });
+        throw err;
+      }
+    },
+    async findByEmail(email) {
+      const { rows } = await db.query<UserRow>('users.find_by_email', 'SELECT * FROM users WHERE email = $1', [email]);
+      const row = rows[0];
+      return row ? { user: toPublic(row), passwordHash: row.password_hash } : undefined;
+    },
+    async findById(id) {
+      const { rows } = await db.query<UserRow>('users.find_by_id', 'SELECT * FROM users WHERE id = $1', [id]);
+      return rows[0] ? toPublic(rows[0]) : undefined;
+    },
+  };
+}
