@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import { AppError } from '../../../service/errors.js';
+import { createPasswordHasher } from '../../../service/passwords/hash.js';
+
+describe('service/passwords/hash', () => {
+  const hasher = createPasswordHasher({ cost: 4 });
+
+  it('verifies a password against its own hash and refuses another password', async () => {
+    const hash = await hasher.hash('correct horse battery staple');
+    expect(hash).to.match(/^\$2b\$04\$/);
+    expect(await hasher.verify('correct horse battery staple', hash)).to.equal(true);
+    expect(await hasher.verify('correct horse battery stapler', hash)).to.equal(false);
+  });
+
+  it('salts every hash', async () => {
+    expect(await hasher.hash('same password')).to.not.equal(await hasher.hash('same password'));
+  });
+
+  it('hashes multibyte passwords up to exactly 72 bytes', async () => {
+    const password = '€'.repeat(24);
+    expect(await hasher.verify(password, await hasher.hash(password))).to.equal(true);
+  });
+
+  it('refuses to hash more than 72 bytes instead of truncating', async () => {
+    const err = await hasher.hash('€'.repeat(24) + 'a').then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(AppError).and.include({ code: 'password_too_long', status: 400 });
+  });
+
+  it('does not accept a longer password whose first 72 bytes match', async () => {
+    const password = 'x'.repeat(72);
+    const hash = await hasher.hash(password);
+    expect(await hasher.verify(password + 'anything', hash)).to.equal(false);
+  });
+
+  it('answers false from the dummy hash, whatever the password', async () => {
+    for (const password of ['', 'password', 'correct horse battery staple']) {
+      expect(await hasher.verifyAgainstDummy(password)).to.equal(false);
+    }
+  });
+
+  it('takes about as long for an unknown user (dummy) as for a wrong password', async function () {
+    this.timeout(60_000);
+    // Cost 10 makes one comparison ~50 ms, well above timer and scheduling noise.
+    const slow = createPasswordHasher({ cost: 10 });
+    const hash = await slow.hash('the real password');
+    const median = async (fn: () => Promise<boolean>): Promise<number> => {
+      const times: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const start = process.hrtime.bigint();
+        await fn();
+        times.push(Number(process.hrtime.bigint() - start));
+      }
+      return times.sort((a, b) => a - b)[3] ?? 0;
+    };
+    await slow.verifyAgainstDummy('warm-up'); // the dummy hash is computed at creation
+    const wrong = await median(() => slow.verify('a wrong password', hash));
+    const unknown = await median(() => slow.verifyAgainstDummy('a wrong password'));
+    expect(unknown / wrong).to.be.within(0.5, 2);
+  });
+
+  it('refuses a cost outside bcrypt\'s 4..31', () => {
+    expect(() => createPasswordHasher({ cost: 3 })).to.throw(RangeError);
+    expect(() => createPasswordHasher({ cost: 32 })).to.throw(RangeError);
+    expect(() => createPasswordHasher({ cost: 10.5 })).to.throw(RangeError);
+  });
+});
