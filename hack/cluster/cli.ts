@@ -1,0 +1,189 @@
+// `npm run cluster -- up|down|status`: the local control plane for people.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { buildScript } from './binaries.js';
+import { probe, startControlPlane, stopComponents, type ControlPlane } from './control-plane.js';
+import { commandLine, stopPid } from './process.js';
+import { type ClusterState, readState, removeState, writeState } from './state.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const defaultDir = join(repoRoot, '.keyward', 'cluster');
+
+const alive = (p: { pid: number; command: string }) => commandLine(p.pid)?.[0] === p.command;
+const show = (path: string) => (path.startsWith(repoRoot) ? relative(process.cwd(), path) || '.' : path);
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('a whole number from 1 to 64');
+  return n;
+}
+
+/** What `up` hands to the steps that run once the control plane is ready. */
+export interface UpContext {
+  plane: ControlPlane;
+  state: ClusterState;
+  repoRoot: string;
+}
+
+/**
+ * Steps run in order after the control plane is up, before the state is
+ * written. Later additions (`--operator`: start the operator detached and push
+ * it onto `state.extras`, which `down` stops first; `--demo`: apply a sample
+ * AuthService) add an option to the `up` command and a step here.
+ */
+type UpStep = (ctx: UpContext, opts: UpOptions) => Promise<void> | void;
+
+interface UpOptions {
+  dir: string;
+  nodes: number;
+  build: boolean;
+  crds: boolean;
+}
+
+const upSteps: UpStep[] = [applyCrds];
+
+function applyCrds(ctx: UpContext, opts: UpOptions): void {
+  const crdDir = join(ctx.repoRoot, 'crds');
+  const files = existsSync(crdDir) ? readdirSync(crdDir).filter((f) => /\.ya?ml$/.test(f)) : [];
+  if (!opts.crds || files.length === 0) return;
+  const kubectl = (args: string[]) =>
+    execFileSync('kubectl', ['--kubeconfig', ctx.plane.kubeconfigPath, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  console.log(`applying ${files.length} CRD file(s) from crds/`);
+  kubectl(['apply', '--server-side', ...files.flatMap((f) => ['-f', join(crdDir, f)])]);
+  kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+}
+
+async function up(opts: UpOptions): Promise<void> {
+  const dir = resolve(opts.dir);
+  const previous = readState(dir);
+  if (previous && previous.components.some(alive)) {
+    console.log(`a control plane is already running (${previous.server}); \`npm run cluster -- status\` shows it.`);
+    printUsage(previous.kubeconfig);
+    return;
+  }
+  if (opts.build) {
+    // build.sh prints per-component progress; an already built cache returns at once.
+    const built = spawnSync('bash', [buildScript], { stdio: 'inherit' });
+    if (built.status !== 0) throw new Error(`build failed (bash ${show(buildScript)} exited ${built.status ?? built.signal})`);
+  }
+  // Every up starts from empty etcd data; logs of the previous run go with it.
+  rmSync(dir, { recursive: true, force: true });
+  const plane = await startControlPlane({ dir, nodes: opts.nodes, detached: true, log: (line) => console.log(line) });
+  const state: ClusterState = {
+    version: 1,
+    startedAt: new Date().toISOString(),
+    dir,
+    server: plane.server,
+    kubeconfig: plane.kubeconfigPath,
+    caFile: plane.caFile,
+    adminToken: plane.adminToken,
+    nodes: opts.nodes,
+    components: plane.components(),
+    extras: [],
+  };
+  // Record the PIDs first so `down` can stop them even if a later step fails.
+  writeState(dir, state);
+  for (const step of upSteps) await step({ plane, state, repoRoot }, opts);
+  writeState(dir, state);
+  printUsage(plane.kubeconfigPath);
+}
+
+function printUsage(kubeconfig: string): void {
+  console.log(`
+  export KUBECONFIG=${kubeconfig}
+
+  kubectl get nodes
+  kubectl create deployment hello --image=example/hello:1.0 --replicas=3
+  kubectl rollout status deployment/hello          # pods are simulated by kwok: Ready in seconds
+  kubectl create deployment bad --image=example/hello:1.0-broken
+  kubectl get pods                                 # image tags ending in -broken run but never become Ready
+
+  npm run cluster -- status      npm run cluster -- down
+`);
+}
+
+async function down(opts: { dir: string }): Promise<void> {
+  const dir = resolve(opts.dir);
+  const state = readState(dir);
+  if (!state) {
+    console.log(`no control plane recorded in ${show(dir)}; nothing to stop`);
+    return;
+  }
+  for (const extra of state.extras) {
+    if (!alive(extra)) continue;
+    console.log(`stopping ${extra.name} (pid ${extra.pid})`);
+    await stopPid(extra.pid);
+  }
+  const running = state.components.filter(alive);
+  console.log(running.length === 0 ? 'no component was running' : `stopping ${running.map((c) => `${c.name} (pid ${c.pid})`).join(', ')}`);
+  await stopComponents(state.components);
+  removeState(dir);
+  console.log(`stopped; logs stay in ${show(dir)} until the next up`);
+}
+
+async function status(opts: { dir: string }): Promise<void> {
+  const dir = resolve(opts.dir);
+  const state = readState(dir);
+  if (!state) {
+    console.log('not running (npm run cluster -- up starts it)');
+    process.exitCode = 1;
+    return;
+  }
+  const auth = { caPem: readFileSync(state.caFile, 'utf8'), token: state.adminToken };
+  const rows = await Promise.all(
+    state.components.map(async (c) => {
+      const running = alive(c);
+      const healthy = running && (await probe(c, auth));
+      return { c, running, healthy };
+    }),
+  );
+  const extras = state.extras.map((e) => ({ e, running: alive(e) }));
+  const pad = (s: string, n: number) => s.padEnd(n);
+  console.log(`${pad('COMPONENT', 25)}${pad('PID', 9)}${pad('PORT', 7)}STATE`);
+  for (const { c, running, healthy } of rows) {
+    console.log(`${pad(c.name, 25)}${pad(String(c.pid), 9)}${pad(String(c.port), 7)}${!running ? 'stopped' : healthy ? 'healthy' : 'UNHEALTHY'}`);
+  }
+  for (const { e, running } of extras) console.log(`${pad(e.name, 25)}${pad(String(e.pid), 9)}${pad('-', 7)}${running ? 'running' : 'stopped'}`);
+  console.log(`\nserver ${state.server}   kubeconfig ${show(state.kubeconfig)}   logs ${show(dir)}/*.log   since ${state.startedAt}`);
+  if (!rows.every((r) => r.healthy)) process.exitCode = 1;
+}
+
+const program = new Command('npm run cluster --')
+  .description(
+    'A real local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) ' +
+      'with kwok-simulated nodes, built from Go modules by hack/cluster/build.sh. See hack/cluster/README.md.',
+  )
+  .showHelpAfterError();
+
+const dirOption = ['--dir <path>', 'working directory: state, kubeconfig, PKI, etcd data, logs', show(defaultDir)] as const;
+
+program
+  .command('up')
+  .description('build the binaries if needed, start the control plane in the background, apply crds/*.yaml')
+  .option(...dirOption)
+  .option('--nodes <n>', 'kwok nodes to simulate (1-64)', positiveInt, 3)
+  .option('--no-build', 'fail instead of building missing binaries')
+  .option('--no-crds', 'do not apply crds/*.yaml')
+  .addHelpText(
+    'after',
+    '\nThe processes keep running after this command exits; their PIDs are recorded in\n' +
+      '<dir>/state.json and `down` stops them. Each `up` starts from an empty etcd.\n' +
+      'First run: the build takes 10+ minutes (cached in ~/.cache/keyward afterwards).',
+  )
+  .action(up);
+
+program.command('down').description('stop every process that up started (by recorded PID)').option(...dirOption).action(down);
+
+program
+  .command('status')
+  .description("each component's PID, port and health; exits 1 unless all are healthy")
+  .option(...dirOption)
+  .action(status);
+
+program.parseAsync().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});
