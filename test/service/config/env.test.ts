@@ -1,0 +1,174 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../../service/config/env.js';
+
+/** Runs loadConfig and returns the ConfigError it throws (fails the test when it does not). */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env, '/srv/app');
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  expect.fail(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+
+describe('loadConfig', () => {
+  describe('defaults', () => {
+    const config = loadConfig({}, '/srv/app');
+
+    it("uses the guide's DatabaseConfig numbers: 20 max, 5 min, 30 s connect, 300 s idle, 1800 s lifetime", () => {
+      expect(config.database).to.deep.equal({
+        url: undefined,
+        maxConnections: 20,
+        minConnections: 5,
+        connectionTimeoutSeconds: 30,
+        idleTimeoutSeconds: 300,
+        maxLifetimeSeconds: 1800,
+      });
+    });
+
+    it("uses the guide's CacheConfig numbers: 1000 entries for 300 s in memory, 3600 s in Redis, 5 s timeout", () => {
+      expect(config.cache).to.deep.equal({
+        memoryCacheSize: 1000,
+        memoryCacheTtlSeconds: 300,
+        redisUrl: undefined,
+        redisDefaultTtlSeconds: 3600,
+        redisTimeoutSeconds: 5,
+      });
+    });
+
+    it('serves on port 8090, logs at info, drains for 25 s and keeps data in ./.keyward/data', () => {
+      expect(config).to.include({ production: false, host: '0.0.0.0', port: 8090, logLevel: 'info', shutdownTimeoutSeconds: 25 });
+      expect(config.dataDir).to.equal('/srv/app/.keyward/data');
+    });
+
+    it('signs ES256 access tokens for 15 minutes, refresh tokens for 30 days, with a 10 s reuse grace', () => {
+      expect(config.jwt).to.include({
+        algorithm: 'ES256',
+        issuer: 'keyward',
+        audience: 'keyward',
+        accessTokenTtlSeconds: 900,
+        refreshTokenTtlSeconds: 30 * 24 * 3600,
+        refreshReuseGraceSeconds: 10,
+      });
+    });
+
+    it('hashes with bcrypt cost 12 and locks after 5 failures for 1 minute, doubling up to 15', () => {
+      expect(config.security).to.include({ bcryptCost: 12, lockoutThreshold: 5, lockoutBaseSeconds: 60, lockoutMaxSeconds: 900, trustProxy: false });
+    });
+
+    it('treats empty variables as unset', () => {
+      expect(loadConfig({ PORT: '', REDIS_URL: '  ', BCRYPT_COST: '' }, '/srv/app')).to.deep.equal(config);
+    });
+  });
+
+  it('reads every group from its variables', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      DATABASE_URL: 'postgres://db.internal:5432/auth',
+      DATABASE_MAX_CONNECTIONS: '50',
+      DATABASE_MIN_CONNECTIONS: '10',
+      REDIS_URL: 'redis://cache:6379',
+      MEMORY_CACHE_SIZE: '5000',
+      KEYWARD_DATA_DIR: 'state',
+      JWT_ALGORITHM: 'HS256',
+      JWT_SECRET: 'x'.repeat(32),
+      BCRYPT_COST: '10',
+      TRUST_PROXY: '1',
+    }, '/srv/app');
+    expect(config.port).to.equal(9000);
+    expect(config.database).to.include({ url: 'postgres://db.internal:5432/auth', maxConnections: 50, minConnections: 10 });
+    expect(config.cache).to.include({ redisUrl: 'redis://cache:6379', memoryCacheSize: 5000 });
+    expect(config.dataDir).to.equal('/srv/app/state');
+    expect(config.jwt).to.include({ algorithm: 'HS256', secret: 'x'.repeat(32) });
+    expect(config.security).to.include({ bcryptCost: 10, trustProxy: '1' });
+  });
+
+  describe('invalid values stop start-up with a ConfigError naming the variable', () => {
+    const cases: [string, Record<string, string>][] = [
+      ['PORT', { PORT: 'abc' }],
+      ['PORT', { PORT: '70000' }],
+      ['PORT', { PORT: '80.5' }],
+      ['NODE_ENV', { NODE_ENV: 'staging' }],
+      ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+      ['DATABASE_URL', { DATABASE_URL: 'mysql://db/auth' }],
+      ['DATABASE_URL', { DATABASE_URL: 'not a url' }],
+      ['DATABASE_MAX_CONNECTIONS', { DATABASE_MAX_CONNECTIONS: '0' }],
+      ['DATABASE_MIN_CONNECTIONS', { DATABASE_MIN_CONNECTIONS: '30' }],
+      ['DATABASE_CONNECTION_TIMEOUT_SECONDS', { DATABASE_CONNECTION_TIMEOUT_SECONDS: '30s' }],
+      ['REDIS_URL', { REDIS_URL: 'http://cache:6379' }],
+      ['REDIS_TIMEOUT_SECONDS', { REDIS_TIMEOUT_SECONDS: '-1' }],
+      ['MEMORY_CACHE_SIZE', { MEMORY_CACHE_SIZE: 'lots' }],
+      ['JWT_ALGORITHM', { JWT_ALGORITHM: 'none' }],
+      ['JWT_ALGORITHM', { JWT_ALGORITHM: 'RS256' }],
+      ['JWT_SIGNING_KEY', { JWT_SIGNING_KEY: 'not a pem' }],
+      ['JWT_SECRET', { JWT_ALGORITHM: 'HS256' }],
+      ['JWT_SECRET', { JWT_ALGORITHM: 'HS256', JWT_SECRET: 'too-short' }],
+      ['ACCESS_TOKEN_TTL_SECONDS', { ACCESS_TOKEN_TTL_SECONDS: '5' }],
+      ['BCRYPT_COST', { BCRYPT_COST: '3' }],
+      ['BCRYPT_COST', { BCRYPT_COST: '32' }],
+      ['LOCKOUT_THRESHOLD', { LOCKOUT_THRESHOLD: 'five' }],
+      ['RATE_LIMIT_LOGIN_PER_MINUTE', { RATE_LIMIT_LOGIN_PER_MINUTE: '-5' }],
+      ['SHUTDOWN_TIMEOUT_SECONDS', { SHUTDOWN_TIMEOUT_SECONDS: '0' }],
+      ['SMTP_URL', { SMTP_URL: 'https://mail.example.com' }],
+    ];
+    for (const [variable, env] of cases) {
+      it(`${variable} for ${Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`, () => {
+        const err = configError(env);
+        expect(err.variable).to.equal(variable);
+        expect(err.message).to.match(new RegExp(`^${variable}: `));
+      });
+    }
+  });
+
+  it('refuses an unknown KEYWARD_* variable as a typo, listing the known ones', () => {
+    const err = configError({ KEYWARD_DATADIR: '/tmp/x' });
+    expect(err.variable).to.equal('KEYWARD_DATADIR');
+    expect(err.message).to.contain('unknown setting').and.to.contain('KEYWARD_DATA_DIR');
+  });
+
+  it('ignores unknown variables outside the KEYWARD_ prefix (the environment is shared)', () => {
+    expect(() => loadConfig({ HOME: '/root', PATH: '/usr/bin', SOME_OTHER_APP_SETTING: 'x' }, '/srv/app')).to.not.throw();
+  });
+
+  describe('production', () => {
+    it('refuses to start without JWT_SIGNING_KEY (development keys are refused)', () => {
+      const err = configError({ NODE_ENV: 'production' });
+      expect(err.variable).to.equal('JWT_SIGNING_KEY');
+      expect(err.message).to.contain('NODE_ENV=production');
+    });
+
+    it('refuses HS256 without JWT_SECRET', () => {
+      expect(configError({ NODE_ENV: 'production', JWT_ALGORITHM: 'HS256' }).variable).to.equal('JWT_SECRET');
+    });
+
+    it('starts with a configured ES256 signing key', () => {
+      const config = loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEY: signingKey }, '/srv/app');
+      expect(config.production).to.equal(true);
+      expect(config.jwt.signingKey).to.equal(signingKey.trim());
+    });
+  });
+
+  describe('URLs carrying passwords', () => {
+    const secret = 's3cr3t-Pa55word';
+    const cases: [string, string][] = [
+      ['DATABASE_URL', `mysql://keyward:${secret}@db.internal/auth`],
+      ['DATABASE_URL', `postgres://keyward:${secret}@db internal:5432:x/auth`],
+      ['REDIS_URL', `http://:${secret}@cache:6379`],
+      ['REDIS_URL', `redis://:${secret}@[cache:6379`],
+      ['SMTP_URL', `https://mailer:${secret}@mail.example.com`],
+    ];
+    for (const [variable, value] of cases) {
+      it(`are never echoed in the message (${variable}, ${value.split(':')[0]})`, () => {
+        const err = configError({ [variable]: value });
+        expect(err.variable).to.equal(variable);
+        expect(err.message).to.not.contain(secret);
+        expect(err.message).to.not.contain('keyward:');
+        expect(String(err.stack)).to.not.contain(secret);
+      });
+    }
+  });
+});
