@@ -15,12 +15,12 @@ export interface Credentials {
 export async function login(deps: AuthDeps, input: Credentials, client: ClientInfo): Promise<StartedSession> {
   if (client.ip) await deps.limits.login.consume(client.ip);
   const reservation = await deps.lockout.reserve(input.email);
-  const account = reservation.allowed ? await deps.users.findByEmail(input.email) : undefined;
-  const ok = account
+  const account = await deps.users.findByEmail(input.email);
+  const ok = reservation.allowed && account
     ? await deps.passwords.verify(input.password, account.passwordHash)
     : await deps.passwords.verifyAgainstDummy(input.password);
 
-  if (!ok || !account) {
+  if (!ok || !account || !reservation.allowed) {
     const reason = !reservation.allowed ? 'locked' : account ? 'wrong_password' : 'unknown_user';
     await deps.events.record({ type: 'login_failed', userId: account?.user.id, ip: client.ip, details: { reason, email: input.email } });
     if (reservation.allowed && account) {

@@ -1,0 +1,121 @@
+import { expect } from 'chai';
+import pg from 'pg';
+import { newAccount, startTestService, type TestService } from '../../support/service.js';
+
+describe('POST /api/auth/login', () => {
+  let service: TestService;
+  before(async () => {
+    service = await startTestService({ LOCKOUT_THRESHOLD: '5', RATE_LIMIT_LOGIN_PER_MINUTE: '0' });
+  });
+  after(async () => service.stop());
+
+  const register = async (): Promise<{ email: string; password: string }> => {
+    const account = newAccount();
+    expect((await service.request('POST', '/api/auth/register', { body: account })).status).to.equal(201);
+    return account;
+  };
+
+  it('answers 200 with a token pair and the user for the right password', async () => {
+    const { email, password } = await register();
+    const res = await service.request('POST', '/api/auth/login', { body: { email: email.toUpperCase(), password } });
+    expect(res.status).to.equal(200);
+    expect(res.body).to.include.keys('access_token', 'refresh_token', 'token_type', 'expires_in', 'user');
+    expect(res.body.user.email).to.equal(email);
+    const me = await service.request('GET', '/api/auth/me', { token: res.body.access_token });
+    expect(me.status).to.equal(200);
+    expect(me.body.user.email).to.equal(email);
+  });
+
+  it('answers an unknown email, a wrong password and a locked account identically', async () => {
+    const { email, password } = await register();
+    const unknown = await service.request('POST', '/api/auth/login', { body: { email: 'nobody@example.com', password } });
+    const wrong = await service.request('POST', '/api/auth/login', { body: { email, password: 'wrong password 1' } });
+    for (let i = 0; i < 5; i++) await service.request('POST', '/api/auth/login', { body: { email, password: 'wrong password 1' } });
+    const locked = await service.request('POST', '/api/auth/login', { body: { email, password } });
+    const strip = (body: { error: Record<string, unknown> }): Record<string, unknown> => ({ ...body.error, request_id: undefined });
+    for (const res of [unknown, wrong, locked]) {
+      expect(res.status).to.equal(401);
+      expect(strip(res.body)).to.deep.equal({ code: 'invalid_credentials', message: 'The email or password is incorrect.', request_id: undefined });
+    }
+  });
+
+  it('runs a bcrypt comparison against a dummy hash when the user does not exist', async function () {
+    this.timeout(60_000);
+    // At cost 10 one comparison takes tens of milliseconds: an unknown user that skipped
+    // it would answer several times faster than a wrong password.
+    const slow = await startTestService({ BCRYPT_COST: '10', RATE_LIMIT_LOGIN_PER_MINUTE: '0', LOCKOUT_THRESHOLD: '1000' });
+    try {
+      const account = newAccount();
+      await slow.request('POST', '/api/auth/register', { body: account });
+      const time = async (email: string): Promise<number> => {
+        const started = performance.now();
+        await slow.request('POST', '/api/auth/login', { body: { email, password: 'wrong password 1' } });
+        return performance.now() - started;
+      };
+      const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const unknown: number[] = [];
+      const wrong: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        unknown.push(await time(`ghost${i}@example.com`));
+        wrong.push(await time(account.email));
+      }
+      const ratio = median(unknown) / median(wrong);
+      expect(ratio, `unknown ${median(unknown)} ms vs wrong ${median(wrong)} ms`).to.be.within(0.6, 1.6);
+    } finally {
+      await slow.stop();
+    }
+  });
+
+  it('locks the account after 5 failures, even for the right password, and says so in the audit trail', async () => {
+    const { email, password } = await register();
+    for (let i = 0; i < 5; i++) {
+      expect((await service.request('POST', '/api/auth/login', { body: { email, password: 'wrong password 1' } })).status).to.equal(401);
+    }
+    expect((await service.request('POST', '/api/auth/login', { body: { email, password } })).status).to.equal(401);
+    const client = new pg.Client({ connectionString: service.databaseUrl });
+    await client.connect();
+    const { rows } = await client.query(
+      `SELECT type, details FROM security_events e JOIN users u ON u.id = e.user_id WHERE u.email = $1 AND type IN ('account_locked', 'login_failed') ORDER BY e.id`,
+      [email],
+    );
+    await client.end();
+    expect(rows.filter((r) => r.type === 'account_locked')).to.have.length(1);
+    expect(rows.find((r) => r.type === 'account_locked')!.details).to.deep.equal({ seconds: 60 });
+    expect(rows.at(-1)).to.deep.include({ type: 'login_failed', details: { reason: 'locked', email } });
+  });
+
+  it('evaluates at most 5 passwords when 12 wrong ones arrive in parallel', async () => {
+    const { email } = await register();
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () => service.request('POST', '/api/auth/login', { body: { email, password: 'wrong password 1' } })),
+    );
+    expect(results.map((r) => r.status)).to.deep.equal(Array(12).fill(401));
+    const client = new pg.Client({ connectionString: service.databaseUrl });
+    await client.connect();
+    const { rows } = await client.query(
+      `SELECT details->>'reason' AS reason, count(*)::int AS n FROM security_events
+        WHERE type = 'login_failed' AND details->>'email' = $1 GROUP BY 1`,
+      [email],
+    );
+    await client.end();
+    const counts = Object.fromEntries(rows.map((r) => [r.reason, r.n]));
+    expect(counts).to.deep.equal({ wrong_password: 5, locked: 7 });
+  });
+
+  it('limits login attempts per client address with 429 and Retry-After', async () => {
+    const limited = await startTestService({ RATE_LIMIT_LOGIN_PER_MINUTE: '3' });
+    try {
+      const statuses: number[] = [];
+      let last;
+      for (let i = 0; i < 4; i++) {
+        last = await limited.request('POST', '/api/auth/login', { body: { email: `n${i}@example.com`, password: 'whatever 123' } });
+        statuses.push(last.status);
+      }
+      expect(statuses).to.deep.equal([401, 401, 401, 429]);
+      expect(last!.body.error.code).to.equal('rate_limited');
+      expect(Number(last!.headers.get('retry-after'))).to.be.within(1, 60);
+    } finally {
+      await limited.stop();
+    }
+  });
+});

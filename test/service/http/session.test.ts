@@ -1,0 +1,150 @@
+import { expect } from 'chai';
+import pg from 'pg';
+import { newAccount, startTestService, type TestService } from '../../support/service.js';
+
+describe('sessions: /api/auth/refresh, /me, /logout, /logout-all', () => {
+  let service: TestService;
+  let noGrace: TestService;
+  before(async () => {
+    service = await startTestService({ RATE_LIMIT_REFRESH_PER_MINUTE: '0' });
+    noGrace = await startTestService({ RATE_LIMIT_REFRESH_PER_MINUTE: '0', REFRESH_REUSE_GRACE_SECONDS: '0' });
+  });
+  after(async () => {
+    await service.stop();
+    await noGrace.stop();
+  });
+
+  const signUp = async (on: TestService = service): Promise<{ access_token: string; refresh_token: string; user: { id: string } }> => {
+    const res = await on.request('POST', '/api/auth/register', { body: newAccount() });
+    expect(res.status).to.equal(201);
+    return res.body;
+  };
+
+  describe('GET /api/auth/me', () => {
+    it('answers 401 missing_token without a token and invalid_token for a malformed header', async () => {
+      const none = await service.request('GET', '/api/auth/me');
+      expect(none.status).to.equal(401);
+      expect(none.body.error.code).to.equal('missing_token');
+      const basic = await service.request('GET', '/api/auth/me', { headers: { authorization: 'Basic dXNlcjpwYXNz' } });
+      expect(basic.body.error.code).to.equal('invalid_token');
+    });
+
+    it('answers 401 invalid_token for a token whose payload was tampered with', async () => {
+      const { access_token } = await signUp();
+      const [header, payload, signature] = access_token.split('.') as [string, string, string];
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+      const forged = Buffer.from(JSON.stringify({ ...claims, sub: '00000000-0000-0000-0000-000000000000' })).toString('base64url');
+      const res = await service.request('GET', '/api/auth/me', { token: `${header}.${forged}.${signature}` });
+      expect(res.status).to.equal(401);
+      expect(res.body.error.code).to.equal('invalid_token');
+    });
+
+    it('answers 401 invalid_token for an unsigned token (alg none)', async () => {
+      const { access_token } = await signUp();
+      const payload = access_token.split('.')[1];
+      const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+      const res = await service.request('GET', '/api/auth/me', { token: `${header}.${payload}.` });
+      expect(res.body.error.code).to.equal('invalid_token');
+    });
+  });
+
+  describe('POST /api/auth/refresh', () => {
+    it('rotates: answers a new pair, and the new refresh token works in turn', async () => {
+      const first = await signUp();
+      const second = await service.request('POST', '/api/auth/refresh', { body: { refresh_token: first.refresh_token } });
+      expect(second.status).to.equal(200);
+      expect(second.body.refresh_token).to.not.equal(first.refresh_token);
+      expect(second.body.token_type).to.equal('Bearer');
+      expect((await service.request('GET', '/api/auth/me', { token: second.body.access_token })).status).to.equal(200);
+      const third = await service.request('POST', '/api/auth/refresh', { body: { refresh_token: second.body.refresh_token } });
+      expect(third.status).to.equal(200);
+    });
+
+    it('returns the same successor when a rotated token is presented again within the grace window', async () => {
+      const first = await signUp();
+      const a = await service.request('POST', '/api/auth/refresh', { body: { refresh_token: first.refresh_token } });
+      const b = await service.request('POST', '/api/auth/refresh', { body: { refresh_token: first.refresh_token } });
+      expect(b.status).to.equal(200);
+      expect(b.body.refresh_token).to.equal(a.body.refresh_token);
+    });
+
+    it('never produces two successors from parallel refreshes of one token', async () => {
+      const first = await signUp();
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => service.request('POST', '/api/auth/refresh', { body: { refresh_token: first.refresh_token } })),
+      );
+      expect(results.map((r) => r.status)).to.deep.equal(Array(8).fill(200));
+      expect(new Set(results.map((r) => r.body.refresh_token)).size).to.equal(1);
+      const client = new pg.Client({ connectionString: service.databaseUrl });
+      await client.connect();
+      const { rows } = await client.query(
+        `SELECT count(*)::int AS n FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE s.user_id = $1`,
+        [first.user.id],
+      );
+      await client.end();
+      expect(rows[0].n).to.equal(2);
+    });
+
+    it('revokes the whole session when a rotated token is reused after the grace window', async () => {
+      const first = await signUp(noGrace);
+      const second = await noGrace.request('POST', '/api/auth/refresh', { body: { refresh_token: first.refresh_token } });
+      expect(second.status).to.equal(200);
+      const reuse = await noGrace.request('POST', '/api/auth/refresh', { body: { refresh_token: first.refresh_token } });
+      expect(reuse.status).to.equal(401);
+      expect(reuse.body.error.code).to.equal('invalid_refresh_token');
+      // The legitimate holder's newer tokens die with the session.
+      expect((await noGrace.request('POST', '/api/auth/refresh', { body: { refresh_token: second.body.refresh_token } })).status).to.equal(401);
+      const me = await noGrace.request('GET', '/api/auth/me', { token: second.body.access_token });
+      expect(me.status).to.equal(401);
+      expect(me.body.error.code).to.equal('session_revoked');
+      const client = new pg.Client({ connectionString: noGrace.databaseUrl });
+      await client.connect();
+      const { rows } = await client.query(`SELECT type FROM security_events WHERE user_id = $1 AND type = 'refresh_token_reused'`, [first.user.id]);
+      await client.end();
+      expect(rows).to.have.length(1);
+    });
+
+    it('answers 401 invalid_refresh_token for an unknown token and 400 for a wrong type', async () => {
+      const unknown = await service.request('POST', '/api/auth/refresh', { body: { refresh_token: 'x'.repeat(43) } });
+      expect(unknown.status).to.equal(401);
+      expect(unknown.body.error.code).to.equal('invalid_refresh_token');
+      const wrong = await service.request('POST', '/api/auth/refresh', { body: { refresh_token: 12 } });
+      expect(wrong.status).to.equal(400);
+      expect(wrong.body.error.message).to.equal('refresh_token: must be a string.');
+    });
+  });
+
+  describe('POST /api/auth/logout', () => {
+    it('revokes the current session at once: its access token and refresh token stop working', async () => {
+      const session = await signUp();
+      expect((await service.request('GET', '/api/auth/me', { token: session.access_token })).status).to.equal(200);
+      const out = await service.request('POST', '/api/auth/logout', { token: session.access_token });
+      expect(out.status).to.equal(204);
+      const me = await service.request('GET', '/api/auth/me', { token: session.access_token });
+      expect(me.status).to.equal(401);
+      expect(me.body.error.code).to.equal('session_revoked');
+      expect((await service.request('POST', '/api/auth/refresh', { body: { refresh_token: session.refresh_token } })).status).to.equal(401);
+    });
+
+    it('leaves the account\'s other sessions alone', async () => {
+      const account = newAccount();
+      const first = (await service.request('POST', '/api/auth/register', { body: account })).body;
+      const second = (await service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } })).body;
+      await service.request('POST', '/api/auth/logout', { token: first.access_token });
+      expect((await service.request('GET', '/api/auth/me', { token: second.access_token })).status).to.equal(200);
+    });
+  });
+
+  describe('POST /api/auth/logout-all', () => {
+    it('revokes every session of the account', async () => {
+      const account = newAccount();
+      const first = (await service.request('POST', '/api/auth/register', { body: account })).body;
+      const second = (await service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } })).body;
+      expect((await service.request('POST', '/api/auth/logout-all', { token: second.access_token })).status).to.equal(204);
+      for (const token of [first.access_token, second.access_token]) {
+        expect((await service.request('GET', '/api/auth/me', { token })).status).to.equal(401);
+      }
+      expect((await service.request('POST', '/api/auth/refresh', { body: { refresh_token: first.refresh_token } })).status).to.equal(401);
+    });
+  });
+});
