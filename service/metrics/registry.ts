@@ -31,6 +31,15 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const cacheHits = new client.Counter({ name: 'cache_hits_total', help: 'Total cache hits', labelNames: ['level'], registers });
+  const cacheMisses = new client.Counter({ name: 'cache_misses_total', help: 'Total cache misses', labelNames: ['level'], registers });
+  // Series appear at 0 from the start: a labelled counter never incremented is absent from
+  // /metrics, and a hit-rate query over an absent series has no answer (Prometheus docs,
+  // "Instrumentation: avoid missing metrics").
+  for (const level of ['memory', 'redis']) {
+    cacheHits.inc({ level }, 0);
+    cacheMisses.inc({ level }, 0);
+  }
   return {
     registry,
     authRequests: new client.Counter({
@@ -75,8 +84,8 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
       buckets: guideBuckets,
       registers,
     }),
-    cacheHits: new client.Counter({ name: 'cache_hits_total', help: 'Total cache hits', labelNames: ['level'], registers }),
-    cacheMisses: new client.Counter({ name: 'cache_misses_total', help: 'Total cache misses', labelNames: ['level'], registers }),
+    cacheHits,
+    cacheMisses,
     httpRequests: new client.Counter({
       name: 'http_requests_total',
       help: 'HTTP requests by method, route template and status code',
