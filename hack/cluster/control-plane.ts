@@ -195,7 +195,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     await launch('etcd');
     await launch('kube-apiserver');
     await createNodes(server, auth, nodeCount);
-    await Promise.all((['kube-controller-manager', 'kube-scheduler', 'kwok'] as const).map(launch));
+    // allSettled, not all: on a failure every launch must have finished before the clean-up below.
+    const launched = await Promise.allSettled((['kube-controller-manager', 'kube-scheduler', 'kwok'] as const).map(launch));
+    const failed = launched.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     await waitNodesReady(server, auth, nodeCount, timeoutMs);
     log(`${nodeCount} kwok nodes Ready; control plane up in ${seconds(t0)}`);
     if (detached) for (const p of running.values()) forgetOnExit(p.pid);
