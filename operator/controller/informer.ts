@@ -1,0 +1,160 @@
+/**
+ * List-then-watch of one kind, with a local cache the reconciler reads instead
+ * of the API server. Unlike client-node's informer, which stops on non-410
+ * errors and can hang on a silent connection, this one never gives up:
+ *  - any error or end of stream → watch again from the last resourceVersion,
+ *    after a backoff; 410 Gone → list again;
+ *  - no event and no bookmark for `stallMs` → the watch is presumed dead and restarted.
+ * Events only enqueue keys (STYLE.md §3); the handler must be cheap.
+ */
+import type { KubeClient, KubeObject, WatchEvent } from '../kube/client.js';
+import { KubeError } from '../kube/client.js';
+import { backoffDelay } from './queue.js';
+
+export type InformerEvent = 'added' | 'modified' | 'deleted' | 'synced';
+
+export interface InformerOptions<T extends KubeObject> {
+  client: KubeClient;
+  /** Collection path, e.g. /apis/apps/v1/deployments or a namespaced one. */
+  path: string;
+  labelSelector?: string;
+  onEvent: (type: InformerEvent, object: T | undefined) => void;
+  onRestart?: (reason: string) => void;
+  log?: (message: string, meta?: Record<string, unknown>) => void;
+  /** Restart a watch that has been silent this long (bookmarks arrive about every minute). */
+  stallMs?: number;
+  /** Server-side watch timeout; the server ends the stream and we re-watch. */
+  watchTimeoutSeconds?: number;
+}
+
+export interface Informer<T extends KubeObject> {
+  start(): void;
+  stop(): void;
+  /** Resolves after the first successful list. */
+  readonly synced: Promise<void>;
+  isSynced(): boolean;
+  get(namespace: string | undefined, name: string): T | undefined;
+  list(): T[];
+}
+
+const keyOf = (o: KubeObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+
+export function createInformer<T extends KubeObject>(options: InformerOptions<T>): Informer<T> {
+  const { client, path } = options;
+  const stallMs = options.stallMs ?? 150_000;
+  const watchTimeoutSeconds = options.watchTimeoutSeconds ?? 290;
+  const log = options.log ?? (() => undefined);
+  const cache = new Map<string, T>();
+  let stopped = false;
+  let abort: AbortController | undefined;
+  let synced = false;
+  let markSynced: () => void = () => undefined;
+  const syncedPromise = new Promise<void>((resolve) => (markSynced = resolve));
+
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+  async function relist(): Promise<string> {
+    const list = await client.list<T>(path, { labelSelector: options.labelSelector });
+    const seen = new Set<string>();
+    for (const item of list.items) {
+      const key = keyOf(item);
+      seen.add(key);
+      const previous = cache.get(key);
+      cache.set(key, item);
+      if (!previous) options.onEvent('added', item);
+      else if (previous.metadata?.resourceVersion !== item.metadata?.resourceVersion) options.onEvent('modified', item);
+    }
+    for (const [key, item] of cache) {
+      if (!seen.has(key)) {
+        cache.delete(key);
+        options.onEvent('deleted', item);
+      }
+    }
+    if (!synced) {
+      synced = true;
+      markSynced();
+      options.onEvent('synced', undefined);
+    }
+    return list.metadata.resourceVersion ?? '';
+  }
+
+  async function watchOnce(resourceVersion: string): Promise<string> {
+    let rv = resourceVersion;
+    abort = new AbortController();
+    const controller = abort;
+    let lastSeen = Date.now();
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastSeen > stallMs) {
+        options.onRestart?.('stalled');
+        log('watch silent too long; restarting', { path, silent_ms: Date.now() - lastSeen });
+        controller.abort();
+      }
+    }, Math.min(stallMs, 5000));
+    watchdog.unref();
+    try {
+      await client.watch<T>(
+        path,
+        { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: watchTimeoutSeconds, labelSelector: options.labelSelector },
+        (event: WatchEvent<T>) => {
+          lastSeen = Date.now();
+          if (event.type === 'ERROR') {
+            const status = event.object as unknown as { code?: number; message?: string };
+            throw new KubeError(status.code ?? 500, 'WatchError', status.message ?? 'watch error');
+          }
+          const newRv = event.object.metadata?.resourceVersion;
+          if (newRv) rv = newRv;
+          if (event.type === 'BOOKMARK') return;
+          const key = keyOf(event.object);
+          if (event.type === 'DELETED') {
+            cache.delete(key);
+            options.onEvent('deleted', event.object);
+          } else {
+            cache.set(key, event.object);
+            options.onEvent(event.type === 'ADDED' ? 'added' : 'modified', event.object);
+          }
+        },
+        controller.signal,
+      );
+    } finally {
+      clearInterval(watchdog);
+    }
+    return rv;
+  }
+
+  async function loop(): Promise<void> {
+    let rv: string | undefined;
+    let failures = 0;
+    while (!stopped) {
+      try {
+        if (rv === undefined) rv = await relist();
+        rv = await watchOnce(rv);
+        failures = 0; // the server ended the stream normally (timeoutSeconds): watch again
+      } catch (err) {
+        if (stopped) return;
+        failures += 1;
+        const gone = err instanceof KubeError && err.status === 410;
+        if (gone) rv = undefined;
+        else if (failures > 3) rv = undefined; // a persistent failure may be a stale resourceVersion: start over
+        options.onRestart?.(gone ? 'gone' : 'error');
+        const delay = gone ? 0 : backoffDelay(failures, 500, 30_000, Math.random);
+        log('watch failed; retrying', { path, error: err instanceof Error ? err.message : String(err), retry_ms: delay });
+        await sleep(delay);
+      }
+    }
+  }
+
+  return {
+    start() {
+      stopped = false;
+      void loop();
+    },
+    stop() {
+      stopped = true;
+      abort?.abort();
+    },
+    synced: syncedPromise,
+    isSynced: () => synced,
+    get: (namespace, name) => cache.get(`${namespace ?? ''}/${name}`),
+    list: () => [...cache.values()],
+  };
+}
