@@ -55,13 +55,26 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
     lastRedisError = message;
   };
   const redisUp = (): boolean => redis !== undefined && redis.status === 'ready';
+  if (redis) {
+    // Requests skip Redis while it is not ready, so they never see the outage: the connection reports it.
+    redis.on('error', redisFailed);
+    redis.on('ready', () => {
+      if (lastRedisError !== null) logger.info('redis available again');
+      lastRedisError = null;
+    });
+  }
 
   if (subscriber) {
     subscriber.on('message', (_channel: string, message: string) => {
       const [origin, key] = [message.slice(0, 36), message.slice(37)];
       if (origin !== instance) memory.delete(key);
     });
-    await subscriber.subscribe(channel).catch(redisFailed);
+    await subscribeOnEveryConnection(subscriber, {
+      // Invalidations published while this instance was cut off never arrive: drop the
+      // memory level rather than keep serving entries (a revoked session) they would have removed.
+      reconnected: () => memory.clear(),
+      failed: redisFailed,
+    });
   }
 
   const announce = async (key: string): Promise<void> => {
@@ -137,3 +150,28 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
     },
   };
 }
+
+/**
+ * Subscribes to the invalidation channel each time the connection becomes ready.
+ * With the offline queue off, a SUBSCRIBE sent before the first connection is
+ * refused outright, and ioredis only re-subscribes channels it once subscribed;
+ * so the first attempt cannot be made up front. Resolves once subscribed, or once
+ * the first connection attempt fails (Redis is optional: serve, subscribe when it comes).
+ */
+function subscribeOnEveryConnection(subscriber: Redis, on: { reconnected: () => void; failed: (err: unknown) => void }): Promise<void> {
+  let connections = 0;
+  return new Promise((resolve) => {
+    const subscribe = (): void => {
+      connections += 1;
+      if (connections > 1) on.reconnected();
+      subscriber.subscribe(channel).then(() => resolve(), (err: unknown) => {
+        on.failed(err);
+        resolve();
+      });
+    };
+    subscriber.on('ready', subscribe);
+    subscriber.once('error', () => resolve());
+    if (subscriber.status === 'ready') subscribe();
+  });
+}
+
