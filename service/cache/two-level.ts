@@ -174,4 +174,3 @@ function subscribeOnEveryConnection(subscriber: Redis, on: { reconnected: () => 
     if (subscriber.status === 'ready') subscribe();
   });
 }
-

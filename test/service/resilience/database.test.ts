@@ -1,0 +1,113 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../../service/db/embedded.js';
+import { freePort } from '../../../service/util/free-port.js';
+import { newAccount, startTestService, type TestService } from '../../support/service.js';
+
+async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('PostgreSQL going away and coming back', function () {
+  // Starting and stopping a real PostgreSQL takes a few seconds on a busy machine.
+  this.timeout(60_000);
+
+  let dir: string;
+  let port: number;
+  let database: EmbeddedDatabase | undefined;
+  let service: TestService;
+  const account = newAccount();
+  const password = (): string => decodeURIComponent(new URL(database!.url).password);
+
+  // Its own server, not the suite-wide one: this one is stopped and started again on the same port.
+  const startDatabase = async (): Promise<void> => {
+    database = await startEmbeddedPostgres({ dataDir: dir, port, persistent: true });
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'keyward-db-outage-'));
+    port = await freePort();
+    await startDatabase();
+    service = await startTestService({ DATABASE_URL: database!.url, RATE_LIMIT_LOGIN_PER_MINUTE: '0', RATE_LIMIT_REGISTER_PER_MINUTE: '0' });
+    expect((await service.request('POST', '/api/auth/register', { body: account })).status).to.equal(201);
+  });
+
+  after(async () => {
+    await service?.stop();
+    await database?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('while the database is down', () => {
+    before(async () => {
+      await database!.stop();
+    });
+
+    it('answers /health 503 with checks.database.status unhealthy, naming no password', async () => {
+      const res = await service.request('GET', '/health');
+      expect(res.status).to.equal(503);
+      expect(res.body.status).to.equal('unhealthy');
+      expect(res.body.checks.database.status).to.equal('unhealthy');
+      expect(res.body.checks.database.details).to.be.a('string').and.not.equal('');
+      expect(res.text).to.not.contain(password());
+    });
+
+    it('fails readiness (503) and keeps liveness (200): a restart would not bring the database back', async () => {
+      const ready = await service.request('GET', '/health/ready');
+      expect(ready.status).to.equal(503);
+      expect(ready.body.status).to.equal('database_unreachable');
+      expect(ready.text).to.not.contain(password());
+      const live = await service.request('GET', '/health/live');
+      expect(live.status).to.equal(200);
+    });
+
+    it('answers login with 503 service_unavailable JSON and Retry-After, without a stack trace', async () => {
+      const res = await service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
+      expect(res.status).to.equal(503);
+      expect(res.headers.get('retry-after')).to.equal('5');
+      expect(res.body).to.deep.equal({
+        error: { code: 'service_unavailable', message: 'The service is temporarily unavailable; retry later.', request_id: res.headers.get('x-request-id') },
+      });
+      expect(res.text).to.not.match(/ECONNREFUSED|\bat \S+ \(|\.ts:\d+/);
+    });
+
+    it('answers register with 503 too, and keeps answering', async () => {
+      const res = await service.request('POST', '/api/auth/register', { body: newAccount() });
+      expect(res.status).to.equal(503);
+      expect(res.body.error.code).to.equal('service_unavailable');
+      expect((await service.request('GET', '/health/live')).status).to.equal(200);
+      expect(service.logs.some((line) => line['message'] === 'request failed' && line['code'] === 'service_unavailable')).to.equal(true);
+    });
+  });
+
+  describe('when the database returns', () => {
+    before(async () => {
+      await startDatabase();
+    });
+
+    it('answers /health and /health/ready 200 again within a few seconds', async () => {
+      const health = await eventually('/health 200', 15_000, async () => {
+        const res = await service.request('GET', '/health');
+        return res.status === 200 ? res : undefined;
+      });
+      expect(health.body.checks.database.status).to.equal('healthy');
+      await eventually('/health/ready 200', 15_000, async () => ((await service.request('GET', '/health/ready')).status === 200 ? true : undefined));
+    });
+
+    it('logs in with the account created before the outage', async () => {
+      const login = await service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
+      expect(login.status).to.equal(200);
+      const me = await service.request('GET', '/api/auth/me', { token: login.body.access_token });
+      expect(me.status).to.equal(200);
+      expect(me.body.user.email).to.equal(account.email);
+    });
+  });
+});
