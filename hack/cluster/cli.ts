@@ -52,8 +52,12 @@ function applyCrds(ctx: UpContext, opts: UpOptions): void {
   const kubectl = (args: string[]) =>
     execFileSync('kubectl', ['--kubeconfig', ctx.plane.kubeconfigPath, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
   console.log(`applying ${files.length} CRD file(s) from crds/`);
-  kubectl(['apply', '--server-side', ...files.flatMap((f) => ['-f', join(crdDir, f)])]);
-  kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+  try {
+    kubectl(['apply', '--server-side', ...files.flatMap((f) => ['-f', join(crdDir, f)])]);
+    kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+  } catch (err) {
+    throw new Error('the control plane is up, but applying crds/ failed (see above); fix the CRD and `kubectl apply -f crds/`, or `npm run cluster -- down`', { cause: err });
+  }
 }
 
 async function up(opts: UpOptions): Promise<void> {
@@ -86,9 +90,12 @@ async function up(opts: UpOptions): Promise<void> {
   };
   // Record the PIDs first so `down` can stop them even if a later step fails.
   writeState(dir, state);
-  for (const step of upSteps) await step({ plane, state, repoRoot }, opts);
-  writeState(dir, state);
-  printUsage(plane.kubeconfigPath);
+  try {
+    for (const step of upSteps) await step({ plane, state, repoRoot }, opts);
+  } finally {
+    writeState(dir, state);
+    printUsage(plane.kubeconfigPath);
+  }
 }
 
 function printUsage(kubeconfig: string): void {
