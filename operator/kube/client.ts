@@ -21,8 +21,6 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
 }
 
 export interface KubeObject {

@@ -1,0 +1,184 @@
+/**
+ * The controller: informers on AuthServices, every owned kind and Secrets feed
+ * one work queue of `namespace/name` keys; workers run reconcile passes;
+ * failures back off, successes may ask to be looked at again; every key is
+ * resynced periodically. Watch events only enqueue keys.
+ */
+import type { AuthService } from '../api/types.js';
+import { KIND } from '../api/types.js';
+import type { KubeClient, KubeObject } from '../kube/client.js';
+import { pathFor, resources, type ResourceType } from '../kube/resources.js';
+import { MANAGED_BY, LABEL_MANAGED_BY } from '../reconcile/meta.js';
+import { podSecretReferences } from '../reconcile/secrets.js';
+import type { OptionalCrds } from '../render.js';
+import { discoverOptionalCrds } from './discovery.js';
+import { createEventRecorder } from './events.js';
+import { createInformer, type Informer } from './informer.js';
+import { createWorkQueue, type WorkQueue } from './queue.js';
+import { InvalidSpecError, reconcile, type Caches } from './reconciler.js';
+
+export interface ControllerHooks {
+  onReconcile?: (result: 'success' | 'error' | 'invalid', seconds: number) => void;
+  onWatchRestart?: (kind: string, reason: string) => void;
+  onQueueDepth?: (depth: number) => void;
+}
+
+export interface ControllerOptions {
+  client: KubeClient;
+  /** Watch one namespace, or every namespace when undefined. */
+  namespace?: string;
+  workers?: number;
+  resyncMs?: number;
+  discoveryMs?: number;
+  log: (level: 'info' | 'warn' | 'error' | 'debug', message: string, meta?: Record<string, unknown>) => void;
+  hooks?: ControllerHooks;
+  now?: () => Date;
+}
+
+export interface Controller {
+  /** Starts informers and workers; resolves once every informer has listed. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  isSynced(): boolean;
+  readonly queue: WorkQueue;
+}
+
+// Children always present; the optional kinds get informers once discovery finds their CRDs.
+const ownedKinds: ResourceType[] = [
+  resources.Deployment, resources.Service, resources.ServiceAccount, resources.ConfigMap, resources.HorizontalPodAutoscaler,
+  resources.NetworkPolicy, resources.PodDisruptionBudget, resources.CronJob,
+];
+const optionalKinds: Array<[keyof OptionalCrds, ResourceType]> = [
+  ['verticalPodAutoscaler', resources.VerticalPodAutoscaler],
+  ['serviceMonitor', resources.ServiceMonitor],
+  ['prometheusRule', resources.PrometheusRule],
+];
+
+const keyOf = (namespace: string | undefined, name: string | undefined): string => `${namespace ?? ''}/${name ?? ''}`;
+
+export function createController(options: ControllerOptions): Controller {
+  const { client, log } = options;
+  const now = options.now ?? (() => new Date());
+  const queue = createWorkQueue();
+  const informers = new Map<string, Informer<KubeObject>>();
+  const events = createEventRecorder(client, 'keyward-operator', now);
+  let crds: OptionalCrds = { verticalPodAutoscaler: false, serviceMonitor: false, prometheusRule: false };
+  let timers: NodeJS.Timeout[] = [];
+  let running = false;
+  let workers: Promise<void>[] = [];
+
+  const enqueueAll = (): void => {
+    for (const auth of informers.get(KIND)?.list() ?? []) queue.add(keyOf(auth.metadata?.namespace, auth.metadata?.name));
+  };
+
+  const ownerKey = (object: KubeObject | undefined): string | undefined => {
+    const owner = object?.metadata?.ownerReferences?.find((o) => o.kind === KIND && o.controller);
+    return owner ? keyOf(object?.metadata?.namespace, owner.name) : undefined;
+  };
+
+  /** A Secret change concerns every AuthService in its namespace that reads it. */
+  const secretUsers = (secret: KubeObject | undefined): string[] =>
+    (informers.get(KIND)?.list() ?? [])
+      .filter((a) => a.metadata?.namespace === secret?.metadata?.namespace)
+      .filter((a) => podSecretReferences((a as unknown as AuthService).spec).some((r) => r.secret === secret?.metadata?.name))
+      .map((a) => keyOf(a.metadata?.namespace, a.metadata?.name));
+
+  const watch = (type: ResourceType, onObject: (object: KubeObject | undefined) => void, labelSelector?: string): Informer<KubeObject> => {
+    const informer = createInformer<KubeObject>({
+      client,
+      path: pathFor(type, options.namespace),
+      ...(labelSelector ? { labelSelector } : {}),
+      onEvent: (event, object) => {
+        if (event !== 'synced') onObject(object);
+      },
+      onRestart: (reason) => options.hooks?.onWatchRestart?.(type.kind, reason),
+      log: (message, meta) => log('warn', message, { kind: type.kind, ...meta }),
+    });
+    informers.set(type.kind, informer);
+    informer.start();
+    return informer;
+  };
+
+  const caches: Caches = {
+    get: <T>(kind: string, namespace: string, name: string) => informers.get(kind)?.get(namespace, name) as T | undefined,
+  };
+
+  async function refreshDiscovery(): Promise<void> {
+    try {
+      const found = await discoverOptionalCrds(client);
+      const appeared = optionalKinds.filter(([key]) => found[key] && !crds[key]);
+      crds = found;
+      for (const [, type] of appeared) {
+        log('info', `${type.kind} CRD found; watching and applying ${type.kind}s`);
+        await watch(type, (o) => {
+          const key = ownerKey(o);
+          if (key) queue.add(key);
+        }, `${LABEL_MANAGED_BY}=${MANAGED_BY}`).synced;
+      }
+      if (appeared.length > 0) enqueueAll();
+    } catch (err) {
+      log('warn', 'discovery of optional CRDs failed; will retry', { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  async function work(): Promise<void> {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      options.hooks?.onQueueDepth?.(queue.depth);
+      const [namespace, name] = key.split('/') as [string, string];
+      const started = performance.now();
+      try {
+        const result = await reconcile({ client, caches, crds: () => crds, events, now, log }, namespace, name);
+        queue.forget(key);
+        if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+        options.hooks?.onReconcile?.('success', (performance.now() - started) / 1000);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (err instanceof InvalidSpecError) {
+          // Terminal: only a spec change (a watch event) brings this key back.
+          log('warn', 'invalid AuthService spec', { authservice: key, error: message });
+          options.hooks?.onReconcile?.('invalid', (performance.now() - started) / 1000);
+        } else {
+          log('warn', 'reconcile failed; backing off', { authservice: key, error: message, failures: queue.failures(key) + 1 });
+          queue.addRateLimited(key);
+          options.hooks?.onReconcile?.('error', (performance.now() - started) / 1000);
+        }
+      } finally {
+        queue.done(key);
+      }
+    }
+  }
+
+  return {
+    queue,
+    isSynced: () => running && [...informers.values()].every((i) => i.isSynced()),
+    async start() {
+      running = true;
+      await refreshDiscovery();
+      watch(resources.AuthService, (o) => queue.add(keyOf(o?.metadata?.namespace, o?.metadata?.name)));
+      for (const type of ownedKinds) {
+        watch(type, (o) => {
+          const key = ownerKey(o);
+          if (key) queue.add(key);
+        }, `${LABEL_MANAGED_BY}=${MANAGED_BY}`);
+      }
+      watch(resources.Secret, (o) => secretUsers(o).forEach((k) => queue.add(k)));
+      await Promise.all([...informers.values()].map((i) => i.synced));
+      log('info', 'caches synced', { kinds: [...informers.keys()] });
+      workers = Array.from({ length: options.workers ?? 4 }, () => work());
+      timers = [
+        setInterval(enqueueAll, options.resyncMs ?? 300_000),
+        setInterval(() => void refreshDiscovery(), options.discoveryMs ?? 60_000),
+      ];
+      for (const t of timers) t.unref();
+    },
+    async stop() {
+      running = false;
+      for (const t of timers) clearInterval(t);
+      for (const informer of informers.values()) informer.stop();
+      queue.shutDown();
+      await Promise.all(workers);
+    },
+  };
+}
