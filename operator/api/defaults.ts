@@ -133,6 +133,7 @@ export function withDefaults(spec: AuthServiceSpecInput): AuthServiceSpec {
       requests: { cpu: resources.requests?.cpu ?? '100m', memory: resources.requests?.memory ?? '64Mi' },
       limits: { cpu: resources.limits?.cpu ?? '500m', memory: resources.limits?.memory ?? '256Mi' },
     },
+    trustProxy: spec.trustProxy ?? 'uniquelocal',
     logLevel: spec.logLevel ?? 'info',
     database: {
       urlSecretRef: secretKeyRef(database.urlSecretRef, 'spec.database.urlSecretRef', 'url'),
@@ -154,6 +155,7 @@ export function withDefaults(spec: AuthServiceSpecInput): AuthServiceSpec {
         signingKey: keys.signingKey ?? 'signing-key.pem',
         verificationKeys: keys.verificationKeys ?? 'verification-keys.pem',
         secret: keys.secret ?? 'jwt-secret',
+        previousSecrets: keys.previousSecrets ?? 'previous-jwt-secrets',
       },
       algorithm: jwt.algorithm ?? 'ES256',
       accessTokenTTLSeconds: jwt.accessTokenTTLSeconds ?? 900,

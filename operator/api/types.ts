@@ -93,6 +93,7 @@ export interface JwtKeysSecretRef {
   signingKey: string;
   verificationKeys: string;
   secret: string;
+  previousSecrets: string;
 }
 
 export interface Jwt {
@@ -216,6 +217,8 @@ export interface AuthServiceSpec {
   replicas: number;
   port: number;
   resources: Resources;
+  /** Express "trust proxy" (TRUST_PROXY). */
+  trustProxy: string;
   logLevel: LogLevel;
   database: Database;
   redis?: Redis;

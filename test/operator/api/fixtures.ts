@@ -36,6 +36,7 @@ export function everyField(): AuthService {
       replicas: 4,
       port: 9000,
       resources: { requests: { cpu: '200m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+      trustProxy: '10.0.0.0/8',
       logLevel: 'warn',
       database: {
         urlSecretRef: { name: 'auth-db', key: 'dsn' },
@@ -43,7 +44,7 @@ export function everyField(): AuthService {
       },
       redis: { urlSecretRef: { name: 'auth-redis', key: 'redis-url' } },
       jwt: {
-        keysSecretRef: { name: 'auth-jwt', signingKey: 'private.pem', verificationKeys: 'public.pem', secret: 'hmac' },
+        keysSecretRef: { name: 'auth-jwt', signingKey: 'private.pem', verificationKeys: 'public.pem', secret: 'hmac', previousSecrets: 'hmac-previous' },
         algorithm: 'HS256',
         accessTokenTTLSeconds: 600,
         refreshTokenTTLSeconds: 86400,
