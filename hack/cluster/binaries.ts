@@ -40,7 +40,7 @@ export function locateBinaries(env: NodeJS.ProcessEnv = process.env): Binaries {
   if (missing.length > 0) {
     throw new Error(
       `control-plane binaries not built: ${missing.join(', ')} missing in ${binDir}.\n` +
-        `Build them once with:  bash hack/cluster/build.sh   (a cold build takes 10+ minutes; later runs are instant)`,
+        `Build them once with:  bash hack/cluster/build.sh   (a cold build takes about 7 minutes; later runs are instant)`,
     );
   }
   return binaries;

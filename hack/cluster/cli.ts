@@ -178,7 +178,7 @@ program
     'after',
     '\nThe processes keep running after this command exits; their PIDs are recorded in\n' +
       '<dir>/state.json and `down` stops them. Each `up` starts from an empty etcd.\n' +
-      'First run: the build takes 10+ minutes (cached in ~/.cache/keyward afterwards).',
+      'First run: the build takes about 7 minutes (cached in ~/.cache/keyward afterwards).',
   )
   .action(up);
 

@@ -3,7 +3,7 @@
 // from the binaries hack/cluster/build.sh makes. Used by the test suites (one
 // per mocha run) and by `npm run cluster -- up`.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,6 +32,8 @@ export interface ControlPlaneOptions {
    * Otherwise they are killed on exit, so a crashed test run leaks nothing.
    */
   detached?: boolean;
+  /** Finds `count` free loopback ports (injectable to test the retry when one is taken). */
+  freePorts?: (count: number) => Promise<number[]>;
   /** How long each component may take to become healthy (default 90 s: shared 2-core machines are slow). */
   startTimeoutMs?: number;
 }
@@ -147,6 +149,21 @@ async function waitNodesReady(server: string, auth: { caPem: string; token: stri
 
 /** Starts a control plane in `options.dir`; on failure everything started is stopped again. */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      // Ports are found free, then released until the component binds them;
+      // another process can take one in between. Start over with new ones.
+      const message = err instanceof Error ? err.message : String(err);
+      if (attempt >= 3 || !message.includes('address already in use')) throw err;
+      options.log?.(`a port was taken before use (${message.split('\n')[0]}); retrying with new ports`);
+      rmSync(join(resolve(options.dir), 'etcd'), { recursive: true, force: true });
+    }
+  }
+}
+
+async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
   const log = options.log ?? (() => {});
   const binaries = options.binaries ?? locateBinaries();
   const nodeCount = options.nodes ?? 3;
@@ -156,7 +173,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   mkdirSync(dir, { recursive: true });
   const t0 = performance.now();
 
-  const [portList, pki] = await Promise.all([freePorts(6), generatePki(join(dir, 'pki'))]);
+  const [portList, pki] = await Promise.all([(options.freePorts ?? freePorts)(6), generatePki(join(dir, 'pki'))]);
   const [etcdClient, etcdPeer, apiServer, controllerManager, scheduler, kwok] = portList as [number, number, number, number, number, number];
   const ports: Ports = { etcdClient, etcdPeer, apiServer, controllerManager, scheduler, kwok };
   const server = `https://127.0.0.1:${ports.apiServer}`;

@@ -1,6 +1,7 @@
 // The local control plane the other suites run against: real etcd,
 // kube-apiserver, kube-controller-manager, kube-scheduler and kwok processes.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +19,7 @@ import {
 import { expect } from 'chai';
 import { locateBinaries } from '../../hack/cluster/binaries.js';
 import { type ControlPlane, startControlPlane } from '../../hack/cluster/control-plane.js';
+import { freePorts } from '../../hack/cluster/ports.js';
 import { isAlive } from '../../hack/cluster/process.js';
 
 /** Polls `probe` until it returns a value other than undefined, or fails with `what`. */
@@ -226,5 +228,36 @@ describe('hack/cluster control plane', function () {
     expect(pids.every(isAlive), 'all running before stop').to.equal(true);
     await plane.stop();
     expect(pids.filter(isAlive), 'still running after stop').to.deep.equal([]);
+  });
+});
+
+describe('startControlPlane when a port is taken before a component binds it', function () {
+  this.timeout(240_000);
+
+  it('starts over on new ports', async () => {
+    const squatter = createServer();
+    await new Promise<void>((done) => squatter.listen({ host: '127.0.0.1', port: 0 }, done));
+    const taken = (squatter.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), 'keyward-control-plane-'));
+    const lines: string[] = [];
+    let calls = 0;
+    // The third port is kube-apiserver's: etcd starts, then the API server cannot bind.
+    const ports = async (count: number) => {
+      const fresh = await freePorts(count);
+      return ++calls === 1 ? [fresh[0], fresh[1], taken, ...fresh.slice(3)].map(Number) : fresh;
+    };
+    try {
+      const plane = await startControlPlane({ dir, nodes: 1, freePorts: ports, log: (l) => lines.push(l) });
+      try {
+        expect(calls).to.equal(2);
+        expect(plane.server).to.not.equal(`https://127.0.0.1:${taken}`);
+        expect(lines.join('\n')).to.include('retrying with new ports');
+      } finally {
+        await plane.stop();
+      }
+    } finally {
+      squatter.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
