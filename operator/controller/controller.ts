@@ -6,6 +6,7 @@
  */
 import type { AuthService } from '../api/types.js';
 import { KIND } from '../api/types.js';
+import type { Logger } from '../observability/logger.js';
 import type { KubeClient, KubeObject } from '../kube/client.js';
 import { pathFor, resources, type ResourceType } from '../kube/resources.js';
 import { MANAGED_BY, LABEL_MANAGED_BY } from '../reconcile/meta.js';
@@ -30,7 +31,7 @@ export interface ControllerOptions {
   workers?: number;
   resyncMs?: number;
   discoveryMs?: number;
-  log: (level: 'info' | 'warn' | 'error' | 'debug', message: string, meta?: Record<string, unknown>) => void;
+  logger: Logger;
   hooks?: ControllerHooks;
   now?: () => Date;
 }
@@ -57,7 +58,7 @@ const optionalKinds: Array<[keyof OptionalCrds, ResourceType]> = [
 const keyOf = (namespace: string | undefined, name: string | undefined): string => `${namespace ?? ''}/${name ?? ''}`;
 
 export function createController(options: ControllerOptions): Controller {
-  const { client, log } = options;
+  const { client, logger } = options;
   const now = options.now ?? (() => new Date());
   const queue = createWorkQueue();
   const informers = new Map<string, Informer<KubeObject>>();
@@ -92,7 +93,7 @@ export function createController(options: ControllerOptions): Controller {
         if (event !== 'synced') onObject(object);
       },
       onRestart: (reason) => options.hooks?.onWatchRestart?.(type.kind, reason),
-      log: (message, meta) => log('warn', message, { kind: type.kind, ...meta }),
+      log: (message, meta) => logger.warn(message, { kind: type.kind, ...meta }),
     });
     informers.set(type.kind, informer);
     informer.start();
@@ -109,7 +110,7 @@ export function createController(options: ControllerOptions): Controller {
       const appeared = optionalKinds.filter(([key]) => found[key] && !crds[key]);
       crds = found;
       for (const [, type] of appeared) {
-        log('info', `${type.kind} CRD found; watching and applying ${type.kind}s`);
+        logger.info(`${type.kind} CRD found; watching and applying ${type.kind}s`);
         await watch(type, (o) => {
           const key = ownerKey(o);
           if (key) queue.add(key);
@@ -117,7 +118,7 @@ export function createController(options: ControllerOptions): Controller {
       }
       if (appeared.length > 0) enqueueAll();
     } catch (err) {
-      log('warn', 'discovery of optional CRDs failed; will retry', { error: err instanceof Error ? err.message : String(err) });
+      logger.warn('discovery of optional CRDs failed; will retry', { error: err instanceof Error ? err.message : String(err) });
     }
   }
 
@@ -129,7 +130,7 @@ export function createController(options: ControllerOptions): Controller {
       const [namespace, name] = key.split('/') as [string, string];
       const started = performance.now();
       try {
-        const result = await reconcile({ client, caches, crds: () => crds, events, now, log }, namespace, name);
+        const result = await reconcile({ client, caches, crds: () => crds, events, now, logger }, namespace, name);
         queue.forget(key);
         if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
         options.hooks?.onReconcile?.('success', (performance.now() - started) / 1000);
@@ -137,10 +138,10 @@ export function createController(options: ControllerOptions): Controller {
         const message = err instanceof Error ? err.message : String(err);
         if (err instanceof InvalidSpecError) {
           // Terminal: only a spec change (a watch event) brings this key back.
-          log('warn', 'invalid AuthService spec', { authservice: key, error: message });
+          logger.warn('invalid AuthService spec', { authservice: key, error: message });
           options.hooks?.onReconcile?.('invalid', (performance.now() - started) / 1000);
         } else {
-          log('warn', 'reconcile failed; backing off', { authservice: key, error: message, failures: queue.failures(key) + 1 });
+          logger.warn('reconcile failed; backing off', { authservice: key, error: message, failures: queue.failures(key) + 1 });
           queue.addRateLimited(key);
           options.hooks?.onReconcile?.('error', (performance.now() - started) / 1000);
         }
@@ -165,7 +166,7 @@ export function createController(options: ControllerOptions): Controller {
       }
       watch(resources.Secret, (o) => secretUsers(o).forEach((k) => queue.add(k)));
       await Promise.all([...informers.values()].map((i) => i.synced));
-      log('info', 'caches synced', { kinds: [...informers.keys()] });
+      logger.info('caches synced', { kinds: [...informers.keys()] });
       workers = Array.from({ length: options.workers ?? 4 }, () => work());
       timers = [
         setInterval(enqueueAll, options.resyncMs ?? 300_000),

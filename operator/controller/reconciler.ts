@@ -5,6 +5,7 @@
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { AuthService, Colour } from '../api/types.js';
+import type { Logger } from '../observability/logger.js';
 import type { KubeClient, KubeObject } from '../kube/client.js';
 import { KubeError } from '../kube/client.js';
 import { API_VERSION, KIND } from '../api/types.js';
@@ -27,7 +28,7 @@ export interface ReconcilerDeps {
   crds: () => OptionalCrds;
   events: EventRecorder;
   now: () => Date;
-  log: (level: 'info' | 'warn' | 'error' | 'debug', message: string, meta?: Record<string, unknown>) => void;
+  logger: Logger;
 }
 
 export interface ReconcileResult {
@@ -110,12 +111,12 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       await deps.client.apply(object);
       applied += 1;
       const verb = live ? 'Updated' : 'Created';
-      deps.log('info', `${verb.toLowerCase()} ${kind} ${objectName}`, { authservice: `${namespace}/${name}` });
+      deps.logger.info(`${verb.toLowerCase()} ${kind} ${objectName}`, { authservice: `${namespace}/${name}` });
       await deps.events.record(auth, 'Normal', verb, `${verb} ${kind} ${objectName}${live ? ' (it differed from the desired state)' : ''}`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       applyError ??= { kind, name: objectName, message };
-      deps.log('warn', `applying ${kind} ${objectName} failed`, { authservice: `${namespace}/${name}`, error: message });
+      deps.logger.warn(`applying ${kind} ${objectName} failed`, { authservice: `${namespace}/${name}`, error: message });
       await deps.events.record(auth, 'Warning', 'ApplyFailed', `Applying ${kind} ${objectName} failed: ${message}`).catch(() => undefined);
     }
   }

@@ -63,7 +63,12 @@ export async function runOperator(namespace: string, options: { discoveryMs?: nu
     workers: 2,
     discoveryMs: options.discoveryMs ?? 1000,
     resyncMs: options.resyncMs ?? 300_000,
-    log: (level, message, meta) => void logs.push({ level, message, ...(meta ? { meta } : {}) }),
+    logger: {
+      error: (message, meta) => logs.push({ level: 'error', message, ...(meta ? { meta } : {}) }),
+      warn: (message, meta) => logs.push({ level: 'warn', message, ...(meta ? { meta } : {}) }),
+      info: (message, meta) => logs.push({ level: 'info', message, ...(meta ? { meta } : {}) }),
+      debug: (message, meta) => logs.push({ level: 'debug', message, ...(meta ? { meta } : {}) }),
+    },
   });
   await controller.start();
   return { controller, client, logs, stop: () => controller.stop() };

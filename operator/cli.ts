@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+/** keyward-operator: run the controller, render manifests without a cluster, install the CRD. */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Command, InvalidArgumentError } from 'commander';
+import { parseAllDocuments } from 'yaml';
+import type { AuthServiceInput } from './api/types.js';
+import { createController } from './controller/controller.js';
+import { createKubeClient, type KubeClient, type KubeObject } from './kube/client.js';
+import { createLeaderElector } from './leader/lease.js';
+import { createOperatorMetrics } from './observability/metrics.js';
+import { startObservabilityServer } from './observability/server.js';
+import { renderAll, toYaml } from './render.js';
+import { createLogger } from '../service/logging/logger.js';
+import { packageVersion } from '../service/version.js';
+
+const crdFile = join(dirname(fileURLToPath(import.meta.url)), '..', 'crds', 'authservice.yaml');
+
+function kubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault(); // KUBECONFIG, ~/.kube/config, or the in-cluster service account
+  return kc;
+}
+
+const port = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+};
+
+async function installCrds(client: KubeClient, log: (line: string) => void): Promise<void> {
+  for (const doc of parseAllDocuments(readFileSync(crdFile, 'utf8'))) {
+    const crd = doc.toJSON() as KubeObject;
+    await client.apply(crd);
+    log(`applied CustomResourceDefinition ${crd.metadata?.name}`);
+  }
+}
+
+interface RunOptions {
+  kubeconfig?: string;
+  namespace?: string;
+  metricsPort: number;
+  leaderElect: boolean;
+  leaseNamespace: string;
+  workers: number;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+}
+
+async function run(options: RunOptions): Promise<void> {
+  const logger = createLogger({ level: options.logLevel, service: 'keyward-operator' });
+  let isLeader = !options.leaderElect;
+  const metrics = createOperatorMetrics({ isLeader: () => isLeader });
+  const client = await createKubeClient(kubeConfig(options.kubeconfig), { onWrite: metrics.countWrite });
+  const controller = createController({
+    client,
+    ...(options.namespace ? { namespace: options.namespace } : {}),
+    workers: options.workers,
+    logger,
+    hooks: {
+      onReconcile: (result, seconds) => metrics.recordReconcile(result === 'success' ? 'success' : 'error', seconds),
+      onWatchRestart: (kind) => metrics.watchRestarts.inc({ kind }),
+      onQueueDepth: (depth) => metrics.queueDepth.set(depth),
+    },
+  });
+  const server = await startObservabilityServer({
+    port: options.metricsPort,
+    metrics,
+    // A standby is ready: it serves probes and metrics and takes over when the leader goes.
+    ready: () => !isLeader || controller.isSynced(),
+    logger,
+  });
+  logger.info('keyward-operator starting', { version: packageVersion(), namespace: options.namespace ?? '(all)', metrics_port: server.port, server: client.server });
+
+  const shutdown = async (code: number): Promise<never> => {
+    await controller.stop();
+    await server.close();
+    process.exit(code);
+  };
+
+  if (!options.leaderElect) {
+    await controller.start();
+  } else {
+    const elector = createLeaderElector({
+      client,
+      namespace: options.leaseNamespace,
+      name: 'keyward-operator',
+      logger,
+      onStartedLeading: async () => {
+        isLeader = true;
+        logger.info('became leader; starting the controller');
+        await controller.start();
+      },
+      onStoppedLeading: async (reason) => {
+        isLeader = false;
+        logger.warn('stopped leading; stopping the controller', { reason });
+        await controller.stop();
+        // A process that lost the lease exits so it restarts as a clean candidate (client-go's advice).
+        if (reason === 'lost') process.exit(1);
+      },
+    });
+    const onSignal = (): void => void elector.release().then(() => shutdown(0));
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    await elector.run();
+    return;
+  }
+  process.once('SIGTERM', () => void shutdown(0));
+  process.once('SIGINT', () => void shutdown(0));
+}
+
+const program = new Command('keyward-operator')
+  .description('Reconciles AuthService resources (auth.keyward.dev/v1alpha1) into everything a production ' +
+    'authentication service needs: blue and green Deployments, Services, HPA, VPA, NetworkPolicy, ' +
+    'ServiceMonitor, PrometheusRule, backup CronJob, PodDisruptionBudget and ServiceAccount.')
+  .version(packageVersion());
+
+program.command('run')
+  .description('run the controller until SIGTERM (uses KUBECONFIG, ~/.kube/config or the in-cluster service account)')
+  .option('--kubeconfig <path>', 'kubeconfig file to use')
+  .option('-n, --namespace <name>', 'watch one namespace (default: all namespaces)')
+  .option('--metrics-port <port>', 'port of /metrics, /healthz and /readyz', port, 8080)
+  .option('--leader-elect', 'campaign for a coordination.k8s.io Lease; only the leader reconciles', false)
+  .option('--lease-namespace <name>', 'namespace of the leader-election Lease', process.env['POD_NAMESPACE'] ?? 'keyward-system')
+  .option('--workers <n>', 'parallel reconciles', (v) => Number(v), 4)
+  .option('--log-level <level>', 'error | warn | info | debug', 'info')
+  .action(run);
+
+program.command('render')
+  .description('print every manifest the operator would apply for an AuthService, without a cluster')
+  .requiredOption('-f, --file <path>', 'AuthService manifest (YAML or JSON; - for stdin)')
+  .option('--active <colour>', 'colour the stable Service points at: blue | green', 'blue')
+  .action((options: { file: string; active: string }) => {
+    if (options.active !== 'blue' && options.active !== 'green') throw new InvalidArgumentError('--active must be blue or green');
+    const text = readFileSync(options.file === '-' ? 0 : options.file, 'utf8');
+    const objects = parseAllDocuments(text)
+      .map((d) => d.toJSON() as AuthServiceInput | null)
+      .filter((o): o is AuthServiceInput => o !== null && o.kind === 'AuthService')
+      .flatMap((auth) => renderAll(auth, { activeColour: options.active as 'blue' | 'green', secretsHash: '' }));
+    if (objects.length === 0) throw new Error(`${options.file} holds no AuthService`);
+    process.stdout.write(toYaml(objects));
+  });
+
+program.command('install-crds')
+  .description('apply the AuthService CustomResourceDefinition to the cluster (server-side apply)')
+  .option('--kubeconfig <path>', 'kubeconfig file to use')
+  .action(async (options: { kubeconfig?: string }) => {
+    const client = await createKubeClient(kubeConfig(options.kubeconfig));
+    await installCrds(client, (line) => process.stdout.write(`${line}\n`));
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`keyward-operator: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
