@@ -181,12 +181,16 @@ async function shutdown(parts: ShutdownParts): Promise<void> {
   logger.info('shutting down: readiness failing, no new connections, draining in-flight requests');
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  // close() waits for every connection to end, and a keep-alive client holds its connection open
+  // after its last response: without this sweep every drain with such a client ran to the deadline.
+  const sweep = setInterval(() => server.closeIdleConnections(), 50);
   const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, parts.timeoutMs, 'timeout').unref());
   if ((await Promise.race([closed, deadline])) === 'timeout') {
     logger.warn(`in-flight requests still open after ${parts.timeoutMs} ms; closing them`);
     server.closeAllConnections();
     await closed;
   }
+  clearInterval(sweep);
   await parts.db.close();
   await parts.cache.close();
   if (parts.embedded) await parts.embedded.stop();

@@ -1,0 +1,138 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import pg from 'pg';
+import { freePort } from '../../../service/util/free-port.js';
+import { createTestDatabase } from '../../support/postgres.js';
+import { newAccount } from '../../support/service.js';
+import { spawnCli, waitUntilOk, type CliProcess } from './cli-process.js';
+
+/** Resolves with the socket error code of a fresh TCP connection, or 'connected'. */
+function tryConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+describe('keyward-service serve: SIGTERM', function () {
+  // A child process with tsx, bcrypt at cost 12 and a drain: seconds, on a busy machine more.
+  this.timeout(90_000);
+
+  let cli: CliProcess | undefined;
+  let dataDir: string;
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'keyward-shutdown-'));
+  });
+  after(async () => {
+    await cli?.stop(5_000);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('finishes every in-flight request, refuses new connections, and exits 0 after closing in order', async () => {
+    const databaseUrl = await createTestDatabase('shutdown');
+    const port = await freePort();
+    cli = spawnCli({
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      BCRYPT_COST: '12',
+      LOG_LEVEL: 'info',
+      KEYWARD_DATA_DIR: dataDir,
+      RATE_LIMIT_REGISTER_PER_MINUTE: '0',
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitUntilOk(cli, `${base}/health/ready`, 60_000);
+
+    // Each registration hashes at cost 12 (about 250 ms of CPU); six of them keep the server busy for a while.
+    const accounts = Array.from({ length: 6 }, () => newAccount());
+    let signalledAt = 0;
+    const inFlight = accounts.map(async (account) => {
+      const res = await fetch(`${base}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(account) });
+      return { status: res.status, body: (await res.json()) as { user?: { email: string } }, at: Date.now() };
+    });
+    // Long enough for the requests to be read by the server, far shorter than six hashes.
+    await new Promise((r) => setTimeout(r, 150));
+    signalledAt = Date.now();
+    cli.child.kill('SIGTERM');
+
+    await cli.waitForLine((line) => line.includes('shutting down'), 10_000);
+    expect(await tryConnect(port), 'a new connection after SIGTERM').to.equal('ECONNREFUSED');
+
+    const results = await Promise.all(inFlight);
+    const exit = await cli.exited;
+    const exitedAt = Date.now();
+    for (const result of results) {
+      expect(result.status, JSON.stringify(result.body)).to.equal(201);
+      expect(result.at, 'the request was still in flight at SIGTERM').to.be.above(signalledAt);
+    }
+    expect(exit).to.deep.equal({ code: 0, signal: null });
+    // Bounded by SHUTDOWN_TIMEOUT_SECONDS (25 s); with nothing stuck it is the drain alone, and the
+    // clients' idle keep-alive connections must not hold it open until that deadline.
+    expect(exitedAt - signalledAt).to.be.below(25_000);
+    expect(exitedAt - Math.max(...results.map((r) => r.at))).to.be.below(10_000);
+
+    const messages = cli.logs().map((line) => String(line['message']));
+    const position = (prefix: string): number => messages.findIndex((m) => m.startsWith(prefix));
+    const received = position('received SIGTERM');
+    const shuttingDown = position('shutting down: readiness failing, no new connections, draining in-flight requests');
+    const complete = position('shutdown complete');
+    expect([received, shuttingDown, complete].every((i) => i >= 0), messages.join('\n')).to.equal(true);
+    expect(received).to.be.below(shuttingDown);
+    expect(shuttingDown).to.be.below(complete);
+    // The drained requests were logged between the start and the end of the sequence.
+    const requestLines = cli.logs().map((line, i) => ({ line, i })).filter(({ line }) => line['message'] === 'request' && line['route'] === '/api/auth/register');
+    expect(requestLines).to.have.length(accounts.length);
+    for (const { line, i } of requestLines) {
+      expect(line['status']).to.equal(201);
+      expect(i).to.be.above(shuttingDown).and.below(complete);
+    }
+    expect(cli.logs().filter((line) => line['level'] === 'error')).to.deep.equal([]);
+
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query('SELECT count(*)::int AS n FROM users WHERE email = ANY($1)', [accounts.map((a) => a.email)]);
+      expect(rows[0].n).to.equal(accounts.length);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('keyward-service serve: invalid configuration', function () {
+  this.timeout(60_000);
+
+  const refused = async (env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> => {
+    const cli = spawnCli({ LOG_LEVEL: 'info', ...env });
+    const timer = setTimeout(() => void cli.stop(1_000), 45_000);
+    const exit = await cli.exited;
+    clearTimeout(timer);
+    return { code: exit.code, stderr: cli.stderr(), stdout: cli.stdout.join('\n') };
+  };
+
+  it('exits non-zero naming PORT when it is not a number', async () => {
+    const result = await refused({ PORT: 'abc', DATABASE_URL: 'postgres://127.0.0.1:1/none' });
+    expect(result.code).to.equal(78);
+    expect(result.stderr).to.contain('invalid configuration').and.to.contain('PORT');
+  });
+
+  it('exits non-zero naming JWT_SIGNING_KEY when NODE_ENV=production has no signing key', async () => {
+    const result = await refused({ NODE_ENV: 'production', DATABASE_URL: 'postgres://127.0.0.1:1/none' });
+    expect(result.code).to.equal(78);
+    expect(result.stderr).to.contain('JWT_SIGNING_KEY').and.to.contain('NODE_ENV=production');
+  });
+
+  it('names DATABASE_URL without echoing the password it carries', async () => {
+    const result = await refused({ DATABASE_URL: 'mysql://keyward:Hunter2-secret@db.internal/auth' });
+    expect(result.code).to.equal(78);
+    expect(result.stderr).to.contain('DATABASE_URL');
+    expect(result.stderr + result.stdout).to.not.contain('Hunter2-secret');
+  });
+});
