@@ -236,6 +236,7 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
     components: () => [...running.values()],
     userKubeconfig: (user, groups = []) => userKubeconfig({ dir, pki, server, caPem, user, groups, cache: userKubeconfigs }),
     restartApiServer: async () => {
+      if (stopping) throw new Error('restartApiServer(): the control plane was stopped');
       const old = running.get('kube-apiserver');
       if (old) await stopComponents([old], 10_000);
       await launch('kube-apiserver');
