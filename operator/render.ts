@@ -39,7 +39,9 @@ export type RenderedObject = KubernetesObject & { apiVersion: string; kind: stri
 function rendered(object: KubernetesObject): RenderedObject {
   const { apiVersion, kind, metadata } = object;
   if (!apiVersion || !kind || !metadata?.name) throw new Error(`a builder returned an object without apiVersion, kind or name: ${JSON.stringify(object)}`);
-  return object as RenderedObject;
+  // A fresh tree per object: builders reuse label maps, and a caller that edits
+  // one object must not change another.
+  return structuredClone(object) as RenderedObject;
 }
 
 const other = (colour: Colour): Colour => (colour === 'blue' ? 'green' : 'blue');
@@ -78,5 +80,5 @@ export function renderAll(input: AuthService | AuthServiceInput, options: Render
 
 /** Multi-document YAML, one document per object, as `kubectl apply -f` reads it. */
 export function toYaml(objects: readonly object[]): string {
-  return objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
+  return objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }

@@ -54,9 +54,9 @@ export const TERMINATION_GRACE_PERIOD_SECONDS = 30;
 
 /** Guide, "Kubernetes Health Check Configuration", timings verbatim. */
 export function probes(port: number): Pick<V1Container, 'livenessProbe' | 'readinessProbe' | 'startupProbe'> {
-  const hostHeader = [{ name: 'Host', value: 'localhost' }];
+  const hostHeader = () => [{ name: 'Host', value: 'localhost' }];
   const livenessProbe: V1Probe = {
-    httpGet: { path: '/health/live', port, httpHeaders: hostHeader },
+    httpGet: { path: '/health/live', port, httpHeaders: hostHeader() },
     initialDelaySeconds: 30,
     periodSeconds: 10,
     timeoutSeconds: 5,
@@ -64,7 +64,7 @@ export function probes(port: number): Pick<V1Container, 'livenessProbe' | 'readi
     successThreshold: 1,
   };
   const readinessProbe: V1Probe = {
-    httpGet: { path: '/health/ready', port, httpHeaders: hostHeader },
+    httpGet: { path: '/health/ready', port, httpHeaders: hostHeader() },
     initialDelaySeconds: 5,
     periodSeconds: 5,
     timeoutSeconds: 3,

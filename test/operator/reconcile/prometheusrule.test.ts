@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { desiredPrometheusRule } from '../../../operator/reconcile/prometheusrule.js';
+import { everyField, login } from '../api/fixtures.js';
+
+describe('desiredPrometheusRule', function () {
+  const rule = desiredPrometheusRule(login());
+  const rules = rule?.spec.groups[0]?.rules ?? [];
+  const byName = new Map(rules.map((r) => [r.alert, r]));
+
+  it('holds one group <name>.critical with the guide’s four alerts', function () {
+    expect(rule).to.deep.include({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule' });
+    expect(rule?.metadata.name).to.equal('login');
+    expect(rule?.spec.groups.map((g) => g.name)).to.deep.equal(['login.critical']);
+    expect(rules.map((r) => r.alert)).to.deep.equal(['AuthServiceDown', 'HighErrorRate', 'DatabaseConnectionFailure', 'HighLatency']);
+  });
+
+  it('keeps the guide’s conditions, durations and severities, scoped to this AuthService', function () {
+    const scope = 'job="login",namespace="auth-service"';
+    const shape = (name: string) => {
+      const r = byName.get(name);
+      return [r?.expr, r?.for, r?.labels.severity];
+    };
+    expect(shape('AuthServiceDown')).to.deep.equal([`up{${scope}} == 0`, '1m', 'critical']);
+    expect(shape('HighErrorRate')).to.deep.equal([`sum(rate(http_requests_total{${scope},status=~"5.."}[5m])) > 0.1`, '2m', 'critical']);
+    expect(shape('DatabaseConnectionFailure')).to.deep.equal([`database_connections_active{${scope}} == 0`, '30s', 'critical']);
+    expect(shape('HighLatency')).to.deep.equal([
+      `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{${scope}}[5m]))) > 1.0`,
+      '5m',
+      'warning',
+    ]);
+  });
+
+  it('labels each alert with its service and explains it with a summary, a description and a runbook', function () {
+    for (const r of rules) {
+      expect(r.labels.service, r.alert).to.equal('login');
+      expect(r.annotations.summary, r.alert).to.be.a('string').and.not.be.empty;
+      expect(r.annotations.description, r.alert).to.be.a('string').and.not.be.empty;
+      expect(r.annotations.runbook, r.alert).to.be.a('string').and.have.length.greaterThan(40);
+      expect(r.annotations).not.to.have.property('runbook_url');
+    }
+    expect(byName.get('HighErrorRate')?.annotations.description).to.equal('Error rate is {{ $value }} errors per second');
+    expect(byName.get('AuthServiceDown')?.annotations.runbook).to.include('kubectl -n auth-service describe authservice login');
+  });
+
+  it('links each alert to its runbook section when spec.monitoring.prometheusRule.runbookBaseURL is set', function () {
+    const linked = desiredPrometheusRule(everyField())?.spec.groups[0]?.rules ?? [];
+    expect(linked.map((r) => r.annotations.runbook_url)).to.deep.equal([
+      'https://runbooks.example.com/keyward#authservicedown',
+      'https://runbooks.example.com/keyward#higherrorrate',
+      'https://runbooks.example.com/keyward#databaseconnectionfailure',
+      'https://runbooks.example.com/keyward#highlatency',
+    ]);
+  });
+
+  it('is absent when spec.monitoring.prometheusRule.enabled is false', function () {
+    const auth = login();
+    auth.spec.monitoring.prometheusRule.enabled = false;
+    expect(desiredPrometheusRule(auth)).to.equal(undefined);
+  });
+});
