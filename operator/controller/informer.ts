@@ -56,7 +56,11 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
   async function relist(): Promise<string> {
     const list = await client.list<T>(path, { labelSelector: options.labelSelector });
     const seen = new Set<string>();
-    for (const item of list.items) {
+    // Items of a List carry no apiVersion and kind (watch events do): restore them from the List's own.
+    const listType = list as { apiVersion?: string; kind?: string };
+    const kind = listType.kind?.replace(/List$/, '');
+    for (const listed of list.items) {
+      const item = { apiVersion: listType.apiVersion, kind, ...listed };
       const key = keyOf(item);
       seen.add(key);
       const previous = cache.get(key);

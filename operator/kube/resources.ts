@@ -26,6 +26,10 @@ export const resources = {
   PrometheusRule: type('monitoring.coreos.com/v1', 'PrometheusRule', 'prometheusrules'),
   Lease: type('coordination.k8s.io/v1', 'Lease', 'leases'),
   CustomResourceDefinition: type('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'customresourcedefinitions', false),
+  // Installed by the Helm chart and by tests, never by the controller.
+  ClusterRole: type('rbac.authorization.k8s.io/v1', 'ClusterRole', 'clusterroles', false),
+  ClusterRoleBinding: type('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'clusterrolebindings', false),
+  Namespace: type('v1', 'Namespace', 'namespaces', false),
 } as const;
 
 export type KindName = keyof typeof resources;
