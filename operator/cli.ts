@@ -84,7 +84,8 @@ async function run(options: RunOptions): Promise<void> {
     await controller.start();
   } else {
     const elector = createLeaderElector({
-      client,
+      // Its own client: lease renewals (a PUT every 2 s) must not count as reconcile writes.
+      client: await createKubeClient(kubeConfig(options.kubeconfig)),
       namespace: options.leaseNamespace,
       name: 'keyward-operator',
       logger,
