@@ -21,22 +21,7 @@ import { locateBinaries } from '../../hack/cluster/binaries.js';
 import { type ControlPlane, startControlPlane } from '../../hack/cluster/control-plane.js';
 import { freePorts } from '../../hack/cluster/ports.js';
 import { isAlive } from '../../hack/cluster/process.js';
-
-/** Polls `probe` until it returns a value other than undefined, or fails with `what`. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`, { cause: lastError });
-    await sleep(200);
-  }
-}
+import { eventually } from '../support/eventually.js';
 
 const statusCode = (err: unknown) => (err as { code?: number }).code;
 

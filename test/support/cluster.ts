@@ -4,34 +4,11 @@
  * Each suite works in its own namespace.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../../hack/cluster/control-plane.js';
+import { sharedControlPlane } from '../../hack/cluster/shared.js';
 import { createKubeClient, type KubeClient } from '../../operator/kube/client.js';
 
-let shared: Promise<{ plane: ControlPlane; dir: string }> | undefined;
-
-export async function sharedControlPlane(): Promise<ControlPlane> {
-  shared ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'keyward-test-cluster-'));
-    try {
-      return { plane: await startControlPlane({ dir, nodes: 3 }), dir };
-    } catch (err) {
-      throw new Error('could not start the local control plane; build it first with: bash hack/cluster/build.sh', { cause: err });
-    }
-  })();
-  return (await shared).plane;
-}
-
-export async function stopSharedControlPlane(): Promise<void> {
-  if (!shared) return;
-  const { plane, dir } = await shared.catch(() => ({ plane: undefined, dir: undefined }));
-  shared = undefined;
-  await plane?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-}
+export { sharedControlPlane, stopSharedControlPlane } from '../../hack/cluster/shared.js';
 
 export function kubeConfigFrom(path: string): KubeConfig {
   const kc = new KubeConfig();

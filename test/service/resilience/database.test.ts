@@ -5,16 +5,11 @@ import { expect } from 'chai';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../../service/db/embedded.js';
 import { freePort } from '../../../service/util/free-port.js';
 import { newAccount, startTestService, type TestService } from '../../support/service.js';
+import { eventually as poll } from '../../support/eventually.js';
 
-async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** The shared poller, with the time budget first as these tests read best. */
+const eventually = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> =>
+  poll(what, probe, timeoutMs, 250);
 
 describe('PostgreSQL going away and coming back', function () {
   // Starting and stopping a real PostgreSQL takes a few seconds on a busy machine.

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { startRedis, type TestRedis } from '../../support/redis.js';
 import { newAccount, startTestService, type TestService } from '../../support/service.js';
+import { eventually as poll } from '../../support/eventually.js';
 
 // Limits per client address have their own tests; every request here comes from 127.0.0.1.
 const noRateLimits = { RATE_LIMIT_LOGIN_PER_MINUTE: '0', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_REFRESH_PER_MINUTE: '0' };
@@ -20,15 +21,9 @@ async function counter(service: TestService, name: string, level?: string): Prom
   return total;
 }
 
-async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** The shared poller, with the time budget first as these tests read best. */
+const eventually = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> =>
+  poll(what, probe, timeoutMs, 200);
 
 async function registered(service: TestService): Promise<{ email: string; password: string; userId: string; access: string; refresh: string }> {
   const account = newAccount();
