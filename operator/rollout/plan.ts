@@ -1,0 +1,116 @@
+// What the engine wants the cluster to look like after a pass (the layout), and
+// the actions that get it there from what was observed.
+import type { Analysis, Colour } from '../api/types.js';
+import { COLOURS } from '../api/types.js';
+import type { Observation } from './observed.js';
+import type { AnalysisPhase } from './state.js';
+
+/** How one colour's Deployment should be. */
+export interface ColourPlan {
+  /**
+   * desired: the pod template rendered from the current spec (desiredDeployment).
+   * keep: leave the pod template as it is; the colour runs an older revision
+   * that the current spec can no longer render. Only its replica count may change.
+   */
+  template: 'desired' | 'keep';
+  /**
+   * A number: set spec.replicas to it. keep: do not change the count (the HPA
+   * owns it, or it is the live colour mid-rollout); when an apply must carry
+   * spec.replicas, carry the observed value — leaving it out of a server-side
+   * apply that set it before resets it to 1.
+   */
+  replicas: number | 'keep';
+}
+
+/** The engine-owned knobs after this pass. Absent: leave as it is (and create nothing). */
+export interface Layout {
+  /** The colour the stable Service `<name>` selects. */
+  selector?: Colour;
+  /** The colour the HPA and VPA target; absent when neither is enabled or nothing serves yet. */
+  autoscalers?: Colour;
+  colours: Partial<Record<Colour, ColourPlan>>;
+}
+
+/** Bring a colour's Deployment to a plan; replicas is never 'keep' for a Deployment that does not exist. */
+export interface SetColourAction {
+  kind: 'setColour';
+  colour: Colour;
+  template: 'desired' | 'keep';
+  replicas: number | 'keep';
+  why: string;
+}
+
+/** Point the stable Service `<name>` at a colour whose replicas are all ready. */
+export interface FlipSelectorAction {
+  kind: 'flipSelector';
+  colour: Colour;
+  why: string;
+}
+
+/** Point the HPA's and the VPA's scaleTargetRef (targetRef) at `<name>-<colour>`. */
+export interface MoveAutoscalersAction {
+  kind: 'moveAutoscalers';
+  colour: Colour;
+  why: string;
+}
+
+/**
+ * Take one measurement against `<name>-<colour>` (the colour's own Service)
+ * within check.timeoutSeconds, and hand the result back as observed.analysis
+ * with this key. Repeated with the same key until its result arrives: run one
+ * key at most once at a time, and once more after an operator restart.
+ */
+export interface RunAnalysisAction {
+  kind: 'runAnalysis';
+  key: string;
+  phase: AnalysisPhase;
+  colour: Colour;
+  revision: string;
+  /** 1-based, of `count`. */
+  measurement: number;
+  count: number;
+  check: Analysis;
+}
+
+/** In the order to apply them; stop at the first error and requeue. */
+export type Action = SetColourAction | FlipSelectorAction | MoveAutoscalersAction | RunAnalysisAction;
+
+/**
+ * The actions that bring the observed world to `layout`: nothing when it is
+ * there already, so an idle resync writes nothing. `fallbackReplicas` is the
+ * count for a colour that must be created while its plan says keep.
+ */
+export function actionsFor(layout: Layout, observed: Observation, fallbackReplicas: number): Action[] {
+  const scaleUps: Action[] = [];
+  const scaleDowns: Action[] = [];
+  for (const colour of COLOURS) {
+    const plan = layout.colours[colour];
+    if (!plan) continue;
+    const d = observed.deployments[colour];
+    if (!d.exists) {
+      if (plan.template === 'keep') continue; // nothing to scale, nothing the spec can render
+      const replicas = plan.replicas === 'keep' ? fallbackReplicas : plan.replicas;
+      if (replicas === 0) continue;
+      scaleUps.push({ kind: 'setColour', colour, template: 'desired', replicas, why: `create ${colour} with revision ${observed.desiredRevision} at ${replicas} replicas` });
+      continue;
+    }
+    const templateChange = plan.template === 'desired' && d.revision !== observed.desiredRevision;
+    const replicaChange = plan.replicas !== 'keep' && plan.replicas !== d.specReplicas;
+    if (!templateChange && !replicaChange) continue;
+    const parts = [
+      ...(templateChange ? [`revision ${d.revision ?? 'unknown'} → ${observed.desiredRevision}`] : []),
+      ...(replicaChange ? [`replicas ${d.specReplicas} → ${String(plan.replicas)}`] : []),
+    ];
+    const action: SetColourAction = { kind: 'setColour', colour, template: plan.template, replicas: plan.replicas, why: `${colour}: ${parts.join(', ')}` };
+    (plan.replicas !== 'keep' && plan.replicas < d.specReplicas ? scaleDowns : scaleUps).push(action);
+  }
+  const moves: Action[] = [];
+  if (layout.selector !== undefined && observed.serviceSelectorColor !== layout.selector) {
+    moves.push({ kind: 'flipSelector', colour: layout.selector, why: `the stable Service selects ${observed.serviceSelectorColor ?? 'nothing'}; it should select ${layout.selector}` });
+  }
+  if (layout.autoscalers !== undefined && observed.autoscalerColor !== layout.autoscalers) {
+    moves.push({ kind: 'moveAutoscalers', colour: layout.autoscalers, why: `the autoscalers target ${observed.autoscalerColor ?? 'nothing'}; they should follow traffic to ${layout.autoscalers}` });
+  }
+  // Capacity first, then traffic, then removal of capacity.
+  return [...scaleUps, ...moves, ...scaleDowns];
+}
