@@ -31,6 +31,12 @@ const port = (value: string): number => {
   return n;
 };
 
+const positive = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};
+
 async function installCrds(client: KubeClient, log: (line: string) => void): Promise<void> {
   for (const doc of parseAllDocuments(readFileSync(crdFile, 'utf8'))) {
     const crd = doc.toJSON() as KubeObject;
@@ -47,6 +53,9 @@ interface RunOptions {
   leaseNamespace: string;
   workers: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
+  leaseDurationSeconds: number;
+  renewDeadlineSeconds: number;
+  retryPeriodSeconds: number;
 }
 
 async function run(options: RunOptions): Promise<void> {
@@ -88,6 +97,7 @@ async function run(options: RunOptions): Promise<void> {
       client: await createKubeClient(kubeConfig(options.kubeconfig)),
       namespace: options.leaseNamespace,
       name: 'keyward-operator',
+      timings: { leaseDurationSeconds: options.leaseDurationSeconds, renewDeadlineSeconds: options.renewDeadlineSeconds, retryPeriodSeconds: options.retryPeriodSeconds },
       logger,
       onStartedLeading: async () => {
         isLeader = true;
@@ -125,7 +135,10 @@ program.command('run')
   .option('--metrics-port <port>', 'port of /metrics, /healthz and /readyz', port, 8080)
   .option('--leader-elect', 'campaign for a coordination.k8s.io Lease; only the leader reconciles', false)
   .option('--lease-namespace <name>', 'namespace of the leader-election Lease', process.env['POD_NAMESPACE'] ?? 'keyward-system')
-  .option('--workers <n>', 'parallel reconciles', (v) => Number(v), 4)
+  .option('--lease-duration-seconds <n>', 'how long a leader\'s Lease is honoured without renewal', positive, 15)
+  .option('--renew-deadline-seconds <n>', 'a leader that cannot renew within this steps down', positive, 10)
+  .option('--retry-period-seconds <n>', 'how often candidates try and leaders renew', positive, 2)
+  .option('--workers <n>', 'parallel reconciles', positive, 4)
   .option('--log-level <level>', 'error | warn | info | debug', 'info')
   .action(run);
 
