@@ -1,6 +1,6 @@
 // `npm run cluster -- up|down|status`: the local control plane for people.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
@@ -41,9 +41,29 @@ interface UpOptions {
   nodes: number;
   build: boolean;
   crds: boolean;
+  operator: boolean;
 }
 
-const upSteps: UpStep[] = [applyCrds];
+const upSteps: UpStep[] = [applyCrds, startOperator];
+
+/**
+ * `--operator`: runs keyward-operator detached against the new cluster, with
+ * its log in the cluster directory; `down` stops it first.
+ */
+function startOperator(ctx: UpContext, opts: UpOptions): void {
+  if (!opts.operator) return;
+  const logFile = join(ctx.state.dir, 'operator.log');
+  const out = openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ctx.repoRoot, 'operator', 'cli.ts'), 'run', '--kubeconfig', ctx.plane.kubeconfigPath, '--metrics-port', '0'], {
+    cwd: ctx.repoRoot,
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
+  child.unref();
+  if (child.pid === undefined) throw new Error('could not start keyward-operator');
+  ctx.state.extras.push({ name: 'keyward-operator', pid: child.pid, command: process.execPath, logFile });
+  console.log(`keyward-operator running (pid ${child.pid}); log: ${show(logFile)}`);
+}
 
 function applyCrds(ctx: UpContext, opts: UpOptions): void {
   const crdDir = join(ctx.repoRoot, 'crds');
@@ -174,6 +194,7 @@ program
   .option('--nodes <n>', 'kwok nodes to simulate (1-64)', positiveInt, 3)
   .option('--no-build', 'fail instead of building missing binaries')
   .option('--no-crds', 'do not apply crds/*.yaml')
+  .option('--operator', 'also run keyward-operator in the background (log in the cluster directory)', false)
   .addHelpText(
     'after',
     '\nThe processes keep running after this command exits; their PIDs are recorded in\n' +

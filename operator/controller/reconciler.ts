@@ -102,13 +102,15 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
 
   let applied = 0;
   let applyError: StatusFacts['applyError'];
+  // What the API server answered to our applies: fresher than the cache for this pass's status.
+  const answers = new Map<string, KubeObject>();
   for (const object of desired) {
     const kind = object.kind!;
     const objectName = object.metadata!.name!;
     const live = deps.caches.get<KubeObject>(kind, namespace, objectName);
     if (live && isSubset(object, live)) continue;
     try {
-      await deps.client.apply(object);
+      answers.set(`${kind}/${objectName}`, await deps.client.apply(object));
       applied += 1;
       const verb = live ? 'Updated' : 'Created';
       deps.logger.info(`${verb.toLowerCase()} ${kind} ${objectName}`, { authservice: `${namespace}/${name}` });
@@ -126,7 +128,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     activeColour,
     revision,
     image: spec.image,
-    active: deploymentFacts(liveActive, activeReplicas),
+    active: deploymentFacts((answers.get(`Deployment/${name}-${activeColour}`) as V1Deployment | undefined) ?? liveActive, activeReplicas),
     missingSecrets: missingSecretKeys(auth, secrets),
     ...(applyError ? { applyError } : {}),
     features: {
