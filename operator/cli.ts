@@ -56,6 +56,7 @@ interface RunOptions {
   leaseDurationSeconds: number;
   renewDeadlineSeconds: number;
   retryPeriodSeconds: number;
+  resyncSeconds: number;
 }
 
 async function run(options: RunOptions): Promise<void> {
@@ -67,6 +68,7 @@ async function run(options: RunOptions): Promise<void> {
     client,
     ...(options.namespace ? { namespace: options.namespace } : {}),
     workers: options.workers,
+    resyncMs: options.resyncSeconds * 1000,
     logger,
     hooks: {
       onReconcile: (result, seconds) => metrics.recordReconcile(result === 'success' ? 'success' : 'error', seconds),
@@ -139,6 +141,7 @@ program.command('run')
   .option('--renew-deadline-seconds <n>', 'a leader that cannot renew within this steps down', positive, 10)
   .option('--retry-period-seconds <n>', 'how often candidates try and leaders renew', positive, 2)
   .option('--workers <n>', 'parallel reconciles', positive, 4)
+  .option('--resync-seconds <n>', 'reconcile every AuthService this often even without events', positive, 300)
   .option('--log-level <level>', 'error | warn | info | debug', 'info')
   .action(run);
 
