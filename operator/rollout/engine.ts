@@ -379,7 +379,10 @@ function stepPostPromotionAnalysis(pass: Pass, state: RolloutState): StepResult 
     if (pass.now >= deadline) {
       return moved(rollback(pass, state, 'PromotionDeadlineExceeded', `the stable Service did not select ${active.color} within ${pass.spec.rollout.progressDeadlineSeconds} s`));
     }
-    return hold(state, `waiting for the stable Service to select ${active.color} (${availabilityText(pass.observed.deployments[active.color], active.revision)})`, deadline);
+    // Look again when the first measurement would be due: by then the flip has usually landed.
+    const firstDue = state.analysis ? Date.parse(state.analysis.dueAt) : pass.now;
+    const wakeAt = Math.min(deadline, Math.max(firstDue, pass.now + 1000));
+    return hold(state, `waiting for the stable Service to select ${active.color} (${availabilityText(pass.observed.deployments[active.color], active.revision)})`, wakeAt);
   }
   return stepAnalysis(pass, state, 'post');
 }
