@@ -4,7 +4,8 @@ import { type RolloutInput, nextRollout } from '../../../operator/rollout/engine
 import { fullyAvailable } from '../../../operator/rollout/observed.js';
 import { readRolloutStatus, writeRolloutStatus } from '../../../operator/rollout/persist.js';
 import type { FailureReason, RolloutCommands, RolloutState, RolloutStep } from '../../../operator/rollout/state.js';
-import { A, B, BLUE_A, C, GREEN_B, type ObservationOptions, S, type SpecOptions, at, brief, key, measured, observe, partly, spec, t, up } from './world.js';
+import { type ClusterModel, clusterWithA, coloursUp, emptyCluster, give, reconcile, run } from './cluster-model.js';
+import { A, B, BLUE_A, C, GREEN_B, type ObservationOptions, S, type SpecOptions, at, brief, key, image, measured, observe, partly, spec, t, up } from './world.js';
 
 interface Row {
   name: string;
@@ -401,5 +402,248 @@ describe('operator/rollout/engine: details', () => {
   it('drops a measurement-free post-promotion step when the checks were removed from the spec meanwhile', () => {
     const d = nextRollout({ spec: spec({ post: null }), state: S.postAnalysis(), commands: {}, observed: observe({ desired: B, blue: up(A), green: up(B), selector: 'green' }), now: at(140) });
     expect(d.state.step).to.equal('ScalingDown');
+  });
+});
+
+describe('operator/rollout/engine: whole rollouts over time', () => {
+  const reasons = (m: ClusterModel): string[] => m.events.map((e) => e.reason);
+  /** `sub` appears in `list` in this order, other entries between allowed. */
+  const inOrder = (list: string[], sub: string[]): void => {
+    let i = 0;
+    for (const item of list) if (item === sub[i]) i++;
+    expect(i, `${JSON.stringify(sub)} in order within ${JSON.stringify(list)}`).to.equal(sub.length);
+  };
+  const historyOf = (m: ClusterModel): string[] => (readRolloutStatus(m.status).state?.history ?? []).map((h) => `${h.step}:${h.reason}`);
+
+  function rollOutB(m: ClusterModel): void {
+    run(m); // adopt blue
+    m.desired = B;
+  }
+
+  it('image change → green checked → traffic flips → blue scales to 0 and stays as a Deployment', () => {
+    const m = clusterWithA(spec());
+    rollOutB(m);
+    run(m);
+    expect(reasons(m)).to.deep.equal(['Adopted', 'RolloutStarted', 'PreviewAvailable', 'AnalysisPassed', 'Promoted', 'AnalysisPassed', 'ScaledDown']);
+    expect(m.selector).to.equal('green');
+    expect(m.deployments.green).to.deep.include({ revision: B, specReplicas: 3, readyReplicas: 3 });
+    expect(m.deployments.blue).to.deep.include({ exists: true, revision: A, specReplicas: 0 });
+    expect(coloursUp(m)).to.deep.equal(['green']);
+    expect([...m.measurements.values()].every((n) => n === 1), 'each measurement ran once').to.equal(true);
+    expect(m.measurements.size).to.equal(6);
+    expect(m.violations).to.deep.equal([]);
+    const status = readRolloutStatus(m.status).state!;
+    expect(status).to.deep.include({ step: 'Stable', active: GREEN_B });
+    expect(Object.keys(status.milestones)).to.have.members(['started', 'previewAvailable', 'prePromotionAnalysisPassed', 'promoted', 'postPromotionAnalysisPassed', 'scaledDown']);
+  });
+
+  it('flips within the pre-promotion checks’ own time of the new colour becoming available', () => {
+    const m = clusterWithA(spec());
+    rollOutB(m);
+    run(m);
+    const state = readRolloutStatus(m.status).state!;
+    const latency = Date.parse(state.milestones.promoted!) - Date.parse(state.milestones.previewAvailable!);
+    // 3 measurements 5 s apart: the last one is taken 10 s after the first; the rest is pass overhead.
+    expect(latency).to.be.within(10_000, 11_000);
+  });
+
+  it('a never-ready image → ProgressDeadlineExceeded; traffic never moved; green back to 0; Degraded', () => {
+    const m = clusterWithA(spec());
+    rollOutB(m);
+    m.broken.add(B);
+    const d = run(m);
+    expect(d.phase).to.equal('Degraded');
+    expect(d.state.failure).to.deep.include({ reason: 'ProgressDeadlineExceeded', step: 'Deploying', revision: B });
+    expect(m.flips).to.deep.equal([]);
+    expect(m.selector).to.equal('blue');
+    expect(coloursUp(m)).to.deep.equal(['blue']);
+    expect(reasons(m)).to.deep.equal(['Adopted', 'RolloutStarted', 'Aborted', 'ScaledDown']);
+    expect(d.conditions.find((c) => c.type === 'Degraded')).to.deep.include({ status: 'True', reason: 'ProgressDeadlineExceeded' });
+  });
+
+  it('an unhealthy new version → PrePromotionAnalysisFailed; no flip', () => {
+    const m = clusterWithA(spec());
+    rollOutB(m);
+    m.unhealthy.add(B);
+    const d = run(m);
+    expect(d.state.failure?.reason).to.equal('PrePromotionAnalysisFailed');
+    expect(d.state.failure?.message).to.include('GET /health → 503');
+    expect(m.flips).to.deep.equal([]);
+    expect(coloursUp(m)).to.deep.equal(['blue']);
+    expect(reasons(m)).to.deep.equal(['Adopted', 'RolloutStarted', 'PreviewAvailable', 'AnalysisFailed', 'Aborted', 'ScaledDown']);
+  });
+
+  it('a post-promotion failure puts traffic back on blue, which kept its size, and scales green down', () => {
+    const m = clusterWithA(spec());
+    rollOutB(m);
+    // Healthy before the flip, failing after it.
+    run(m, { until: (d) => d.state.step === 'PostPromotionAnalysis' });
+    m.unhealthy.add(B);
+    const d = run(m);
+    expect(d.state.failure?.reason).to.equal('PostPromotionAnalysisFailed');
+    expect(m.flips.map((f) => f.colour)).to.deep.equal(['green', 'blue']);
+    expect(m.deployments.blue).to.deep.include({ revision: A, specReplicas: 3 });
+    expect(coloursUp(m)).to.deep.equal(['blue']);
+    expect(reasons(m)).to.include.members(['Promoted', 'AnalysisFailed', 'RolledBack', 'ScaledDown']);
+    expect(m.violations).to.deep.equal([]);
+  });
+
+  it('the HPA holding 7 → green comes up with 7 before the flip, and the HPA follows traffic', () => {
+    const m = clusterWithA(spec({ autoscaling: true }), 7);
+    m.hpa = 7;
+    rollOutB(m);
+    let greenAtFlip: number | undefined;
+    run(m, {
+      until: (d, model) => {
+        if (greenAtFlip === undefined && model.selector === 'green') greenAtFlip = model.deployments.green.readyReplicas;
+        return d.state.step === 'Stable' && d.actions.length === 0;
+      },
+    });
+    expect(greenAtFlip).to.equal(7);
+    expect(m.autoscaler).to.equal('green');
+    expect(coloursUp(m)).to.deep.equal(['green']);
+    expect(m.violations).to.deep.equal([]);
+  });
+
+  it('autoPromotion false → Paused until promote, then the rollout completes', () => {
+    const m = clusterWithA(spec({ autoPromotion: false }));
+    rollOutB(m);
+    const paused = run(m, { until: (d) => d.state.step === 'Paused' });
+    expect(paused.phase).to.equal('Paused');
+    m.now += 3_600_000;
+    expect(reconcile(m).actions).to.deep.equal([]);
+    expect(m.selector).to.equal('blue');
+    give(m, 'promote');
+    run(m);
+    expect(m.selector).to.equal('green');
+    inOrder(reasons(m), ['Paused', 'PromotionApproved', 'Promoted']);
+  });
+
+  it('abort during the checks → traffic stays on blue, green to 0, Degraded; retry rolls it out again', () => {
+    const m = clusterWithA(spec({ pre: { count: 10 } }));
+    rollOutB(m);
+    run(m, { until: (d) => d.state.step === 'PrePromotionAnalysis' });
+    give(m, 'abort');
+    const aborted = run(m);
+    expect(aborted.state).to.deep.include({ step: 'Degraded', failedRevision: B });
+    expect(aborted.state.failure?.reason).to.equal('AbortedByUser');
+    expect(coloursUp(m)).to.deep.equal(['blue']);
+    // Not retried by itself…
+    m.now += 3_600_000;
+    expect(reconcile(m).state.step).to.equal('Degraded');
+    // …until retry.
+    give(m, 'retry');
+    const done = run(m);
+    expect(done.state).to.deep.include({ step: 'Stable', active: GREEN_B });
+    expect(done.state.failure).to.equal(undefined);
+    inOrder(reasons(m), ['Aborted', 'ScaledDown', 'Retried', 'RolloutStarted', 'Promoted']);
+  });
+
+  it('retry of a revision that is still broken fails the same way again; a fixed spec then rolls out', () => {
+    const m = clusterWithA(spec());
+    rollOutB(m);
+    m.broken.add(B);
+    run(m);
+    give(m, 'retry');
+    const again = run(m);
+    expect(again.state.failure?.reason).to.equal('ProgressDeadlineExceeded');
+    expect(reasons(m).filter((r) => r === 'Aborted')).to.have.length(2);
+    m.desired = C;
+    const fixed = run(m);
+    expect(fixed.state).to.deep.include({ step: 'Stable' });
+    expect(fixed.state.active?.revision).to.equal(C);
+  });
+
+  it('a spec change mid-rollout supersedes it: the newer revision goes to green, blue is never touched, B never serves', () => {
+    const m = clusterWithA(spec());
+    rollOutB(m);
+    run(m, { until: (d) => d.state.step === 'PrePromotionAnalysis' });
+    m.desired = C;
+    const d = run(m);
+    expect(d.state.active).to.deep.equal({ color: 'green', revision: C, image: image(C) });
+    expect(m.flips).to.deep.equal([{ at: m.flips[0]!.at, colour: 'green' }]);
+    expect(m.violations).to.deep.equal([]);
+    expect(reasons(m).filter((r) => r === 'RolloutStarted')).to.have.length(2);
+  });
+
+  it('a spec change after the flip waits for the post-promotion checks, then takes the old colour', () => {
+    const m = clusterWithA(spec());
+    rollOutB(m);
+    run(m, { until: (d) => d.state.step === 'PostPromotionAnalysis' });
+    m.desired = C;
+    const d = run(m);
+    expect(d.state.active).to.deep.equal({ color: 'blue', revision: C, image: image(C) });
+    expect(m.flips.map((f) => f.colour)).to.deep.equal(['green', 'blue']);
+    inOrder(reasons(m), ['Promoted', 'AnalysisPassed', 'RolloutStarted', 'Promoted']);
+    expect(coloursUp(m)).to.deep.equal(['blue']);
+  });
+
+  it('the first revision of a new AuthService comes up on blue and takes traffic', () => {
+    const m = emptyCluster(spec({ autoscaling: true }));
+    const d = run(m);
+    expect(d.state).to.deep.include({ step: 'Stable', active: BLUE_A });
+    expect(m.selector).to.equal('blue');
+    expect(m.autoscaler).to.equal('blue');
+    expect(reasons(m)).to.deep.equal(['RolloutStarted', 'Promoted']);
+  });
+
+  describe('the operator killed at each pass of a rollout and restarted', () => {
+    const scenarios: Array<{ name: string; setup: (m: ClusterModel) => void; end: (m: ClusterModel) => void }> = [
+      {
+        name: 'a successful rollout',
+        setup: () => {},
+        end: (m) => {
+          expect(m.selector).to.equal('green');
+          expect(coloursUp(m)).to.deep.equal(['green']);
+        },
+      },
+      {
+        name: 'a post-promotion rollback',
+        setup: (m) => {
+          run(m, { until: (d) => d.state.step === 'PostPromotionAnalysis' });
+          m.unhealthy.add(B);
+        },
+        end: (m) => {
+          expect(m.selector).to.equal('blue');
+          expect(coloursUp(m)).to.deep.equal(['blue']);
+        },
+      },
+      {
+        name: 'a deadline abort',
+        setup: (m) => m.broken.add(B),
+        end: (m) => {
+          expect(m.flips).to.deep.equal([]);
+          expect(coloursUp(m)).to.deep.equal(['blue']);
+        },
+      },
+    ];
+    for (const scenario of scenarios) {
+      for (const crash of ['beforeStatusWrite', 'afterStatusWrite'] as const) {
+        it(`${scenario.name}, killed ${crash === 'beforeStatusWrite' ? 'before' : 'after'} writing status: same end, each step once`, () => {
+          const clean = clusterWithA(spec());
+          rollOutB(clean);
+          scenario.setup(clean);
+          run(clean);
+          const passes = clean.passes;
+          for (let k = 1; k <= passes; k++) {
+            const m = clusterWithA(spec());
+            rollOutB(m);
+            scenario.setup(m);
+            run(m, { crashAt: (i) => (i === k ? crash : undefined) });
+            const label = `killed at pass ${k}`;
+            scenario.end(m);
+            expect(historyOf(m), label).to.deep.equal(historyOf(clean));
+            expect(readRolloutStatus(m.status).state?.step, label).to.equal(readRolloutStatus(clean.status).state?.step);
+            expect(m.violations, label).to.deep.equal([]);
+            // Events of the killed pass may be lost, never doubled.
+            for (const reason of new Set(reasons(clean))) {
+              expect(reasons(m).filter((r) => r === reason).length, `${label}: ${reason}`).to.be.at.most(reasons(clean).filter((r) => r === reason).length);
+            }
+            // A measurement is repeated only when its result died with the operator.
+            expect([...m.measurements.values()].every((n) => n <= 2), label).to.equal(true);
+          }
+        });
+      }
+    }
   });
 });
