@@ -130,17 +130,31 @@ describe('crds/authservice.yaml', function () {
   describe('cross-field rules (CEL)', function () {
     const rulesAt = (path: string) => (schemaAt(path)['x-kubernetes-validations'] ?? []).map((r) => r.rule);
 
+    // Each rule is guarded with has(): the API server evaluates rules against a
+    // schema's object default (`default: {}`) before nested defaults fill it in.
+    const hasRule = (path: string, expression: string) => rulesAt(path).some((r) => r.endsWith(expression));
+
     it('compares the fields the design names', function () {
-      expect(rulesAt('spec.autoscaling')).to.include('self.minReplicas <= self.maxReplicas');
-      expect(rulesAt('spec.database.pool')).to.include('self.min <= self.max');
-      expect(rulesAt('spec.monitoring.serviceMonitor')).to.include('duration(self.scrapeTimeout) <= duration(self.interval)');
-      expect(rulesAt('spec.jwt')).to.include('self.refreshTokenTTLSeconds > self.accessTokenTTLSeconds');
-      expect(rulesAt('spec.backup')).to.include.members([
-        '!self.enabled || has(self.image)',
-        '!self.enabled || has(self.s3)',
-        '!self.enabled || has(self.encryptionKeySecretRef)',
-      ]);
+      expect(hasRule('spec.autoscaling', 'self.minReplicas <= self.maxReplicas')).to.equal(true);
+      expect(hasRule('spec.database.pool', 'self.min <= self.max')).to.equal(true);
+      expect(hasRule('spec.monitoring.serviceMonitor', 'duration(self.scrapeTimeout) <= duration(self.interval)')).to.equal(true);
+      expect(hasRule('spec.jwt', 'self.refreshTokenTTLSeconds > self.accessTokenTTLSeconds')).to.equal(true);
+      for (const field of ['image', 's3', 'encryptionKeySecretRef']) {
+        expect(hasRule('spec.backup', `!self.enabled || has(self.${field})`), field).to.equal(true);
+      }
       expect(schemaAt('spec.backup.s3').required).to.deep.equal(['bucket']);
+    });
+
+    it('guards every field a rule reads on an object that has a default, so the CRD itself is accepted', function () {
+      for (const [path, node] of walkSchema(root)) {
+        if (node.default === undefined) continue;
+        for (const { rule } of node['x-kubernetes-validations'] ?? []) {
+          for (const [, field] of rule.matchAll(/self\.([A-Za-z]+)(?![A-Za-z(])/g)) {
+            if (node.default && typeof node.default === 'object' && field && field in node.default) continue;
+            expect(rule, `${path}: ${field}`).to.include(`!has(self.${field})`);
+          }
+        }
+      }
     });
 
     it('accepts five-field cron schedules and macros, and refuses other shapes', function () {

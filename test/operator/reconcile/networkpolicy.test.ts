@@ -8,7 +8,7 @@ describe('desiredNetworkPolicy', function () {
   it('covers the service’s pods of both colours, in both directions', function () {
     expect(policy).to.deep.include({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' });
     expect(policy?.metadata?.name).to.equal('login');
-    expect(policy?.spec.podSelector.matchLabels).to.deep.equal({
+    expect(policy?.spec.podSelector?.matchLabels).to.deep.equal({
       'app.kubernetes.io/name': 'keyward-auth',
       'app.kubernetes.io/instance': 'login',
       'app.kubernetes.io/component': 'auth-service',

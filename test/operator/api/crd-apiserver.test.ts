@@ -1,0 +1,155 @@
+// crds/authservice.yaml on a real kube-apiserver (the local control plane of
+// hack/cluster): it is accepted, it stores what withDefaults() predicts, it
+// refuses invalid specs with messages naming the field, and kubectl shows the
+// columns, short name and category.
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { withDefaults } from '../../../operator/api/defaults.js';
+import type { AuthService, AuthServiceInput } from '../../../operator/api/types.js';
+import type { KubeClient, KubeObject } from '../../../operator/kube/client.js';
+import { KubeError } from '../../../operator/kube/client.js';
+import { adminClient, createNamespace, sharedControlPlane } from '../../support/cluster.js';
+import { everyField, loginInput } from './fixtures.js';
+import { loadCrd } from './schema.js';
+
+const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+
+async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('crds/authservice.yaml on kube-apiserver', function () {
+  this.timeout(180_000);
+
+  let client: KubeClient;
+  let namespace: string;
+  let kubeconfig: string;
+  const path = (name = '') => `/apis/auth.keyward.dev/v1alpha1/namespaces/${namespace}/authservices${name ? `/${name}` : ''}`;
+
+  /** Creates the AuthService; resolves to the stored object, or to the API server's refusal. */
+  async function create(input: AuthServiceInput | AuthService): Promise<AuthService | KubeError> {
+    const { status: _status, ...object } = structuredClone(input);
+    delete object.metadata.uid;
+    delete object.metadata.generation;
+    object.metadata.namespace = namespace;
+    try {
+      return await client.create<KubeObject>(path(), object as KubeObject) as AuthService;
+    } catch (err) {
+      if (err instanceof KubeError) return err;
+      throw err;
+    }
+  }
+
+  before(async function () {
+    const plane = await sharedControlPlane();
+    kubeconfig = plane.kubeconfigPath;
+    client = await adminClient();
+    // Other suites may have installed it already: apply is idempotent.
+    await client.apply(loadCrd() as unknown as KubeObject);
+    await eventually(async () => {
+      const crd = await client.get<KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>(`${CRDS}/authservices.auth.keyward.dev`);
+      return crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
+    }, 'the CRD to be established');
+    namespace = await createNamespace(client, 'crd');
+    // A new resource type takes a moment to be served.
+    await eventually(async () => ((await client.list(path()).catch(() => undefined)) ? true : undefined), 'authservices to be served');
+  });
+
+  after(async function () {
+    if (namespace) await client.delete(`/api/v1/namespaces/${namespace}`).catch(() => undefined);
+  });
+
+  it('stores a minimal AuthService with exactly the defaults withDefaults() applies', async function () {
+    const input = loginInput();
+    input.metadata.name = 'minimal';
+    const stored = await create(input);
+    expect(stored).not.to.be.instanceOf(KubeError);
+    expect((stored as AuthService).spec).to.deep.equal(withDefaults(input.spec));
+  });
+
+  it('stores an AuthService that sets every field unchanged', async function () {
+    const input = everyField();
+    input.metadata.name = 'every-field';
+    const stored = await create(input);
+    expect(stored).not.to.be.instanceOf(KubeError);
+    expect((stored as AuthService).spec).to.deep.equal(input.spec);
+  });
+
+  it('stores the backup section’s defaults too', async function () {
+    const input = loginInput();
+    input.metadata.name = 'with-backup';
+    input.spec.backup = {
+      image: 'registry.example/backup-tools:2.1.0',
+      s3: { bucket: 'auth-service-backups' },
+      encryptionKeySecretRef: { name: 'backup-key' },
+    };
+    const stored = await create(input);
+    expect(stored).not.to.be.instanceOf(KubeError);
+    expect((stored as AuthService).spec).to.deep.equal(withDefaults(input.spec));
+  });
+
+  describe('refuses invalid specs, naming the field', function () {
+    type Case = [string, (input: AuthServiceInput) => void, string];
+    const cases: Case[] = [
+      ['minReplicas above maxReplicas', (a) => (a.spec.autoscaling = { minReplicas: 10, maxReplicas: 5 }), 'spec.autoscaling.minReplicas must not exceed spec.autoscaling.maxReplicas'],
+      ['a pool minimum above its maximum', (a) => (a.spec.database = { urlSecretRef: { name: 'auth-db' }, pool: { min: 30, max: 20 } }), 'spec.database.pool.min must not exceed spec.database.pool.max'],
+      ['a CPU request above the limit', (a) => (a.spec.resources = { requests: { cpu: '1' } }), 'spec.resources.requests.cpu must not exceed spec.resources.limits.cpu'],
+      ['a memory request above the limit', (a) => (a.spec.resources = { requests: { memory: '1Gi' } }), 'spec.resources.requests.memory must not exceed spec.resources.limits.memory'],
+      ['refresh tokens shorter-lived than access tokens', (a) => (a.spec.jwt = { keysSecretRef: { name: 'auth-jwt' }, refreshTokenTTLSeconds: 600 }), 'spec.jwt.refreshTokenTTLSeconds must be longer'],
+      ['a scrape timeout above the interval', (a) => (a.spec.monitoring = { serviceMonitor: { scrapeTimeout: '1m' } }), 'spec.monitoring.serviceMonitor.scrapeTimeout must not exceed'],
+      ['a backup without an image', (a) => (a.spec.backup = { s3: { bucket: 'b-1' }, encryptionKeySecretRef: { name: 'k' } }), 'spec.backup.image is required'],
+      ['a backup without S3', (a) => (a.spec.backup = { image: 'backup-tools:1', encryptionKeySecretRef: { name: 'k' } }), 'spec.backup.s3.bucket is required'],
+      ['an unencrypted backup', (a) => (a.spec.backup = { image: 'backup-tools:1', s3: { bucket: 'b-1' } }), 'spec.backup.encryptionKeySecretRef is required'],
+      ['a four-field schedule', (a) => (a.spec.backup = { image: 'backup-tools:1', s3: { bucket: 'b-1' }, encryptionKeySecretRef: { name: 'k' }, schedule: '0 2 * *' }), 'spec.backup.schedule must be a cron expression with 5 fields'],
+      ['an image on :latest', (a) => (a.spec.image = 'registry.example/keyward-service:latest'), "spec.image must pin a version tag or a digest"],
+      ['an image without a tag', (a) => (a.spec.image = 'registry.example/keyward-service'), 'spec.image'],
+      ['a VPA in Auto mode beside the HPA', (a) => (a.spec.verticalAutoscaling = { enabled: true }), 'spec.verticalAutoscaling.updateMode must be Off or Initial'],
+      ['more tolerated failures than measurements', (a) => (a.spec.rollout = { prePromotionAnalysis: { count: 2, failureLimit: 2 } }), 'spec.rollout.prePromotionAnalysis.failureLimit must be smaller'],
+      ['an unknown log level', (a) => (a.spec.logLevel = 'verbose' as never), 'spec.logLevel'],
+      ['a privileged port', (a) => (a.spec.port = 80), 'spec.port'],
+      ['a Secret name that is not DNS-1123', (a) => (a.spec.database = { urlSecretRef: { name: 'Auth_DB' } }), 'spec.database.urlSecretRef.name'],
+      ['no database', (a) => delete a.spec.database, 'spec.database'],
+      ['a name too long for its children', (a) => (a.metadata.name = `a${'b'.repeat(45)}`), 'metadata.name must be a DNS-1035 label of at most 45 characters'],
+    ];
+    cases.forEach(([what, mutate, message], i) => {
+      it(`refuses ${what}`, async function () {
+        const input = loginInput();
+        input.metadata.name = `invalid-${i}`;
+        mutate(input);
+        const result = await create(input);
+        expect(result, 'accepted').to.be.instanceOf(KubeError);
+        expect((result as KubeError).status).to.equal(422);
+        expect((result as KubeError).message).to.include(message);
+      });
+    });
+  });
+
+  it('lets kubectl list AuthServices by short name and in category all, with the Active, Image, Ready, Phase and Age columns', async function () {
+    const input = loginInput();
+    input.metadata.name = 'columns';
+    expect(await create(input)).not.to.be.instanceOf(KubeError);
+    await client.mergePatch(`${path('columns')}/status`, {
+      status: { activeColor: 'blue', activeImage: input.spec.image, readyText: '3/3', phase: 'Healthy', activeRevision: '7c9f3a1b2d' },
+    });
+    const kubectl = (...args: string[]) => execFileSync('kubectl', ['--kubeconfig', kubeconfig, '-n', namespace, ...args], { encoding: 'utf8' });
+    const table = kubectl('get', 'authsvc', 'columns');
+    const [header, row] = table.trim().split('\n');
+    expect(header?.split(/\s+/)).to.deep.equal(['NAME', 'ACTIVE', 'IMAGE', 'READY', 'PHASE', 'AGE']);
+    expect(row?.split(/\s+/).slice(0, 5)).to.deep.equal(['columns', 'blue', 'registry.example/keyward-service:1.4.0', '3/3', 'Healthy']);
+    expect(kubectl('get', 'authsvc', 'columns', '-o', 'wide').split('\n')[0]).to.match(/REVISION\s+PREVIEW/);
+    expect(kubectl('get', 'all')).to.include('authservice.auth.keyward.dev/columns');
+  });
+
+  it('keeps status out of spec writes: the status subresource is separate', async function () {
+    const input = loginInput();
+    input.metadata.name = 'status-sub';
+    const stored = (await create({ ...input, status: { phase: 'Healthy' } } as AuthServiceInput)) as AuthService;
+    expect(stored.status).to.equal(undefined);
+  });
+});
