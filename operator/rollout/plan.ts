@@ -1,9 +1,8 @@
 // What the engine wants the cluster to look like after a pass (the layout), and
 // the actions that get it there from what was observed.
-import type { Analysis, Colour } from '../api/types.js';
-import { COLOURS } from '../api/types.js';
-import type { Observation } from './observed.js';
-import type { AnalysisPhase } from './state.js';
+import { type Analysis, COLOURS, type Colour } from '../api/types.js';
+import { type Observation, type RolloutSpec, fullyAvailable, previewReplicas } from './observed.js';
+import { type AnalysisPhase, type RolloutState, isPreFlip } from './state.js';
 
 /** How one colour's Deployment should be. */
 export interface ColourPlan {
@@ -113,4 +112,34 @@ export function actionsFor(layout: Layout, observed: Observation, fallbackReplic
   }
   // Capacity first, then traffic, then removal of capacity.
   return [...scaleUps, ...moves, ...scaleDowns];
+}
+
+/** Where every engine-owned knob should be in `state`, given what is observed. */
+export function layoutFor(spec: RolloutSpec, observed: Observation, state: RolloutState): Layout {
+  const colours: Partial<Record<Colour, ColourPlan>> = {};
+  const { active, preview, previous, step } = state;
+  const resting = step === 'Stable' || step === 'Degraded';
+  if (active) {
+    colours[active.color] = {
+      // The live colour keeps its pod template unless it is the desired one already: never a rolling update under traffic.
+      template: observed.desiredRevision === active.revision ? 'desired' : 'keep',
+      // Never resized by a rollout; at rest the HPA owns the count, or spec.replicas does.
+      replicas: resting && !spec.autoscaling.enabled ? spec.replicas : 'keep',
+    };
+  }
+  if (preview && isPreFlip(step)) colours[preview.color] = { template: 'desired', replicas: previewReplicas(spec, observed, active?.color) };
+  if (preview && step === 'Aborted') colours[preview.color] = { template: 'keep', replicas: 'keep' };
+  if (previous) colours[previous.color] = { template: 'keep', replicas: 'keep' };
+  // Any other colour is idle: finish every scale-down, including one a crash interrupted.
+  for (const c of COLOURS) if (!colours[c] && observed.deployments[c].exists) colours[c] = { template: 'keep', replicas: 0 };
+
+  let selector: Colour | undefined = observed.serviceSelectorColor;
+  if (active && selector !== active.color) {
+    const plan = colours[active.color];
+    const want = plan && plan.replicas !== 'keep' ? plan.replicas : undefined;
+    // Traffic only ever moves to a colour whose every replica is ready; until then it stays where it is.
+    if (fullyAvailable(observed.deployments[active.color], active.revision, want)) selector = active.color;
+  }
+  const autoscaling = spec.autoscaling.enabled || spec.verticalAutoscaling.enabled;
+  return { ...(selector !== undefined ? { selector } : {}), ...(autoscaling && selector !== undefined ? { autoscalers: selector } : {}), colours };
 }
