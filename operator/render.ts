@@ -31,6 +31,8 @@ export interface RenderOptions {
   replicas?: Partial<Record<Colour, number>>;
   /** Default: every optional CRD present, so that a render shows everything. */
   crds?: Partial<OptionalCrds>;
+  /** For an AuthService without metadata.namespace (a manifest as written); default "default", as kubectl. */
+  namespace?: string;
 }
 
 /** An object ready for server-side apply: apiVersion, kind and a named, namespaced metadata. */
@@ -53,7 +55,10 @@ const other = (colour: Colour): Colour => (colour === 'blue' ? 'green' : 'blue')
  * The spec is defaulted first, so a manifest as written works too.
  */
 export function renderAll(input: AuthService | AuthServiceInput, options: RenderOptions): RenderedObject[] {
-  const auth = defaultAuthService(input);
+  const auth = defaultAuthService({
+    ...input,
+    metadata: { ...input.metadata, namespace: input.metadata.namespace ?? options.namespace ?? 'default' },
+  });
   const { activeColour, secretsHash } = options;
   const idleColour = other(activeColour);
   const crds: OptionalCrds = { verticalPodAutoscaler: true, serviceMonitor: true, prometheusRule: true, ...options.crds };

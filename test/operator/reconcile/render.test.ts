@@ -81,6 +81,16 @@ describe('renderAll', function () {
     expect(renderAll(loginInput(), { activeColour: 'blue', secretsHash: 'h' })).to.deep.equal(renderAll(login(), { activeColour: 'blue', secretsHash: 'h' }));
   });
 
+  it('puts the objects of a manifest without a namespace where it is told, or in default', function () {
+    const input = loginInput();
+    delete input.metadata.namespace;
+    const namespaces = (options: { namespace?: string }) =>
+      new Set(renderAll(input, { activeColour: 'blue', secretsHash: 'h', ...options }).map((o) => o.metadata.namespace));
+    expect([...namespaces({ namespace: 'auth-service' })]).to.deep.equal(['auth-service']);
+    expect([...namespaces({})]).to.deep.equal(['default']);
+    expect(input.metadata).not.to.have.property('namespace');
+  });
+
   it('never renders the same kind and name twice', function () {
     const names = kindsAndNames(renderAll(everyField(), { activeColour: 'blue', secretsHash: 'h' }));
     expect(new Set(names).size).to.equal(names.length);
