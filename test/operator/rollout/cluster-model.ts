@@ -12,7 +12,13 @@ import type { RolloutCommand } from '../../../operator/rollout/state.js';
 import { commandPatch } from '../../../operator/rollout/commands.js';
 import { A, at, image, none, up } from './world.js';
 
-export type Crash = 'beforeStatusWrite' | 'afterStatusWrite';
+/**
+ * Where the operator dies within a pass: before writing status (nothing
+ * happened), after writing status (actions and events lost), or after applying
+ * the actions but before writing status (what a reconciler that applies first
+ * risks: the world moved, the state did not).
+ */
+export type Crash = 'beforeStatusWrite' | 'afterStatusWrite' | 'afterActionsBeforeStatusWrite';
 
 export interface ClusterModel {
   now: number;
@@ -134,6 +140,11 @@ export function reconcile(m: ClusterModel, crash?: Crash): RolloutDecision {
   if (read.problem) throw new Error(read.problem);
   const d = nextRollout({ spec: m.spec, state: read.state, commands: read.commands, observed: observation(m), now: m.now });
   if (crash === 'beforeStatusWrite') {
+    m.result = undefined;
+    return d;
+  }
+  if (crash === 'afterActionsBeforeStatusWrite') {
+    for (const a of d.actions) apply(m, a, d);
     m.result = undefined;
     return d;
   }

@@ -618,8 +618,9 @@ describe('operator/rollout/engine: whole rollouts over time', () => {
       },
     ];
     for (const scenario of scenarios) {
-      for (const crash of ['beforeStatusWrite', 'afterStatusWrite'] as const) {
-        it(`${scenario.name}, killed ${crash === 'beforeStatusWrite' ? 'before' : 'after'} writing status: same end, each step once`, () => {
+      const when = { beforeStatusWrite: 'before writing status', afterStatusWrite: 'after writing status', afterActionsBeforeStatusWrite: 'after acting, before writing status' } as const;
+      for (const crash of ['beforeStatusWrite', 'afterStatusWrite', 'afterActionsBeforeStatusWrite'] as const) {
+        it(`${scenario.name}, killed ${when[crash]}: same end, each step once`, () => {
           const clean = clusterWithA(spec());
           rollOutB(clean);
           scenario.setup(clean);
