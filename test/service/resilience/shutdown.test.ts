@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,45 @@ function tryConnect(port: number): Promise<string> {
       resolve('connected');
     });
     socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+interface Posted {
+  /** Resolves once the whole request has been handed to the kernel. */
+  sent: Promise<void>;
+  response: Promise<{ status: number; body: unknown; at: number }>;
+}
+
+/** POSTs JSON with node:http, which says when the request has been written out (fetch does not). */
+function post(port: number, path: string, body: unknown, agent: Agent): Posted {
+  const payload = JSON.stringify(body);
+  const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } });
+  const sent = new Promise<void>((resolve, reject) => {
+    req.once('finish', resolve);
+    req.once('error', reject);
+  });
+  const response = new Promise<{ status: number; body: unknown; at: number }>((resolve, reject) => {
+    req.once('error', reject);
+    req.once('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown, at: Date.now() }));
+      res.once('error', reject);
+    });
+  });
+  req.end(payload);
+  return { sent, response };
+}
+
+/** GET over a new connection (never a pooled one), resolving with the status code. */
+function freshConnectionStatus(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', reject);
+    req.end();
   });
 }
 
@@ -52,20 +92,21 @@ describe('keyward-service serve: SIGTERM', function () {
 
     // Each registration hashes at cost 12 (about 250 ms of CPU); six of them keep the server busy for a while.
     const accounts = Array.from({ length: 6 }, () => newAccount());
-    let signalledAt = 0;
-    const inFlight = accounts.map(async (account) => {
-      const res = await fetch(`${base}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(account) });
-      return { status: res.status, body: (await res.json()) as { user?: { email: string } }, at: Date.now() };
-    });
-    // Long enough for the requests to be read by the server, far shorter than six hashes.
-    await new Promise((r) => setTimeout(r, 150));
-    signalledAt = Date.now();
+    const agent = new Agent({ keepAlive: true });
+    const inFlight = accounts.map((account) => post(port, '/api/auth/register', account, agent));
+    // In flight means the server has them: every request is written out on an open connection, and
+    // a connection opened after them has been answered, so the server accepted theirs (in order) first.
+    // A connection still in the listen backlog at SIGTERM is refused like any new one.
+    await Promise.all(inFlight.map((request) => request.sent));
+    expect(await freshConnectionStatus(port, '/health/live')).to.equal(200);
+    const signalledAt = Date.now();
     cli.child.kill('SIGTERM');
 
     await cli.waitForLine((line) => line.includes('shutting down'), 10_000);
     expect(await tryConnect(port), 'a new connection after SIGTERM').to.equal('ECONNREFUSED');
 
-    const results = await Promise.all(inFlight);
+    const results = await Promise.all(inFlight.map((request) => request.response));
+    agent.destroy();
     const exit = await cli.exited;
     const exitedAt = Date.now();
     for (const result of results) {
