@@ -207,15 +207,15 @@ export function withDefaults(spec: AuthServiceSpecInput): AuthServiceSpec {
       }),
     }),
     backup: backup(spec.backup),
-    rollout: {
+    rollout: defined({
       autoPromotion: rollout.autoPromotion ?? true,
       autoPromotionSeconds: rollout.autoPromotionSeconds ?? 0,
       progressDeadlineSeconds: rollout.progressDeadlineSeconds ?? 600,
       scaleDownDelaySeconds: rollout.scaleDownDelaySeconds ?? 30,
-      // The guide checks the new colour, flips, then checks again 10 s later.
-      prePromotionAnalysis: analysis(rollout.prePromotionAnalysis, 'spec.rollout.prePromotionAnalysis', 5),
-      postPromotionAnalysis: analysis(rollout.postPromotionAnalysis, 'spec.rollout.postPromotionAnalysis', 10),
-    },
+      // Opt-in: the guide checks the new colour, flips, then checks again 10 s later.
+      prePromotionAnalysis: rollout.prePromotionAnalysis && analysis(rollout.prePromotionAnalysis, 'spec.rollout.prePromotionAnalysis', 5),
+      postPromotionAnalysis: rollout.postPromotionAnalysis && analysis(rollout.postPromotionAnalysis, 'spec.rollout.postPromotionAnalysis', 10),
+    }),
   });
 }
 

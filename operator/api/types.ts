@@ -208,8 +208,9 @@ export interface Rollout {
   autoPromotionSeconds: number;
   progressDeadlineSeconds: number;
   scaleDownDelaySeconds: number;
-  prePromotionAnalysis: Analysis;
-  postPromotionAnalysis: Analysis;
+  /** Absent: gate on availability alone (which includes the readiness probe). */
+  prePromotionAnalysis?: Analysis;
+  postPromotionAnalysis?: Analysis;
 }
 
 export interface AuthServiceSpec {

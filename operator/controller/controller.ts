@@ -12,6 +12,8 @@ import { pathFor, resources, type ResourceType } from '../kube/resources.js';
 import { MANAGED_BY, LABEL_MANAGED_BY } from '../reconcile/meta.js';
 import { podSecretReferences } from '../reconcile/secrets.js';
 import type { OptionalCrds } from '../render.js';
+import type { MeasurementResult } from '../rollout/index.js';
+import { inClusterUrl, type ServiceUrlResolver } from './analysis-runner.js';
 import { discoverOptionalCrds } from './discovery.js';
 import { createEventRecorder } from './events.js';
 import { createInformer, type Informer } from './informer.js';
@@ -34,6 +36,8 @@ export interface ControllerOptions {
   logger: Logger;
   hooks?: ControllerHooks;
   now?: () => Date;
+  /** Where analysis reaches a colour's Service; default: its in-cluster DNS name. */
+  serviceUrl?: ServiceUrlResolver;
 }
 
 export interface Controller {
@@ -63,6 +67,8 @@ export function createController(options: ControllerOptions): Controller {
   const queue = createWorkQueue();
   const informers = new Map<string, Informer<KubeObject>>();
   const events = createEventRecorder(client, 'keyward-operator', now);
+  const measurements = new Map<string, MeasurementResult>();
+  const serviceUrl = options.serviceUrl ?? inClusterUrl;
   let crds: OptionalCrds = { verticalPodAutoscaler: false, serviceMonitor: false, prometheusRule: false };
   let timers: NodeJS.Timeout[] = [];
   let running = false;
@@ -130,7 +136,7 @@ export function createController(options: ControllerOptions): Controller {
       const [namespace, name] = key.split('/') as [string, string];
       const started = performance.now();
       try {
-        const result = await reconcile({ client, caches, crds: () => crds, events, now, logger }, namespace, name);
+        const result = await reconcile({ client, caches, crds: () => crds, events, now, logger, serviceUrl, measurements }, namespace, name);
         queue.forget(key);
         if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
         options.hooks?.onReconcile?.('success', (performance.now() - started) / 1000);

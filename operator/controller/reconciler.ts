@@ -1,17 +1,23 @@
 /**
  * One level-based reconcile pass for one AuthService: read the world from the
- * informer caches, compute every child with the pure builders, apply only what
- * differs, write status only when it differs, and say when to look again.
+ * informer caches, let the blue/green engine decide where each colour,
+ * the stable Service and the autoscalers should be, compute every child with
+ * the pure builders, apply only what differs, write status only when it
+ * differs, record the engine's events, and say when to look again.
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { AuthService, Colour } from '../api/types.js';
-import type { Logger } from '../observability/logger.js';
+import { API_VERSION, KIND } from '../api/types.js';
 import type { KubeClient, KubeObject } from '../kube/client.js';
 import { KubeError } from '../kube/client.js';
-import { API_VERSION, KIND } from '../api/types.js';
+import { pathFor, resources } from '../kube/resources.js';
+import type { Logger } from '../observability/logger.js';
 import { podTemplateHash } from '../reconcile/deployment.js';
 import { podSecretReferences, secretsHash, type SecretLike } from '../reconcile/secrets.js';
-import { renderAll, type OptionalCrds } from '../render.js';
+import { renderAll, type OptionalCrds, type RenderedObject } from '../render.js';
+import { nextRollout, readRolloutStatus, writeRolloutStatus, type MeasurementResult } from '../rollout/index.js';
+import { measure, type ServiceUrlResolver } from './analysis-runner.js';
+import { applyLayout, observe } from './blue-green.js';
 import { isSubset } from './drift.js';
 import type { EventRecorder } from './events.js';
 import { desiredStatus, type DeploymentFacts, type FeatureState, type StatusFacts } from './status.js';
@@ -29,12 +35,16 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   now: () => Date;
   logger: Logger;
+  /** Where analysis measurements reach a colour's Service. */
+  serviceUrl: ServiceUrlResolver;
+  /** The latest measurement per AuthService key, handed to the engine on the next pass. */
+  measurements: Map<string, MeasurementResult>;
 }
 
 export interface ReconcileResult {
-  /** Look again after this long even without an event (e.g. an optional CRD may appear). */
+  /** Look again after this long even without an event (a deadline, a delay, a missing CRD). */
   requeueAfterMs?: number;
-  /** Objects applied this pass (0 on an idle resync). */
+  /** Objects written this pass (0 on an idle resync). */
   applied: number;
 }
 
@@ -57,7 +67,6 @@ function deploymentFacts(live: V1Deployment | undefined, desiredReplicas: number
     availableReplicas: status?.availableReplicas ?? 0,
     updatedReplicas: status?.updatedReplicas ?? 0,
     observed: live !== undefined && (status?.observedGeneration ?? 0) >= (live.metadata?.generation ?? 0),
-    deadlineExceeded: status?.conditions?.some((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded') ?? false,
   };
 }
 
@@ -73,62 +82,87 @@ function featureState(enabled: boolean, present: boolean, kind: keyof typeof crd
   return present ? { state: 'applied' } : { state: 'crd-missing', crd: crdNames[kind] };
 }
 
+const minimum = (...values: Array<number | undefined>): number | undefined => {
+  const defined = values.filter((v): v is number => v !== undefined);
+  return defined.length ? Math.min(...defined) : undefined;
+};
+
 export async function reconcile(deps: ReconcilerDeps, namespace: string, name: string): Promise<ReconcileResult> {
   const auth = deps.caches.get<AuthService>(KIND, namespace, name);
   // Gone, or going: ownerReferences let the garbage collector remove the children.
   if (!auth || auth.metadata.deletionTimestamp) return { applied: 0 };
   const { spec } = auth;
+  const key = `${namespace}/${name}`;
+  const log = { authservice: key };
 
   const secretNames = [...new Set(podSecretReferences(spec).map((r) => r.secret))];
-  const secrets = new Map(secretNames.map((s) => [s, deps.caches.get<SecretLike & KubeObject>('Secret', namespace, s)]));
-  const hash = secretsHash(spec, [...secrets.values()].filter((s): s is SecretLike & KubeObject => s !== undefined));
-  const revision = podTemplateHash(auth, hash);
+  const secrets = new Map(secretNames.map((s) => [s, deps.caches.get<SecretLike>('Secret', namespace, s)]));
+  const hash = secretsHash(spec, [...secrets.values()].filter((s): s is SecretLike => s !== undefined));
 
-  const activeColour: Colour = auth.status?.activeColor ?? 'blue';
-  const idleColour: Colour = activeColour === 'blue' ? 'green' : 'blue';
-  const liveActive = deps.caches.get<V1Deployment>('Deployment', namespace, `${name}-${activeColour}`);
-  // With autoscaling on, the HPA owns the count: apply what it decided, never fight it.
-  const activeReplicas = spec.autoscaling.enabled
-    ? (liveActive?.spec?.replicas ?? Math.max(spec.replicas, spec.autoscaling.minReplicas))
-    : spec.replicas;
+  // The engine decides; this pass carries out its decision.
+  const persisted = readRolloutStatus(auth.status?.rollout);
+  if (persisted.problem) deps.logger.warn('ignoring unreadable status.rollout; adopting what runs', { ...log, problem: persisted.problem });
+  const observed = observe({ auth, caches: deps.caches, desiredRevision: podTemplateHash(auth, hash), analysis: deps.measurements.get(key) });
+  const decision = nextRollout({ spec, state: persisted.state, commands: persisted.commands, observed, now: deps.now().getTime() });
+  const activeColour: Colour = decision.layout.selector ?? decision.summary.activeColor ?? 'blue';
 
   const crds = deps.crds();
-  let desired: KubeObject[];
+  let rendered: RenderedObject[];
+  let renderAutoscalers: (colour: Colour) => RenderedObject[];
   try {
-    desired = renderAll(auth, { activeColour, replicas: { [activeColour]: activeReplicas, [idleColour]: 0 } as Record<Colour, number>, secretsHash: hash, crds });
+    rendered = renderAll(auth, { activeColour, secretsHash: hash, crds });
+    renderAutoscalers = (colour) =>
+      renderAll(auth, { activeColour: colour, secretsHash: hash, crds }).filter((o) => o.kind === 'HorizontalPodAutoscaler' || o.kind === 'VerticalPodAutoscaler');
   } catch (err) {
     throw new InvalidSpecError(`the spec cannot be rendered: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
+  const { objects, scale } = applyLayout(auth, rendered, decision.layout, renderAutoscalers, observed);
 
   let applied = 0;
   let applyError: StatusFacts['applyError'];
-  // What the API server answered to our applies: fresher than the cache for this pass's status.
+  // What the API server answered to our writes: fresher than the cache for this pass's status.
   const answers = new Map<string, KubeObject>();
-  for (const object of desired) {
-    const kind = object.kind!;
-    const objectName = object.metadata!.name!;
-    const live = deps.caches.get<KubeObject>(kind, namespace, objectName);
-    if (live && isSubset(object, live)) continue;
+  const write = async (kind: string, objectName: string, existed: boolean, send: () => Promise<KubeObject>, note = ''): Promise<void> => {
     try {
-      answers.set(`${kind}/${objectName}`, await deps.client.apply(object));
+      answers.set(`${kind}/${objectName}`, await send());
       applied += 1;
-      const verb = live ? 'Updated' : 'Created';
-      deps.logger.info(`${verb.toLowerCase()} ${kind} ${objectName}`, { authservice: `${namespace}/${name}` });
-      await deps.events.record(auth, 'Normal', verb, `${verb} ${kind} ${objectName}${live ? ' (it differed from the desired state)' : ''}`);
+      const verb = existed ? 'Updated' : 'Created';
+      deps.logger.info(`${verb.toLowerCase()} ${kind} ${objectName}${note}`, log);
+      await deps.events.record(auth, 'Normal', verb, `${verb} ${kind} ${objectName}${note}`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       applyError ??= { kind, name: objectName, message };
-      deps.logger.warn(`applying ${kind} ${objectName} failed`, { authservice: `${namespace}/${name}`, error: message });
+      deps.logger.warn(`writing ${kind} ${objectName} failed`, { ...log, error: message });
       await deps.events.record(auth, 'Warning', 'ApplyFailed', `Applying ${kind} ${objectName} failed: ${message}`).catch(() => undefined);
     }
+  };
+  for (const object of objects) {
+    const live = deps.caches.get<KubeObject>(object.kind, namespace, object.metadata.name);
+    if (live && isSubset(object, live)) continue;
+    await write(object.kind, object.metadata.name, live !== undefined, () => deps.client.apply(object));
+  }
+  for (const { colour, replicas } of scale) {
+    const deployment = `${name}-${colour}`;
+    await write('Deployment', deployment, true, () => deps.client.mergePatch(pathFor(resources.Deployment, namespace, deployment), { spec: { replicas } }), ` (scaled to ${replicas})`);
   }
 
+  // At most one measurement is due per pass; its result is handed to the engine on the next one.
+  let measured = false;
+  for (const action of decision.actions) {
+    if (action.kind !== 'runAnalysis') continue;
+    const result = await measure(action.check, { namespace, service: `${name}-${action.colour}` }, deps.serviceUrl);
+    deps.measurements.set(key, { key: action.key, ok: result.ok, message: result.message });
+    deps.logger.info(`analysis ${action.phase} ${action.measurement}/${action.count} on ${action.colour}: ${result.ok ? 'passed' : 'failed'}`, { ...log, detail: result.message });
+    measured = true;
+  }
+
+  const liveActive = (answers.get(`Deployment/${name}-${activeColour}`) as V1Deployment | undefined) ?? deps.caches.get<V1Deployment>('Deployment', namespace, `${name}-${activeColour}`);
+  const activePlan = decision.layout.colours[activeColour];
+  const activeReplicas = typeof activePlan?.replicas === 'number' ? activePlan.replicas : (liveActive?.spec?.replicas ?? spec.replicas);
   const facts: StatusFacts = {
     generation: auth.metadata.generation ?? 0,
     activeColour,
-    revision,
-    image: spec.image,
-    active: deploymentFacts((answers.get(`Deployment/${name}-${activeColour}`) as V1Deployment | undefined) ?? liveActive, activeReplicas),
+    active: deploymentFacts(liveActive, activeReplicas),
     missingSecrets: missingSecretKeys(auth, secrets),
     ...(applyError ? { applyError } : {}),
     features: {
@@ -137,17 +171,20 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       PrometheusRule: featureState(spec.monitoring.prometheusRule.enabled, crds.prometheusRule, 'PrometheusRule'),
     },
   };
-  const status = desiredStatus(facts, auth.status, deps.now().toISOString());
-  if (!isSubset(status, auth.status ?? {})) {
+  const status = desiredStatus(
+    facts,
+    { phase: decision.phase, conditions: decision.conditions, summary: decision.summary, rollout: writeRolloutStatus(decision.state) },
+    auth.status,
+    deps.now().toISOString(),
+  );
+  if (!isSubset(status, auth.status ?? {}) || !isSubset(auth.status ?? {}, status)) {
+    // The rollout's state is persisted before its events are told, so a restart never repeats a step.
     await deps.client.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, status } as KubeObject);
-    if (auth.status?.phase !== status.phase) {
-      const warning = status.phase === 'Degraded';
-      const reason = status.conditions?.find((c) => c.type === (warning ? 'Degraded' : 'Ready'));
-      await deps.events.record(auth, warning ? 'Warning' : 'Normal', `Phase${status.phase}`, reason?.message ?? `Phase is ${status.phase}.`);
-    }
   }
+  for (const event of decision.events) await deps.events.record(auth, event.type, event.reason, event.message);
   if (applyError) throw new KubeError(500, 'ApplyFailed', `applying ${applyError.kind} ${applyError.name}: ${applyError.message}`);
 
   const waitingForCrd = Object.values(facts.features).some((f) => f.state === 'crd-missing');
-  return { applied, ...(waitingForCrd ? { requeueAfterMs: 60_000 } : {}) };
+  const requeueAfterMs = minimum(measured ? 0 : undefined, decision.requeueAfterMs, waitingForCrd ? 60_000 : undefined);
+  return { applied, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
 }

@@ -14,8 +14,6 @@ export interface DeploymentFacts {
   updatedReplicas: number;
   /** The Deployment controller has seen the latest spec. */
   observed: boolean;
-  /** Deployment condition Progressing=False with reason ProgressDeadlineExceeded. */
-  deadlineExceeded: boolean;
 }
 
 export type FeatureState =
@@ -25,9 +23,8 @@ export type FeatureState =
 
 export interface StatusFacts {
   generation: number;
+  /** The colour serving traffic (or about to, on a first deploy). */
   activeColour: Colour;
-  revision: string;
-  image: string;
   active: DeploymentFacts;
   /** The Secrets the pods read that do not exist (or lack the key). */
   missingSecrets: string[];
@@ -36,22 +33,12 @@ export interface StatusFacts {
   features: { VerticalPodAutoscaler: FeatureState; ServiceMonitor: FeatureState; PrometheusRule: FeatureState };
 }
 
-interface ConditionSpec {
+export interface ConditionSpec {
   type: string;
   status: ConditionStatus;
   reason: string;
   message: string;
 }
-
-function phaseOf(facts: StatusFacts): Phase {
-  if (facts.applyError || facts.missingSecrets.length > 0 || facts.active.deadlineExceeded) return 'Degraded';
-  if (!facts.active.exists) return 'Pending';
-  if (isRolledOut(facts.active)) return 'Healthy';
-  return facts.active.readyReplicas === 0 && facts.active.updatedReplicas === 0 ? 'Pending' : 'Progressing';
-}
-
-const isRolledOut = (d: DeploymentFacts): boolean =>
-  d.exists && d.observed && d.updatedReplicas === d.desiredReplicas && d.availableReplicas === d.desiredReplicas && d.replicas === d.desiredReplicas;
 
 function featureCondition(type: string, feature: FeatureState): ConditionSpec {
   switch (feature.state) {
@@ -69,28 +56,58 @@ function featureCondition(type: string, feature: FeatureState): ConditionSpec {
   }
 }
 
-function conditionSpecs(facts: StatusFacts, phase: Phase): ConditionSpec[] {
+/** An operator-level problem that outranks whatever the rollout says (it cannot progress until fixed). */
+function blocker(facts: StatusFacts): ConditionSpec | undefined {
+  if (facts.applyError) {
+    return { type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: `Applying ${facts.applyError.kind} ${facts.applyError.name} failed: ${facts.applyError.message}` };
+  }
+  if (facts.missingSecrets.length > 0) {
+    return { type: 'Degraded', status: 'True', reason: 'SecretNotFound', message: `Missing Secret keys the pods need: ${facts.missingSecrets.join(', ')}.` };
+  }
+  return undefined;
+}
+
+/** What the blue/green engine said this pass (operator/rollout). */
+export interface RolloutView {
+  phase: Phase;
+  conditions: ConditionSpec[];
+  summary: Pick<AuthServiceStatus, 'activeColor' | 'activeRevision' | 'activeImage' | 'previewColor' | 'previewRevision'>;
+  /** status.rollout as the engine persists it. */
+  rollout: Record<string, unknown>;
+}
+
+/** The status the AuthService should carry; `previous` supplies the transition times to keep. */
+export function desiredStatus(facts: StatusFacts, rollout: RolloutView, previous: AuthServiceStatus | undefined, now: string): AuthServiceStatus {
   const { active } = facts;
   const readyText = `${active.readyReplicas}/${active.desiredReplicas}`;
-  const degraded: ConditionSpec = facts.applyError
-    ? { type: 'Degraded', status: 'True', reason: 'ApplyFailed', message: `Applying ${facts.applyError.kind} ${facts.applyError.name} failed: ${facts.applyError.message}` }
-    : facts.missingSecrets.length > 0
-      ? { type: 'Degraded', status: 'True', reason: 'SecretNotFound', message: `Missing Secret keys the pods need: ${facts.missingSecrets.join(', ')}.` }
-      : active.deadlineExceeded
-        ? { type: 'Degraded', status: 'True', reason: 'ProgressDeadlineExceeded', message: `Deployment ${facts.activeColour} did not become available within its progress deadline (${readyText} ready).` }
-        : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'Every owned object is in its desired state.' };
-  return [
-    phase === 'Healthy'
-      ? { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `The ${facts.activeColour} colour serves with ${readyText} replicas ready.` }
-      : { type: 'Ready', status: 'False', reason: active.exists ? 'ReplicasNotReady' : 'DeploymentMissing', message: active.exists ? `${readyText} replicas of the ${facts.activeColour} colour are ready.` : `Deployment for the ${facts.activeColour} colour does not exist yet.` },
-    phase === 'Progressing' || phase === 'Pending'
-      ? { type: 'Progressing', status: 'True', reason: 'RollingOut', message: `Bringing the ${facts.activeColour} colour to revision ${facts.revision} (${readyText} ready).` }
-      : { type: 'Progressing', status: 'False', reason: phase === 'Healthy' ? 'Stable' : 'Stalled', message: phase === 'Healthy' ? `Revision ${facts.revision} is fully rolled out.` : 'No progress until the Degraded condition is resolved.' },
-    degraded,
-    featureCondition('VerticalPodAutoscaler', facts.features.VerticalPodAutoscaler),
-    featureCondition('ServiceMonitor', facts.features.ServiceMonitor),
-    featureCondition('PrometheusRule', facts.features.PrometheusRule),
-  ];
+  const block = blocker(facts);
+  const phase: Phase = block ? 'Degraded' : rollout.phase;
+  const servingReady = active.exists && active.readyReplicas >= active.desiredReplicas && active.desiredReplicas > 0;
+  const ready: ConditionSpec = servingReady
+    ? { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `The ${facts.activeColour} colour serves with ${readyText} replicas ready.` }
+    : { type: 'Ready', status: 'False', reason: active.exists ? 'ReplicasNotReady' : 'DeploymentMissing', message: active.exists ? `${readyText} replicas of the ${facts.activeColour} colour are ready.` : `No Deployment serves the ${facts.activeColour} colour yet.` };
+  const fromRollout = rollout.conditions.map((c) => (block && c.type === 'Degraded' ? block : c));
+  if (!fromRollout.some((c) => c.type === 'Degraded')) {
+    fromRollout.push(block ?? { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'Every owned object is in its desired state.' });
+  }
+  const { previewColor: _p, previewRevision: _r, ...rest } = previous ?? {};
+  return {
+    ...rest,
+    ...rollout.summary,
+    observedGeneration: facts.generation,
+    phase,
+    replicas: active.desiredReplicas,
+    readyReplicas: active.readyReplicas,
+    readyText,
+    rollout: rollout.rollout,
+    conditions: mergeConditions(previous?.conditions, [
+      ready,
+      ...fromRollout,
+      featureCondition('VerticalPodAutoscaler', facts.features.VerticalPodAutoscaler),
+      featureCondition('ServiceMonitor', facts.features.ServiceMonitor),
+      featureCondition('PrometheusRule', facts.features.PrometheusRule),
+    ], facts.generation, now),
+  };
 }
 
 /** Conditions keep their lastTransitionTime until their status changes (metav1.Condition semantics). */
@@ -100,21 +117,4 @@ export function mergeConditions(previous: readonly Condition[] | undefined, next
     const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : now;
     return { ...c, observedGeneration: generation, lastTransitionTime };
   });
-}
-
-/** The status the AuthService should carry; `previous` supplies the transition times to keep. */
-export function desiredStatus(facts: StatusFacts, previous: AuthServiceStatus | undefined, now: string): AuthServiceStatus {
-  const phase = phaseOf(facts);
-  return {
-    ...previous,
-    observedGeneration: facts.generation,
-    phase,
-    activeColor: facts.activeColour,
-    activeRevision: facts.revision,
-    activeImage: facts.image,
-    replicas: facts.active.desiredReplicas,
-    readyReplicas: facts.active.readyReplicas,
-    readyText: `${facts.active.readyReplicas}/${facts.active.desiredReplicas}`,
-    conditions: mergeConditions(previous?.conditions, conditionSpecs(facts, phase), facts.generation, now),
-  };
 }

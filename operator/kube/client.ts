@@ -194,7 +194,7 @@ export async function createKubeClient(kc: KubeConfig, options: ClientOptions = 
     applyStatus: <T extends KubeObject>(object: T) =>
       request<T>('PATCH', `${objectPath(object)}/status`, { body: object, contentType: 'application/apply-patch+yaml', query: applyQuery }),
     mergePatch: <T extends KubeObject>(path: string, patch: unknown) =>
-      request<T>('PATCH', path, { body: patch, contentType: 'application/merge-patch+json' }),
+      request<T>('PATCH', path, { body: patch, contentType: 'application/merge-patch+json', query: { fieldManager } }),
     create: <T extends KubeObject>(path: string, object: T) => request<T>('POST', path, { body: object }),
     async delete(path) {
       try {

@@ -94,14 +94,17 @@ describe('withDefaults', function () {
     expect(spec.monitoring.prometheusRule.enabled).to.equal(true);
     expect(spec.backup).to.equal(undefined);
     expect(spec.rollout).to.deep.include({ autoPromotion: true, autoPromotionSeconds: 0, progressDeadlineSeconds: 600, scaleDownDelaySeconds: 30 });
-    expect(spec.rollout.prePromotionAnalysis).to.deep.equal({
+    // Analysis is opt-in: absent, a rollout gates on availability alone.
+    expect(spec.rollout).to.not.have.any.keys('prePromotionAnalysis', 'postPromotionAnalysis');
+    const withChecks = withDefaults({ ...loginInput().spec, rollout: { prePromotionAnalysis: {}, postPromotionAnalysis: {} } });
+    expect(withChecks.rollout.prePromotionAnalysis).to.deep.equal({
       httpGet: { path: '/health', port: 80, expectedStatus: 200 },
       count: 3,
       intervalSeconds: 5,
       failureLimit: 0,
       timeoutSeconds: 5,
     });
-    expect(spec.rollout.postPromotionAnalysis.intervalSeconds).to.equal(10);
+    expect(withChecks.rollout.postPromotionAnalysis?.intervalSeconds).to.equal(10);
   });
 
   it('gives a backup section the guide’s daily 02:00 UTC schedule and 30-day retention', function () {

@@ -33,7 +33,7 @@ describe('the operator against a real control plane', function () {
     ns = await createNamespace(admin, 'operator');
     for (const secret of sampleSecrets(ns)) await admin.apply(secret);
     operator = await runOperator(ns);
-    await admin.apply(sampleAuthService(ns));
+    await admin.apply(sampleAuthService(ns, 'login', { rollout: { scaleDownDelaySeconds: 2 } }));
   });
   after(async () => operator?.stop());
 
@@ -82,17 +82,21 @@ describe('the operator against a real control plane', function () {
     });
   });
 
-  it('makes a Secret rotation a new pod-template revision', async () => {
-    const revision = (await getAuth()).status?.activeRevision;
+  it('rolls a Secret rotation out as a new revision on the other colour, then flips traffic to it', async () => {
+    const before = (await getAuth()).status;
     await admin.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'auth-db', namespace: ns }, stringData: { url: 'postgres://auth:rotated@postgres:5432/auth' } } as KubeObject);
-    const rotated = await eventually('a new revision', async () => {
+    const after = await eventually('traffic on green at a new revision', async () => {
       const a = await getAuth();
-      return a.status?.activeRevision !== revision ? a.status?.activeRevision : undefined;
-    });
-    const blue = await admin.get<Live>(`/apis/apps/v1/namespaces/${ns}/deployments/login-blue`);
-    const template = (blue?.spec as { template: KubeObject }).template;
+      return a.status?.activeColor === 'green' && a.status.activeRevision !== before?.activeRevision ? a.status : undefined;
+    }, 90_000);
+    const green = await admin.get<Live>(`/apis/apps/v1/namespaces/${ns}/deployments/login-green`);
+    const template = (green?.spec as { template: KubeObject }).template;
+    expect(template.metadata?.labels?.['auth.keyward.dev/revision']).to.equal(after.activeRevision);
     expect(template.metadata?.annotations?.['auth.keyward.dev/secrets-hash']).to.be.a('string');
-    expect(template.metadata?.labels?.['auth.keyward.dev/revision']).to.equal(rotated);
+    const service = await admin.get<Live>(`/api/v1/namespaces/${ns}/services/login`);
+    expect((service?.spec as { selector: Record<string, string> }).selector['auth.keyward.dev/color']).to.equal('green');
+    // The old colour is scaled to nothing after the delay, and kept for a fast rollback.
+    await eventually('blue scaled to 0', async () => ((await admin.get<Live>(`/apis/apps/v1/namespaces/${ns}/deployments/login-blue`))?.spec?.['replicas'] === 0 ? true : undefined), 60_000);
   });
 
   it('writes nothing when nothing changed: a restarted operator after a full pass', async () => {
