@@ -13,6 +13,8 @@ import { createLeaderElector } from './leader/lease.js';
 import { createOperatorMetrics } from './observability/metrics.js';
 import { startObservabilityServer } from './observability/server.js';
 import { renderAll, toYaml } from './render.js';
+import { rolloutStatus, sendCommand, type Target } from './rollout-commands.js';
+import { mappedUrls } from './controller/analysis-runner.js';
 import { createLogger } from '../service/logging/logger.js';
 import { packageVersion } from '../service/version.js';
 
@@ -57,6 +59,7 @@ interface RunOptions {
   renewDeadlineSeconds: number;
   retryPeriodSeconds: number;
   resyncSeconds: number;
+  serviceUrlMap?: string;
 }
 
 async function run(options: RunOptions): Promise<void> {
@@ -69,6 +72,7 @@ async function run(options: RunOptions): Promise<void> {
     ...(options.namespace ? { namespace: options.namespace } : {}),
     workers: options.workers,
     resyncMs: options.resyncSeconds * 1000,
+    ...(options.serviceUrlMap ? { serviceUrl: mappedUrls(JSON.parse(readFileSync(options.serviceUrlMap, 'utf8')) as Record<string, string>) } : {}),
     logger,
     hooks: {
       onReconcile: (result, seconds) => metrics.recordReconcile(result === 'success' ? 'success' : 'error', seconds),
@@ -142,6 +146,7 @@ program.command('run')
   .option('--retry-period-seconds <n>', 'how often candidates try and leaders renew', positive, 2)
   .option('--workers <n>', 'parallel reconciles', positive, 4)
   .option('--resync-seconds <n>', 'reconcile every AuthService this often even without events', positive, 300)
+  .option('--service-url-map <file>', 'JSON {"namespace/service": "http://host:port"} for analysis when the operator runs outside the cluster')
   .option('--log-level <level>', 'error | warn | info | debug', 'info')
   .action(run);
 
@@ -166,6 +171,38 @@ program.command('install-crds')
   .action(async (options: { kubeconfig?: string }) => {
     const client = await createKubeClient(kubeConfig(options.kubeconfig));
     await installCrds(client, (line) => process.stdout.write(`${line}\n`));
+  });
+
+/** The namespace given, else the kubeconfig context's, else "default" (as kubectl does). */
+function target(name: string, options: { namespace?: string; kubeconfig?: string }, kc: KubeConfig): Target {
+  const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
+  return { name, namespace: options.namespace ?? contextNamespace ?? 'default' };
+}
+
+for (const [command, description] of [
+  ['promote', 'let a paused rollout (autoPromotion: false) move traffic to the new colour'],
+  ['abort', 'stop the rollout in flight and keep (or put back) traffic on the old colour'],
+  ['retry', 'roll a failed revision out again'],
+] as const) {
+  program.command(`${command} <name>`)
+    .description(`${description} (a status patch the operator acts on; prints what happens next)`)
+    .option('-n, --namespace <name>', 'namespace of the AuthService (default: the kubeconfig context\'s)')
+    .option('--kubeconfig <path>', 'kubeconfig file to use')
+    .action(async (name: string, options: { namespace?: string; kubeconfig?: string }) => {
+      const kc = kubeConfig(options.kubeconfig);
+      const outcome = await sendCommand(await createKubeClient(kc), target(name, options, kc), command);
+      process.stdout.write(`${outcome.lines.join('\n')}\n`);
+      if (!outcome.accepted) process.exitCode = 2;
+    });
+}
+
+program.command('status <name>')
+  .description("the rollout's steps with their times, recent history and what happens next")
+  .option('-n, --namespace <name>', 'namespace of the AuthService (default: the kubeconfig context\'s)')
+  .option('--kubeconfig <path>', 'kubeconfig file to use')
+  .action(async (name: string, options: { namespace?: string; kubeconfig?: string }) => {
+    const kc = kubeConfig(options.kubeconfig);
+    process.stdout.write(`${await rolloutStatus(await createKubeClient(kc), target(name, options, kc))}\n`);
   });
 
 program.parseAsync().catch((err: unknown) => {

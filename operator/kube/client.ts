@@ -80,8 +80,8 @@ export interface KubeClient {
   apply<T extends KubeObject>(object: T): Promise<T>;
   /** Server-side apply of the status subresource. */
   applyStatus<T extends KubeObject>(object: T): Promise<T>;
-  /** JSON merge patch (for status fields the CLI sets and for the rare non-apply write). */
-  mergePatch<T extends KubeObject>(path: string, patch: unknown): Promise<T>;
+  /** JSON merge patch (the CLI's commands, a scale-only change), under `manager` (default: the operator's). */
+  mergePatch<T extends KubeObject>(path: string, patch: unknown, manager?: string): Promise<T>;
   create<T extends KubeObject>(path: string, object: T): Promise<T>;
   delete(path: string): Promise<void>;
   /** Streams watch events until the server closes the stream, `signal` aborts, or an error occurs. */
@@ -193,8 +193,8 @@ export async function createKubeClient(kc: KubeConfig, options: ClientOptions = 
       request<T>('PATCH', objectPath(object), { body: object, contentType: 'application/apply-patch+yaml', query: applyQuery }),
     applyStatus: <T extends KubeObject>(object: T) =>
       request<T>('PATCH', `${objectPath(object)}/status`, { body: object, contentType: 'application/apply-patch+yaml', query: applyQuery }),
-    mergePatch: <T extends KubeObject>(path: string, patch: unknown) =>
-      request<T>('PATCH', path, { body: patch, contentType: 'application/merge-patch+json', query: { fieldManager } }),
+    mergePatch: <T extends KubeObject>(path: string, patch: unknown, manager = fieldManager) =>
+      request<T>('PATCH', path, { body: patch, contentType: 'application/merge-patch+json', query: { fieldManager: manager } }),
     create: <T extends KubeObject>(path: string, object: T) => request<T>('POST', path, { body: object }),
     async delete(path) {
       try {

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
+import type { ServiceUrlResolver } from '../../operator/controller/analysis-runner.js';
 import { createController, type Controller } from '../../operator/controller/controller.js';
 import { createKubeClient, type KubeClient, type KubeObject } from '../../operator/kube/client.js';
 import { adminClient, kubeConfigFrom, sharedControlPlane } from './cluster.js';
@@ -54,7 +55,7 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-export async function runOperator(namespace: string, options: { discoveryMs?: number; resyncMs?: number } = {}): Promise<RunningOperator> {
+export async function runOperator(namespace: string, options: { discoveryMs?: number; resyncMs?: number; serviceUrl?: ServiceUrlResolver } = {}): Promise<RunningOperator> {
   const client = await operatorClient();
   const logs: RunningOperator['logs'] = [];
   const controller = createController({
@@ -63,6 +64,7 @@ export async function runOperator(namespace: string, options: { discoveryMs?: nu
     workers: 2,
     discoveryMs: options.discoveryMs ?? 1000,
     resyncMs: options.resyncMs ?? 300_000,
+    ...(options.serviceUrl ? { serviceUrl: options.serviceUrl } : {}),
     logger: {
       error: (message, meta) => logs.push({ level: 'error', message, ...(meta ? { meta } : {}) }),
       warn: (message, meta) => logs.push({ level: 'warn', message, ...(meta ? { meta } : {}) }),
