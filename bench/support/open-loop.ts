@@ -1,0 +1,165 @@
+/**
+ * Latency at a set rate, open loop: request i is due at start + i/rate,
+ * whatever happened to the ones before it, and its latency is measured from
+ * that due time, so a stall counts against every request it delayed (no
+ * coordinated omission).
+ *
+ * Not autocannon's `overallRate`/`connectionRate`: autocannon gives each
+ * connection a budget of `rate` requests per one-second window and sends them
+ * back to back as soon as the window opens, so the load arrives as a burst at
+ * full speed followed by idle time, and its coordinated-omission correction
+ * assumes an expected interval of Math.ceil(1 / rate) = 1 ms (seconds taken
+ * for milliseconds, lib/run.js), which back-fills every response slower than
+ * 1 ms. Its p99 at "half the maximum" is therefore the p99 of the burst.
+ */
+import { Agent, request } from 'node:http';
+
+export interface PacedRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Called with the response (or status 0 on a connection error). */
+  onResponse?(status: number, body: string): void;
+}
+
+export interface OpenLoopOptions {
+  title: string;
+  host: string;
+  port: number;
+  /** Requests per second. */
+  rate: number;
+  durationSeconds: number;
+  /** Upper bound on open connections; a request waits for a free one inside its measured latency. */
+  maxSockets: number;
+  /** The next request to send, or undefined when none can be built (counted as `starved`). */
+  next(): PacedRequest | undefined;
+  progress(line: string): void;
+}
+
+export interface OpenLoopResult {
+  title: string;
+  targetRate: number;
+  /** 2xx responses per second over the run. */
+  achievedRate: number;
+  durationSeconds: number;
+  sent: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  /** Due requests that could not be built (e.g. no refresh token free). */
+  starved: number;
+  /** Of 2xx responses, from the due time, ms. */
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  /**
+   * How late the generator itself wrote requests (write time − due time), ms:
+   * when this is high, the bench process was starved and the latency above
+   * is partly the generator's, not the service's.
+   */
+  sendLagMs: { p50: number; p99: number; max: number };
+}
+
+let stopRequested = false;
+/** Ends the run in progress early (an interrupt). */
+export function stopOpenLoop(): void {
+  stopRequested = true;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
+  stopRequested = false;
+  const agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets });
+  const total = Math.max(1, Math.floor(options.rate * options.durationSeconds));
+  const interval = 1000 / options.rate;
+  const latencies = new Float64Array(total);
+  const lags = new Float64Array(total);
+  let ok = 0;
+  let non2xx = 0;
+  let errors = 0;
+  let starved = 0;
+  let sent = 0;
+  let inFlight = 0;
+  let lastEnd = 0;
+  const t0 = performance.now() + 5;
+
+  const fire = (due: number): void => {
+    const spec = options.next();
+    if (!spec) {
+      starved++;
+      return;
+    }
+    lags[sent++] = performance.now() - due;
+    inFlight++;
+    const headers: Record<string, string | number> = { ...spec.headers };
+    if (spec.body !== undefined) headers['content-length'] = Buffer.byteLength(spec.body);
+    const settle = (status: number, body: string): void => {
+      inFlight--;
+      const end = performance.now();
+      lastEnd = Math.max(lastEnd, end);
+      if (status >= 200 && status < 300) latencies[ok++] = end - due;
+      else if (status === 0) errors++;
+      else non2xx++;
+      spec.onResponse?.(status, body);
+    };
+    const req = request({ agent, host: options.host, port: options.port, method: spec.method, path: spec.path, headers, timeout: 30_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => settle(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')));
+      res.on('error', () => settle(0, ''));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => settle(0, ''));
+    req.end(spec.body);
+  };
+
+  let reportedAt = t0;
+  let reportedOk = 0;
+  await new Promise<void>((resolve) => {
+    let i = 0;
+    const tick = (): void => {
+      const now = performance.now();
+      while (i < total && t0 + i * interval <= now && !stopRequested) fire(t0 + i++ * interval);
+      if (now - reportedAt >= 5000) {
+        options.progress(`${options.title}: ${((now - t0) / 1000).toFixed(0)}/${options.durationSeconds} s, ${(((ok - reportedOk) * 1000) / (now - reportedAt)).toFixed(0)} ok/s, ${inFlight} in flight`);
+        reportedAt = now;
+        reportedOk = ok;
+      }
+      if (i >= total || stopRequested) resolve();
+      else setTimeout(tick, Math.max(0, t0 + i * interval - now - 0.5));
+    };
+    setTimeout(tick, 5);
+  });
+  // Let the stragglers finish: their latency is part of the result.
+  const drainDeadline = performance.now() + 30_000;
+  while (inFlight > 0 && performance.now() < drainDeadline && !stopRequested) await new Promise((r) => setTimeout(r, 10));
+  agent.destroy();
+
+  const sorted = latencies.slice(0, ok).sort();
+  const lagSorted = lags.slice(0, sent).sort();
+  const sum = sorted.reduce((a, b) => a + b, 0);
+  const seconds = Math.max(0.001, (lastEnd - t0) / 1000);
+  const r = (v: number): number => Math.round(v * 100) / 100;
+  return {
+    title: options.title,
+    targetRate: options.rate,
+    achievedRate: r(ok / seconds),
+    durationSeconds: r(seconds),
+    sent,
+    ok,
+    non2xx,
+    errors,
+    starved,
+    latencyMs: {
+      p50: r(percentile(sorted, 0.5)),
+      p90: r(percentile(sorted, 0.9)),
+      p99: r(percentile(sorted, 0.99)),
+      max: r(sorted[sorted.length - 1] ?? NaN),
+      mean: r(ok ? sum / ok : NaN),
+    },
+    sendLagMs: { p50: r(percentile(lagSorted, 0.5)), p99: r(percentile(lagSorted, 0.99)), max: r(lagSorted[lagSorted.length - 1] ?? NaN) },
+  };
+}
