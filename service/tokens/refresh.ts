@@ -72,6 +72,12 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
 
     rotate(token) {
       return db.transaction('refresh_tokens.rotate', async (tx): Promise<RotationResult> => {
+        // Lock first, read second. A parallel refresh of the same token waits here; once it
+        // gets the lock, the next statement takes a fresh snapshot (READ COMMITTED) and sees
+        // the successor the winner committed. Locking inside the joined query instead would
+        // re-check only the locked row and read the successor from the stale snapshot,
+        // mistaking a racing twin for token theft.
+        await tx.query('SELECT 1 FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE', [hashOpaqueToken(token)]);
         // All time comparisons use the database clock, so replicas with skewed clocks agree.
         const { rows } = await tx.query<TokenRow>(
           `SELECT rt.id, rt.session_id, s.user_id,
@@ -83,8 +89,7 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
              FROM refresh_tokens rt
              JOIN sessions s ON s.id = rt.session_id
              LEFT JOIN refresh_tokens succ ON succ.id = rt.successor_id
-            WHERE rt.token_hash = $1
-            FOR UPDATE OF rt`,
+            WHERE rt.token_hash = $1`,
           [hashOpaqueToken(token), options.reuseGraceSeconds],
         );
         const row = rows[0];

@@ -6,8 +6,8 @@ describe('sessions: /api/auth/refresh, /me, /logout, /logout-all', () => {
   let service: TestService;
   let noGrace: TestService;
   before(async () => {
-    service = await startTestService({ RATE_LIMIT_REFRESH_PER_MINUTE: '0' });
-    noGrace = await startTestService({ RATE_LIMIT_REFRESH_PER_MINUTE: '0', REFRESH_REUSE_GRACE_SECONDS: '0' });
+    service = await startTestService({ RATE_LIMIT_REFRESH_PER_MINUTE: '0', RATE_LIMIT_REGISTER_PER_MINUTE: '0' });
+    noGrace = await startTestService({ RATE_LIMIT_REFRESH_PER_MINUTE: '0', RATE_LIMIT_REGISTER_PER_MINUTE: '0', REFRESH_REUSE_GRACE_SECONDS: '0' });
   });
   after(async () => {
     await service.stop();
@@ -83,6 +83,24 @@ describe('sessions: /api/auth/refresh, /me, /logout, /logout-all', () => {
       );
       await client.end();
       expect(rows[0].n).to.equal(2);
+    });
+
+    it('answers both of two racing refreshes of one token with the same successor, for many sessions at once', async () => {
+      const sessions = await Promise.all(Array.from({ length: 20 }, () => signUp()));
+      const pairs = await Promise.all(
+        sessions.map((s) =>
+          Promise.all([0, 1].map(() => service.request('POST', '/api/auth/refresh', { body: { refresh_token: s.refresh_token } }))),
+        ),
+      );
+      for (const [a, b] of pairs) {
+        expect([a!.status, b!.status]).to.deep.equal([200, 200]);
+        expect(a!.body.refresh_token).to.equal(b!.body.refresh_token);
+      }
+      const client = new pg.Client({ connectionString: service.databaseUrl });
+      await client.connect();
+      const { rows } = await client.query(`SELECT count(*)::int AS n FROM sessions WHERE revoked_at IS NOT NULL AND user_id = ANY($1)`, [sessions.map((s) => s.user.id)]);
+      await client.end();
+      expect(rows[0].n).to.equal(0);
     });
 
     it('revokes the whole session when a rotated token is reused after the grace window', async () => {
