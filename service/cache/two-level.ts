@@ -18,6 +18,12 @@ export interface CacheHealth {
 }
 
 export interface Cache {
+  /**
+   * False while Redis is configured but unreachable: other replicas' changes
+   * (a logout) cannot reach this replica's memory then, so state that must be
+   * current everywhere should be read from PostgreSQL instead.
+   */
+  shared(): boolean;
   get<T>(key: string): Promise<T | undefined>;
   set<T>(key: string, value: T): Promise<void>;
   delete(key: string): Promise<void>;
@@ -83,6 +89,8 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
   };
 
   return {
+    shared: () => redis === undefined || redisUp(),
+
     async get<T>(key: string): Promise<T | undefined> {
       const local = memory.get(key);
       if (local) {

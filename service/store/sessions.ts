@@ -56,7 +56,8 @@ export function createSessionStore(db: Database, cache: Cache, now: () => number
 
     async isActive(sessionId, userId) {
       if (!uuidPattern.test(sessionId)) return false;
-      let state = await cache.get<CachedSession>(cacheKey(sessionId));
+      // While Redis is down, a logout on another replica cannot reach this one's memory: ask PostgreSQL.
+      let state = cache.shared() ? await cache.get<CachedSession>(cacheKey(sessionId)) : undefined;
       if (!state) {
         const { rows } = await db.query<{ user_id: string; revoked_at: Date | null; expires_at: Date }>(
           'sessions.state',

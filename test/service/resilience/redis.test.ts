@@ -187,9 +187,13 @@ describe('Redis going away and coming back', () => {
       expect((await a.request('GET', '/health/ready')).status).to.equal(200);
     });
 
-    it('logs out on one instance', async () => {
+    it('logs out on one instance, and the other refuses the session at once although it kept it in memory', async () => {
       expect((await a.request('POST', '/api/auth/logout', { token: revokedDuringOutage.access })).status).to.equal(204);
       expect((await a.request('GET', '/api/auth/me', { token: revokedDuringOutage.access })).status).to.equal(401);
+      // B cannot hear of the logout without Redis, so it reads session state from PostgreSQL meanwhile.
+      const onB = await b.request('GET', '/api/auth/me', { token: revokedDuringOutage.access });
+      expect(onB.status).to.equal(401);
+      expect(onB.body.error.code).to.equal('session_revoked');
     });
 
     it('logs the outage at warn once, not once per request or per reconnection attempt', async function () {
