@@ -48,9 +48,14 @@ export const CONTAINER_SECURITY_CONTEXT: V1SecurityContext = {
   capabilities: { drop: ['ALL'] },
 };
 
-// SIGTERM → not ready → drain: the service's SHUTDOWN_TIMEOUT_SECONDS defaults
-// to 25 s, so 30 s leaves it time to close the pool before SIGKILL.
-export const TERMINATION_GRACE_PERIOD_SECONDS = 30;
+// Endpoints are removed from Services and load balancers a few seconds after a
+// pod starts terminating; until then new connections still arrive. The preStop
+// sleep keeps serving through that window, before SIGTERM starts the drain.
+export const PRE_STOP_SLEEP_SECONDS = 5;
+
+// preStop (5 s) + the service's drain (SHUTDOWN_TIMEOUT_SECONDS, 25 s) + 5 s to
+// close the pool and Redis before SIGKILL.
+export const TERMINATION_GRACE_PERIOD_SECONDS = 35;
 
 /** Guide, "Kubernetes Health Check Configuration", timings verbatim. */
 export function probes(port: number): Pick<V1Container, 'livenessProbe' | 'readinessProbe' | 'startupProbe'> {
@@ -142,6 +147,8 @@ export function podTemplate(auth: AuthService, secretsHash: string): V1PodTempla
     },
     securityContext: structuredClone(CONTAINER_SECURITY_CONTEXT),
     ...probes(spec.port),
+    // The kubelet's own sleep action (no shell or sleep binary needed in the image).
+    lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SLEEP_SECONDS } } },
     // readOnlyRootFilesystem: Node and its libraries still want a writable /tmp.
     volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
   };

@@ -100,7 +100,9 @@ describe('desiredDeployment', function () {
     expect(pod?.serviceAccountName).to.equal('login');
     expect(pod?.automountServiceAccountToken).to.equal(false);
     expect(pod?.enableServiceLinks).to.equal(false);
-    expect(pod?.terminationGracePeriodSeconds).to.equal(30);
+    expect(pod?.terminationGracePeriodSeconds).to.equal(35);
+    // Keep serving while endpoints catch up with the termination, then drain.
+    expect(pod?.containers[0]?.lifecycle?.preStop).to.deep.equal({ sleep: { seconds: 5 } });
   });
 
   it('probes /health/live, /health/ready and /health/startup with the guide’s exact timings', function () {
