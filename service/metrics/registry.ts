@@ -18,6 +18,8 @@ export interface Metrics {
   cacheMisses: client.Counter<'level'>;
   httpRequests: client.Counter<'method' | 'route' | 'status'>;
   httpRequestDuration: client.Histogram<'method' | 'route' | 'status'>;
+  /** Delivery outcomes per template: sent, retried (one failed attempt), failed (gave up), dropped (queue full). */
+  emailsSent: client.Counter<'template' | 'result'>;
 }
 
 export interface MetricsSources {
@@ -97,6 +99,12 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
       help: 'HTTP request duration by method, route template and status code',
       labelNames: ['method', 'route', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    emailsSent: new client.Counter({
+      name: 'emails_sent_total',
+      help: 'Email delivery outcomes by template: sent, retried, failed, dropped',
+      labelNames: ['template', 'result'],
       registers,
     }),
   };
