@@ -69,6 +69,43 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX security_events_type ON security_events (type, occurred_at);
     `,
   },
+  {
+    version: 2,
+    name: 'one-time tokens (email verification, password reset, MFA login), TOTP factors, recovery codes',
+    sql: `
+      -- Links mailed for verification and reset, and the mfa_token of a half-done login:
+      -- random values stored as SHA-256 hashes, single-use (used_at), expiring.
+      CREATE TABLE one_time_tokens (
+        id bigserial PRIMARY KEY,
+        user_id uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        purpose text NOT NULL CHECK (purpose IN ('verify_email', 'reset_password', 'mfa_login')),
+        token_hash text NOT NULL UNIQUE,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL,
+        used_at timestamptz
+      );
+      CREATE INDEX one_time_tokens_user ON one_time_tokens (user_id, purpose) WHERE used_at IS NULL;
+
+      -- One TOTP factor per account: pending until confirmed with a code. last_used_step is the
+      -- RFC 6238 time step of the last accepted code, so a code works once per period.
+      CREATE TABLE totp_factors (
+        user_id uuid PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        secret text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        confirmed_at timestamptz,
+        last_used_step bigint
+      );
+
+      CREATE TABLE recovery_codes (
+        id bigserial PRIMARY KEY,
+        user_id uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        code_hash text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        used_at timestamptz,
+        UNIQUE (user_id, code_hash)
+      );
+    `,
+  },
 ];
 
 // An arbitrary constant shared by every replica: pg_advisory_xact_lock(key) serialises migrators.

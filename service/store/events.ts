@@ -14,7 +14,20 @@ export type SecurityEventType =
   | 'account_locked'
   | 'refresh_token_reused'
   | 'session_revoked'
-  | 'sessions_revoked_all';
+  | 'sessions_revoked_all'
+  | 'registration_repeated'
+  | 'verification_email_sent'
+  | 'email_verified'
+  | 'login_refused_unverified'
+  | 'password_reset_requested'
+  | 'password_reset'
+  | 'password_changed'
+  | 'mfa_enrollment_started'
+  | 'mfa_enabled'
+  | 'mfa_disabled'
+  | 'mfa_challenge_issued'
+  | 'mfa_failed'
+  | 'recovery_code_used';
 
 export interface SecurityEvent {
   type: SecurityEventType;

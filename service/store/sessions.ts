@@ -19,14 +19,34 @@ interface CachedSession {
   expiresAt: number;
 }
 
-export type RevocationReason = 'logout' | 'logout_all' | 'refresh_token_reuse' | 'user_request';
+export type RevocationReason = 'logout' | 'logout_all' | 'refresh_token_reuse' | 'user_request' | 'password_changed' | 'password_reset';
+
+/** A live session as its owner sees it in GET /api/auth/sessions. */
+export interface SessionInfo {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface RevokeAllOptions {
+  /** A session to keep: the caller's own, when a password change signs out the others. */
+  except?: string;
+  /** Revoke inside the caller's transaction; the caller then calls markRevoked for each id after commit. */
+  tx?: Queryable;
+}
 
 export interface SessionStore {
   create(tx: Queryable, session: NewSession): Promise<string>;
   /** True while the session exists, is not revoked and has not expired. */
   isActive(sessionId: string, userId: string): Promise<boolean>;
   revoke(sessionId: string, reason: RevocationReason, tx?: Queryable): Promise<boolean>;
-  revokeAllForUser(userId: string, reason: RevocationReason): Promise<string[]>;
+  revokeAllForUser(userId: string, reason: RevocationReason, options?: RevokeAllOptions): Promise<string[]>;
+  /** Live sessions of the user, most recently used first. */
+  listForUser(userId: string): Promise<SessionInfo[]>;
+  /** The owner of a session, or undefined for an unknown id. */
+  ownerOf(sessionId: string): Promise<string | undefined>;
   /** Publishes a revocation that was committed inside a caller's transaction to every replica's cache. */
   markRevoked(sessionId: string): Promise<void>;
   countActive(): Promise<number>;
@@ -79,14 +99,36 @@ export function createSessionStore(db: Database, cache: Cache, now: () => number
       return (result.rowCount ?? 0) > 0;
     },
 
-    async revokeAllForUser(userId, reason) {
-      const { rows } = await db.query<{ id: string }>(
-        'sessions.revoke_all',
-        `UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`,
-        [userId, reason],
-      );
-      await Promise.all(rows.map((row) => markRevoked(row.id)));
+    async revokeAllForUser(userId, reason, options = {}) {
+      const sql = `UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+                    WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3::uuid) RETURNING id`;
+      const values = [userId, reason, options.except ?? null];
+      const { rows } = options.tx ? await options.tx.query<{ id: string }>(sql, values) : await db.query<{ id: string }>('sessions.revoke_all', sql, values);
+      if (!options.tx) await Promise.all(rows.map((row) => markRevoked(row.id)));
       return rows.map((row) => row.id);
+    },
+
+    async listForUser(userId) {
+      const { rows } = await db.query<{ id: string; created_at: Date; last_used_at: Date; ip: string | null; user_agent: string | null }>(
+        'sessions.list',
+        `SELECT id, created_at, last_used_at, host(ip) AS ip, user_agent FROM sessions
+          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+          ORDER BY last_used_at DESC, created_at DESC`,
+        [userId],
+      );
+      return rows.map((row) => ({
+        id: row.id,
+        created_at: row.created_at.toISOString(),
+        last_used_at: row.last_used_at.toISOString(),
+        ip: row.ip,
+        user_agent: row.user_agent,
+      }));
+    },
+
+    async ownerOf(sessionId) {
+      if (!uuidPattern.test(sessionId)) return undefined;
+      const { rows } = await db.query<{ user_id: string }>('sessions.owner', 'SELECT user_id FROM sessions WHERE id = $1', [sessionId]);
+      return rows[0]?.user_id;
     },
 
     markRevoked,

@@ -49,6 +49,10 @@ export interface UserStore {
   create(tx: Queryable, user: NewUser): Promise<PublicUser>;
   findByEmail(email: string): Promise<UserWithHash | undefined>;
   findById(id: string): Promise<PublicUser | undefined>;
+  findByIdWithHash(id: string): Promise<UserWithHash | undefined>;
+  setPassword(tx: Queryable, id: string, passwordHash: string): Promise<PublicUser>;
+  /** Sets email_verified_at unless it is set already; returns the user as it now is. */
+  markEmailVerified(tx: Queryable, id: string): Promise<PublicUser>;
 }
 
 export function createUserStore(db: Database): UserStore {
@@ -73,6 +77,25 @@ export function createUserStore(db: Database): UserStore {
     async findById(id) {
       const { rows } = await db.query<UserRow>('users.find_by_id', 'SELECT * FROM users WHERE id = $1', [id]);
       return rows[0] ? toPublic(rows[0]) : undefined;
+    },
+    async findByIdWithHash(id) {
+      const { rows } = await db.query<UserRow>('users.find_by_id', 'SELECT * FROM users WHERE id = $1', [id]);
+      const row = rows[0];
+      return row ? { user: toPublic(row), passwordHash: row.password_hash } : undefined;
+    },
+    async setPassword(tx, id, passwordHash) {
+      const { rows } = await tx.query<UserRow>(
+        'UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1 RETURNING *',
+        [id, passwordHash],
+      );
+      return toPublic(rows[0]!);
+    },
+    async markEmailVerified(tx, id) {
+      const { rows } = await tx.query<UserRow>(
+        'UPDATE users SET email_verified_at = coalesce(email_verified_at, now()), updated_at = now() WHERE id = $1 RETURNING *',
+        [id],
+      );
+      return toPublic(rows[0]!);
     },
   };
 }

@@ -1,4 +1,4 @@
-/** Opaque tokens (refresh tokens): random values handed to clients, stored only as hashes. */
+/** Opaque tokens (refresh tokens, one-time link and MFA tokens): random values handed to clients, stored only as hashes. */
 import { createHash, randomBytes } from 'node:crypto';
 
 // 32 bytes = 256 bits of entropy, base64url without padding: 43 characters.
