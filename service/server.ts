@@ -2,7 +2,7 @@
  * The service's start-up and shutdown sequences, each a short function that
  * reads top to bottom (STYLE.md §10):
  *   config → database (embedded if none) → migrate → cache → listen → ready;
- *   SIGTERM → not ready → stop accepting → drain in-flight → close pool and Redis → exit.
+ *   SIGTERM → not ready → stop accepting → drain in-flight → finish background work and mail → close pool and Redis → exit.
  */
 import { hkdfSync } from 'node:crypto';
 import { once } from 'node:events';
@@ -15,6 +15,8 @@ import type { Config } from './config/env.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
 import { createDatabase, createPool, type Database } from './db/pool.js';
+import { createOutbox, type Outbox } from './email/outbox.js';
+import { createLogTransport, createSmtpTransport, type MailTransport } from './email/transport.js';
 import { createApp } from './http/app.js';
 import type { Lifecycle } from './http/routes/operations.js';
 import type { Logger } from './logging/logger.js';
@@ -22,12 +24,15 @@ import { createMetrics, type Metrics, type MetricsSources } from './metrics/regi
 import { createPasswordHasher } from './passwords/hash.js';
 import { createLockout, createRateLimit } from './security/limits.js';
 import { createEventLog } from './store/events.js';
+import { createMfaStore } from './store/mfa.js';
 import { createSessionStore } from './store/sessions.js';
 import { createUserStore } from './store/users.js';
 import { createAccessTokens } from './tokens/access.js';
 import { buildJwks } from './tokens/jwks.js';
 import { generateDevelopmentKeys, loadKeyRing, type KeyRing, type KeyRingConfig } from './tokens/keys.js';
+import { createOneTimeTokens } from './tokens/one-time.js';
 import { createRefreshTokens } from './tokens/refresh.js';
+import { createBackground, type Background } from './util/background.js';
 import { packageVersion } from './version.js';
 
 export interface RunningService {
@@ -61,6 +66,13 @@ async function keyRingFor(config: Config, logger: Logger): Promise<KeyRing> {
     );
   }
   return loadKeyRing(ring);
+}
+
+function mailTransportFor(config: Config, logger: Logger): MailTransport {
+  if (config.email.smtpUrl !== undefined) return createSmtpTransport({ url: config.email.smtpUrl, from: config.email.from });
+  if (config.production) logger.warn('SMTP_URL is not set: verification and reset messages are not delivered (only their subjects are logged)');
+  else logger.info('SMTP_URL is not set: messages, links included, are written to this log (development transport)');
+  return createLogTransport({ logger, includeBody: !config.production });
 }
 
 /** A key for deriving refresh-token successors, bound to the signing key every replica shares. */
@@ -107,6 +119,9 @@ export async function startService(config: Config, options: StartOptions): Promi
 
   const keyRing = await keyRingFor(config, logger);
   const sessions = createSessionStore(db, cache, now);
+  const mailTransport = mailTransportFor(config, logger);
+  const outbox = createOutbox({ transport: mailTransport, metrics, logger, maxAttempts: config.email.maxAttempts });
+  const background = createBackground(logger);
   sources.activeSessions = () => sessions.countActive();
   sources.activeConnections = () => pool.totalCount - pool.idleCount;
 
@@ -130,10 +145,17 @@ export async function startService(config: Config, options: StartOptions): Promi
       maxSeconds: config.security.lockoutMaxSeconds,
       redis,
     }),
+    oneTimeTokens: createOneTimeTokens(db),
+    mfa: createMfaStore(db),
+    outbox,
+    background,
+    account: { ...config.account, appUrl: config.email.appUrl, totpIssuer: config.jwt.issuer },
     limits: {
       login: createRateLimit('login', config.security.rateLimitLoginPerMinute, redis),
       register: createRateLimit('register', config.security.rateLimitRegisterPerMinute, redis),
       refresh: createRateLimit('refresh', config.security.rateLimitRefreshPerMinute, redis),
+      recovery: createRateLimit('account recovery', config.security.rateLimitRecoveryPerMinute, redis),
+      emailAddress: createRateLimit('email', config.security.rateLimitEmailPerAddressPerHour, redis, { seconds: 3600, per: 'for this email address' }),
     },
     metrics,
     logger,
@@ -147,7 +169,7 @@ export async function startService(config: Config, options: StartOptions): Promi
       lifecycle,
       metrics,
       jwks: buildJwks(keyRing),
-      health: { pingDatabase: (ms) => db.ping(ms), cacheHealth: () => cache.health(), smtpUrl: config.email.smtpUrl, version: packageVersion() },
+      health: { pingDatabase: (ms) => db.ping(ms), cacheHealth: () => cache.health(), emailHealth: (ms) => mailTransport.health(ms), version: packageVersion() },
     },
     trustProxy: config.security.trustProxy,
   });
@@ -160,7 +182,8 @@ export async function startService(config: Config, options: StartOptions): Promi
   const port = (server.address() as AddressInfo).port;
   lifecycle.started = true;
 
-  const stop = (): Promise<void> => shutdown({ server, lifecycle, db, cache, embedded, logger, timeoutMs: config.shutdownTimeoutSeconds * 1000 });
+  const stop = (): Promise<void> =>
+    shutdown({ server, lifecycle, db, cache, background, outbox, embedded, logger, timeoutMs: config.shutdownTimeoutSeconds * 1000 });
   const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
   return { url: `http://${host}:${port}`, port, lifecycle, db, cache, metrics, embedded, stop };
 }
@@ -170,10 +193,15 @@ interface ShutdownParts {
   lifecycle: Lifecycle;
   db: Database;
   cache: Cache;
+  background: Background;
+  outbox: Outbox;
   embedded: EmbeddedDatabase | undefined;
   logger: Logger;
   timeoutMs: number;
 }
+
+// Mail in flight gets a few seconds to finish; messages waiting for a retry are dropped (and counted).
+const outboxCloseMs = 5000;
 
 async function shutdown(parts: ShutdownParts): Promise<void> {
   const { server, lifecycle, logger } = parts;
@@ -191,6 +219,9 @@ async function shutdown(parts: ShutdownParts): Promise<void> {
     await closed;
   }
   clearInterval(sweep);
+  // Work the last requests started after answering (forgot-password lookups) still needs the pool.
+  await parts.background.drain(parts.timeoutMs);
+  await parts.outbox.close(outboxCloseMs);
   await parts.db.close();
   await parts.cache.close();
   if (parts.embedded) await parts.embedded.stop();

@@ -2,17 +2,26 @@
  * Password login. An unknown email, a wrong password and a locked account get
  * the same status, body and time: a dummy bcrypt verification runs whenever no
  * real one does, so neither the answer nor its latency says which it was.
+ * Only after the right password may the answer differ: an unverified address
+ * (when verification is required) or a second factor to present.
  */
 import { AppError } from '../errors.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
-import { startSession, type StartedSession } from './session-start.js';
+import type { StartedSession } from './session-start.js';
+import { completeSignIn } from './sign-in.js';
 
 export interface Credentials {
   email: string;
   password: string;
 }
 
-export async function login(deps: AuthDeps, input: Credentials, client: ClientInfo): Promise<StartedSession> {
+export interface MfaChallenge {
+  mfa_required: true;
+  mfa_token: string;
+  expires_in: number;
+}
+
+export async function login(deps: AuthDeps, input: Credentials, client: ClientInfo): Promise<StartedSession | MfaChallenge> {
   if (client.ip) await deps.limits.login.consume(client.ip);
   const reservation = await deps.lockout.reserve(input.email);
   const account = await deps.users.findByEmail(input.email);
@@ -35,14 +44,24 @@ export async function login(deps: AuthDeps, input: Credentials, client: ClientIn
     throw new AppError('invalid_credentials');
   }
 
-  await deps.lockout.succeed(input.email);
-  const { sessionId, response } = await deps.db.transaction('auth.login', async (tx) => {
-    const started = await startSession(deps, tx, account.user, client);
-    await deps.events.record({ type: 'login_succeeded', userId: account.user.id, sessionId: started.sessionId, ip: client.ip }, tx);
-    return started;
-  });
-  // Written through so the `me` that follows a login is a cache hit.
-  await deps.cache.set(`user:${account.user.id}`, account.user);
-  deps.logger.debug('session started', { user_id: account.user.id, session_id: sessionId });
-  return response;
+  const { user } = account;
+  if (deps.account.requireEmailVerification && !user.email_verified) {
+    // The password was right: the count of wrong guesses starts over, but no session opens.
+    await deps.lockout.succeed(input.email);
+    await deps.events.record({ type: 'login_refused_unverified', userId: user.id, ip: client.ip });
+    throw new AppError('email_not_verified');
+  }
+
+  const factor = await deps.mfa.find(user.id);
+  if (factor?.confirmed) {
+    // The lockout is not cleared yet: a right password followed by wrong codes keeps counting,
+    // so knowing the password does not buy unlimited guesses at the code.
+    const mfaToken = await deps.db.transaction('auth.mfa_challenge', async (tx) => {
+      const token = await deps.oneTimeTokens.issue(tx, user.id, 'mfa_login', deps.account.mfaTokenTtlSeconds);
+      await deps.events.record({ type: 'mfa_challenge_issued', userId: user.id, ip: client.ip }, tx);
+      return token;
+    });
+    return { mfa_required: true, mfa_token: mfaToken, expires_in: deps.account.mfaTokenTtlSeconds };
+  }
+  return completeSignIn(deps, user, client, 'password');
 }

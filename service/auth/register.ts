@@ -1,7 +1,19 @@
-/** Account registration: validate, hash, create the user and its first session in one transaction. */
+/**
+ * Account registration: validate, hash, create the user (and, unless email
+ * verification is required, its first session) in one transaction, and mail a
+ * verification link.
+ *
+ * With REQUIRE_EMAIL_VERIFICATION the answer is 202 "check your mail" whether
+ * the address is new or taken, after the same work (a bcrypt hash and an insert
+ * attempt), and the owner of a taken address is mailed instead: the endpoint
+ * cannot be used to learn which addresses have accounts. Without it a taken
+ * address answers 409 email_taken, as most sign-up forms expect.
+ */
+import { isAppError } from '../errors.js';
 import { checkPassword } from '../passwords/policy.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
 import { startSession, type StartedSession } from './session-start.js';
+import { issueVerification } from './verification.js';
 
 export interface Registration {
   email: string;
@@ -10,22 +22,35 @@ export interface Registration {
   last_name: string;
 }
 
-export async function register(deps: AuthDeps, input: Registration, client: ClientInfo): Promise<StartedSession> {
+export interface VerificationPending {
+  verification_required: true;
+  email: string;
+}
+
+export type RegistrationResult = { status: 201; body: StartedSession } | { status: 202; body: VerificationPending };
+
+export async function register(deps: AuthDeps, input: Registration, client: ClientInfo): Promise<RegistrationResult> {
   if (client.ip) await deps.limits.register.consume(client.ip);
   checkPassword(input.password);
   const passwordHash = await deps.passwords.hash(input.password);
-  const { user, sessionId, response } = await deps.db.transaction('auth.register', async (tx) => {
-    const user = await deps.users.create(tx, {
-      email: input.email,
-      passwordHash,
-      firstName: input.first_name,
-      lastName: input.last_name,
+  const required = deps.account.requireEmailVerification;
+  try {
+    const { user, sessionId, response, message } = await deps.db.transaction('auth.register', async (tx) => {
+      const user = await deps.users.create(tx, { email: input.email, passwordHash, firstName: input.first_name, lastName: input.last_name });
+      const started = required ? undefined : await startSession(deps, tx, user, client);
+      await deps.events.record({ type: 'user_registered', userId: user.id, sessionId: started?.sessionId, ip: client.ip }, tx);
+      const message = await issueVerification(deps, tx, user, client);
+      return { user, sessionId: started?.sessionId, response: started?.response, message };
     });
-    const started = await startSession(deps, tx, user, client);
-    await deps.events.record({ type: 'user_registered', userId: user.id, sessionId: started.sessionId, ip: client.ip }, tx);
-    return { user, ...started };
-  });
-  await deps.cache.set(`user:${user.id}`, user);
-  deps.logger.debug('session started', { user_id: user.id, session_id: sessionId });
-  return response;
+    deps.outbox.enqueue(user.email, message);
+    if (!response) return { status: 202, body: { verification_required: true, email: user.email } };
+    await deps.cache.set(`user:${user.id}`, user);
+    deps.logger.debug('session started', { user_id: user.id, session_id: sessionId });
+    return { status: 201, body: response };
+  } catch (err) {
+    if (!(required && isAppError(err) && err.code === 'email_taken')) throw err;
+    await deps.events.record({ type: 'registration_repeated', ip: client.ip, details: { email: input.email } });
+    deps.outbox.enqueue(input.email, { name: 'account_exists', forgotPasswordLink: `${deps.account.appUrl}/forgot-password` });
+    return { status: 202, body: { verification_required: true, email: input.email } };
+  }
 }

@@ -55,8 +55,31 @@ export interface SecurityConfig {
   rateLimitLoginPerMinute: number;
   rateLimitRegisterPerMinute: number;
   rateLimitRefreshPerMinute: number;
+  /** Per client IP, per minute, across forgot-password, reset-password, verify-email and resend-verification. */
+  rateLimitRecoveryPerMinute: number;
+  /** Per email address, per hour: how many reset or verification messages one address can be sent. */
+  rateLimitEmailPerAddressPerHour: number;
   /** Express `trust proxy` value, so the client IP is right behind an ingress. */
   trustProxy: string | false;
+}
+
+export interface EmailConfig {
+  /** Absent: the development transport writes every message, link included, to the log. */
+  smtpUrl: string | undefined;
+  from: string;
+  /** Where the links in messages point: `${appUrl}/verify-email?token=…`, `${appUrl}/reset-password?token=…`. */
+  appUrl: string;
+  /** Delivery attempts per message before it is counted as failed (retried with backoff in the background). */
+  maxAttempts: number;
+}
+
+export interface AccountConfig {
+  /** Login refused until the address is verified; registering a taken address answers like a new one. */
+  requireEmailVerification: boolean;
+  emailVerificationTtlSeconds: number;
+  passwordResetTtlSeconds: number;
+  /** Lifetime of the `mfa_token` a password login hands out when the second factor is on. */
+  mfaTokenTtlSeconds: number;
 }
 
 export interface Config {
@@ -70,7 +93,8 @@ export interface Config {
   cache: CacheConfig;
   jwt: JwtConfig;
   security: SecurityConfig;
-  email: { smtpUrl: string | undefined; from: string };
+  email: EmailConfig;
+  account: AccountConfig;
 }
 
 export class ConfigError extends Error {
@@ -92,7 +116,9 @@ export const knownVariables = [
   'JWT_ISSUER', 'JWT_AUDIENCE', 'ACCESS_TOKEN_TTL_SECONDS', 'REFRESH_TOKEN_TTL_SECONDS', 'REFRESH_REUSE_GRACE_SECONDS',
   'BCRYPT_COST', 'LOCKOUT_THRESHOLD', 'LOCKOUT_BASE_SECONDS', 'LOCKOUT_MAX_SECONDS',
   'RATE_LIMIT_LOGIN_PER_MINUTE', 'RATE_LIMIT_REGISTER_PER_MINUTE', 'RATE_LIMIT_REFRESH_PER_MINUTE', 'TRUST_PROXY',
-  'SMTP_URL', 'EMAIL_FROM',
+  'RATE_LIMIT_RECOVERY_PER_MINUTE', 'RATE_LIMIT_EMAIL_PER_ADDRESS_PER_HOUR',
+  'SMTP_URL', 'EMAIL_FROM', 'APP_URL', 'EMAIL_MAX_ATTEMPTS',
+  'REQUIRE_EMAIL_VERIFICATION', 'EMAIL_VERIFICATION_TTL_SECONDS', 'PASSWORD_RESET_TTL_SECONDS', 'MFA_TOKEN_TTL_SECONDS',
 ] as const;
 
 const knownSet = new Set<string>(knownVariables);
@@ -118,6 +144,17 @@ function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: r
   if (!allowed.includes(value)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
   return value;
 }
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = text(env, name)?.trim().toLowerCase();
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+// A sender address as nodemailer takes it: "addr@host" or "Name <addr@host>".
+const senderPattern = /^(?:[^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/;
 
 function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
   const raw = text(env, name);
@@ -200,6 +237,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
 
   const trustProxyRaw = text(env, 'TRUST_PROXY');
+  const from = text(env, 'EMAIL_FROM')?.trim() ?? 'no-reply@localhost';
+  if (!senderPattern.test(from)) throw new ConfigError('EMAIL_FROM', `must be an address or "Name <address>", got ${JSON.stringify(from)}`);
   return {
     production,
     host: text(env, 'HOST') ?? '0.0.0.0',
@@ -224,11 +263,22 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       rateLimitLoginPerMinute: integer(env, 'RATE_LIMIT_LOGIN_PER_MINUTE', 30, 0, 1_000_000),
       rateLimitRegisterPerMinute: integer(env, 'RATE_LIMIT_REGISTER_PER_MINUTE', 10, 0, 1_000_000),
       rateLimitRefreshPerMinute: integer(env, 'RATE_LIMIT_REFRESH_PER_MINUTE', 60, 0, 1_000_000),
+      rateLimitRecoveryPerMinute: integer(env, 'RATE_LIMIT_RECOVERY_PER_MINUTE', 10, 0, 1_000_000),
+      rateLimitEmailPerAddressPerHour: integer(env, 'RATE_LIMIT_EMAIL_PER_ADDRESS_PER_HOUR', 5, 0, 1_000_000),
       trustProxy: trustProxyRaw === undefined || trustProxyRaw === 'false' ? false : trustProxyRaw,
     },
     email: {
       smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
-      from: text(env, 'EMAIL_FROM') ?? 'no-reply@localhost',
+      from,
+      appUrl: (url(env, 'APP_URL', ['http:', 'https:']) ?? `http://localhost:${port || 8090}`).replace(/\/+$/, ''),
+      maxAttempts: integer(env, 'EMAIL_MAX_ATTEMPTS', 6, 1, 20),
+    },
+    account: {
+      requireEmailVerification: flag(env, 'REQUIRE_EMAIL_VERIFICATION', false),
+      // Issue 3: verification links live 24 h, reset links 30 min (OWASP forgot-password: short-lived).
+      emailVerificationTtlSeconds: integer(env, 'EMAIL_VERIFICATION_TTL_SECONDS', 86400, 60, 604800),
+      passwordResetTtlSeconds: integer(env, 'PASSWORD_RESET_TTL_SECONDS', 1800, 60, 86400),
+      mfaTokenTtlSeconds: integer(env, 'MFA_TOKEN_TTL_SECONDS', 300, 30, 3600),
     },
   };
 }

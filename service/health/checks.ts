@@ -3,7 +3,6 @@
  * status, latency and details; overall unhealthy (503) when the database is
  * down, degraded when an optional dependency is.
  */
-import { connect } from 'node:net';
 import type { CacheHealth } from '../cache/two-level.js';
 
 export interface CheckResult {
@@ -22,7 +21,8 @@ export interface HealthReport {
 export interface HealthSources {
   pingDatabase(timeoutMs: number): Promise<number>;
   cacheHealth(): Promise<CacheHealth>;
-  smtpUrl: string | undefined;
+  /** The mail transport's own check: healthy, degraded (SMTP unreachable) or disabled (no SMTP_URL). */
+  emailHealth(timeoutMs: number): Promise<CheckResult>;
   version: string;
   now?: () => Date;
 }
@@ -42,26 +42,8 @@ async function checkDatabase(sources: HealthSources): Promise<CheckResult> {
   }
 }
 
-/** Reachability of the SMTP server: a TCP connect, not a message. */
-export function checkSmtp(smtpUrl: string | undefined, timeoutMs = checkTimeoutMs): Promise<CheckResult> {
-  if (smtpUrl === undefined) return Promise.resolve({ status: 'disabled', latency_ms: 0, details: 'SMTP_URL is not set' });
-  const url = new URL(smtpUrl);
-  const port = Number(url.port || (url.protocol === 'smtps:' ? 465 : 587));
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const socket = connect({ host: url.hostname, port, timeout: timeoutMs });
-    const done = (result: CheckResult): void => {
-      socket.destroy();
-      resolve(result);
-    };
-    socket.once('connect', () => done({ status: 'healthy', latency_ms: Math.round(performance.now() - started), details: null }));
-    socket.once('timeout', () => done({ status: 'degraded', latency_ms: timeoutMs, details: `no answer from ${url.hostname}:${port} within ${timeoutMs} ms` }));
-    socket.once('error', (err) => done({ status: 'degraded', latency_ms: Math.round(performance.now() - started), details: message(err) }));
-  });
-}
-
 export async function healthReport(sources: HealthSources): Promise<HealthReport> {
-  const [database, cache, email] = await Promise.all([checkDatabase(sources), sources.cacheHealth(), checkSmtp(sources.smtpUrl)]);
+  const [database, cache, email] = await Promise.all([checkDatabase(sources), sources.cacheHealth(), sources.emailHealth(checkTimeoutMs)]);
   const optionalDown = [cache, email].some((c) => c.status === 'degraded');
   return {
     status: database.status !== 'healthy' ? 'unhealthy' : optionalDown ? 'degraded' : 'healthy',

@@ -3,8 +3,11 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { AuthDeps } from '../auth/deps.js';
 import { enterRequestContext, errorHandler, notFound, observe, rememberMountPath, requestId } from './middleware.js';
+import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
+import { mfaRoutes } from './routes/mfa.js';
 import { operationsRoutes, type OperationsDeps } from './routes/operations.js';
+import { sessionRoutes } from './routes/sessions.js';
 
 export interface AppOptions {
   auth: AuthDeps;
@@ -28,7 +31,7 @@ export function createApp(options: AppOptions): Express {
   app.use(enterRequestContext);
 
   app.use(operationsRoutes(options.operations));
-  app.use('/api/auth', rememberMountPath, authRoutes(options.auth));
+  app.use('/api/auth', rememberMountPath, authRoutes(options.auth), accountRoutes(options.auth), sessionRoutes(options.auth), mfaRoutes(options.auth));
 
   app.use(notFound);
   app.use(errorHandler(options.auth.logger));

@@ -15,10 +15,22 @@ const name = z.string({ error: 'must be a string' }).trim().min(1, { error: 'mus
 // Length rules for passwords live in passwords/policy.ts (bytes, not characters); here only the type.
 const password = z.string({ error: 'must be a string' }).max(4096, { error: 'is far too long' });
 
+// Opaque tokens are 43 characters; 512 leaves room and refuses what cannot be one.
+const token = (what: string) => z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(512, { error: `is not ${what}` });
+// A 6-digit TOTP code or a recovery code (16 characters, dashes and spaces allowed).
+const code = z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(64, { error: 'is not a code' });
+
 export const schemas = {
   register: z.strictObject({ email, password, first_name: name, last_name: name }),
   login: z.strictObject({ email, password }),
-  refresh: z.strictObject({ refresh_token: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(512, { error: 'is not a refresh token' }) }),
+  refresh: z.strictObject({ refresh_token: token('a refresh token') }),
+  verifyEmail: z.strictObject({ token: token('a verification token') }),
+  email: z.strictObject({ email }),
+  resetPassword: z.strictObject({ token: token('a reset token'), password }),
+  changePassword: z.strictObject({ current_password: password, new_password: password }),
+  totpConfirm: z.strictObject({ code }),
+  totpDisable: z.strictObject({ password }),
+  mfaVerify: z.strictObject({ mfa_token: token('an MFA token'), code }),
 };
 
 function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {

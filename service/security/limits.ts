@@ -28,10 +28,18 @@ export interface RateLimit {
   consume(key: string): Promise<void>;
 }
 
-/** A per-minute budget; 0 requests per minute means no limit. */
-export function createRateLimit(name: string, perMinute: number, redis: Redis | undefined): RateLimit {
-  if (perMinute === 0) return { consume: async () => undefined };
-  const limiter = counter({ keyPrefix: `rl:${name}`, points: perMinute, durationSeconds: 60, redis });
+export interface RateLimitWindow {
+  seconds: number;
+  /** Whose budget it is, for the message: "from this address" (an IP), "for this email address". */
+  per: string;
+}
+
+const perMinuteFromAddress: RateLimitWindow = { seconds: 60, per: 'from this address' };
+
+/** A budget of `points` requests per window (a minute per client IP unless given); 0 means no limit. */
+export function createRateLimit(name: string, points: number, redis: Redis | undefined, window: RateLimitWindow = perMinuteFromAddress): RateLimit {
+  if (points === 0) return { consume: async () => undefined };
+  const limiter = counter({ keyPrefix: `rl:${name}`, points, durationSeconds: window.seconds, redis });
   return {
     async consume(key) {
       try {
@@ -40,7 +48,7 @@ export function createRateLimit(name: string, perMinute: number, redis: Redis | 
         if (!(res instanceof RateLimiterRes)) throw res;
         const seconds = retryAfter(res);
         throw new AppError('rate_limited', {
-          message: `Too many ${name} requests from this address; retry in ${seconds} s.`,
+          message: `Too many ${name} requests ${window.per}; retry in ${seconds} s.`,
           headers: { 'Retry-After': String(seconds) },
         });
       }
@@ -65,8 +73,12 @@ export interface Lockout {
   reserve(account: string): Promise<Reservation>;
   /** Records that the reserved evaluation failed; returns the lock length when this failure locked the account. */
   fail(account: string, lastChance: boolean): Promise<number | undefined>;
-  /** A correct password clears the failure count and the lockout history. */
-  succeed(account: string): Promise<void>;
+  /**
+   * A correct password clears the failure count and the lockout history; answers
+   * whether the account had been locked within the history window (a day), so the
+   * owner can be told of this sign-in.
+   */
+  succeed(account: string): Promise<boolean>;
 }
 
 // Failures count within a 15-minute window: long enough to cover the longest lock.
@@ -99,7 +111,9 @@ export function createLockout(options: LockoutOptions): Lockout {
       return seconds;
     },
     async succeed(account) {
+      const past = await history.get(account);
       await Promise.all([attempts.delete(account), history.delete(account)]);
+      return (past?.consumedPoints ?? 0) > 0;
     },
   };
 }

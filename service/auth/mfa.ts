@@ -1,0 +1,54 @@
+/**
+ * Turning the TOTP second factor on and off. Enrolling hands out a secret and
+ * its otpauth:// URI; the factor is on only once a code from the app confirms
+ * it, and that answer carries ten recovery codes, shown this once. Turning it
+ * off needs the password. Each change is audited and mailed to the owner.
+ */
+import { AppError } from '../errors.js';
+import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from '../mfa/recovery-codes.js';
+import { matchTotp, newTotpSecret, otpauthUri } from '../mfa/totp.js';
+import type { Principal } from './authenticate.js';
+import type { AuthDeps, ClientInfo } from './deps.js';
+import { checkCurrentPassword } from './password-check.js';
+
+export interface TotpEnrollment {
+  secret: string;
+  otpauth_uri: string;
+}
+
+export async function enrollTotp(deps: AuthDeps, principal: Principal, client: ClientInfo): Promise<TotpEnrollment> {
+  const user = await deps.users.findById(principal.userId);
+  if (!user) throw new AppError('session_revoked');
+  const secret = newTotpSecret();
+  if (!(await deps.mfa.savePending(user.id, secret))) throw new AppError('mfa_already_enabled');
+  await deps.events.record({ type: 'mfa_enrollment_started', userId: user.id, sessionId: principal.sessionId, ip: client.ip });
+  return { secret, otpauth_uri: otpauthUri({ secret, issuer: deps.account.totpIssuer, account: user.email }) };
+}
+
+export async function confirmTotp(deps: AuthDeps, principal: Principal, code: string, client: ClientInfo): Promise<string[]> {
+  const factor = await deps.mfa.find(principal.userId);
+  if (!factor) throw new AppError('mfa_not_enrolled');
+  if (factor.confirmed) throw new AppError('mfa_already_enabled');
+  const step = matchTotp(factor.secret, code.trim(), deps.now());
+  if (step === undefined) throw new AppError('invalid_mfa_code');
+  const codes = newRecoveryCodes();
+  const user = await deps.db.transaction('auth.mfa_enable', async (tx) => {
+    if (!(await deps.mfa.confirm(tx, principal.userId, step))) throw new AppError('mfa_not_enrolled');
+    await deps.mfa.replaceRecoveryCodes(tx, principal.userId, codes.map((c) => hashRecoveryCode(normalizeRecoveryCode(c)!)));
+    await deps.events.record({ type: 'mfa_enabled', userId: principal.userId, sessionId: principal.sessionId, ip: client.ip, details: { factor: 'totp' } }, tx);
+    return deps.users.findById(principal.userId);
+  });
+  if (user) deps.outbox.enqueue(user.email, { name: 'mfa_changed', change: 'enabled' });
+  return codes;
+}
+
+export async function disableTotp(deps: AuthDeps, principal: Principal, password: string, client: ClientInfo): Promise<void> {
+  const account = await deps.users.findByIdWithHash(principal.userId);
+  if (!account) throw new AppError('session_revoked');
+  await checkCurrentPassword(deps, account, password, client, 'mfa_disable');
+  await deps.db.transaction('auth.mfa_disable', async (tx) => {
+    if (!(await deps.mfa.remove(tx, principal.userId))) throw new AppError('mfa_not_enabled');
+    await deps.events.record({ type: 'mfa_disabled', userId: principal.userId, sessionId: principal.sessionId, ip: client.ip, details: { factor: 'totp' } }, tx);
+  });
+  deps.outbox.enqueue(account.user.email, { name: 'mfa_changed', change: 'disabled' });
+}

@@ -1,0 +1,63 @@
+/**
+ * Forgotten passwords. Asking for a reset answers 202 at once, for every
+ * address: the lookup, token and message happen after the answer, so neither
+ * the answer nor its timing tells whether the address has an account (OWASP
+ * Forgot Password Cheat Sheet). The link works once, for 30 minutes by default;
+ * using it sets the new password, signs out every session and tells the owner.
+ */
+import { AppError } from '../errors.js';
+import { checkPassword } from '../passwords/policy.js';
+import type { AuthDeps, ClientInfo } from './deps.js';
+
+export async function forgotPassword(deps: AuthDeps, email: string, client: ClientInfo): Promise<void> {
+  if (client.ip) await deps.limits.recovery.consume(client.ip);
+  await deps.limits.emailAddress.consume(email);
+  deps.background.run('forgot_password', async () => {
+    const account = await deps.users.findByEmail(email);
+    if (!account) {
+      await deps.events.record({ type: 'password_reset_requested', ip: client.ip, details: { email, known: false } });
+      return;
+    }
+    const ttl = deps.account.passwordResetTtlSeconds;
+    const token = await deps.db.transaction('auth.forgot_password', async (tx) => {
+      // Only the newest link works: an older one in a forwarded or leaked message is void.
+      await deps.oneTimeTokens.revokeAll(tx, account.user.id, 'reset_password');
+      const issued = await deps.oneTimeTokens.issue(tx, account.user.id, 'reset_password', ttl);
+      await deps.events.record({ type: 'password_reset_requested', userId: account.user.id, ip: client.ip, details: { known: true } }, tx);
+      return issued;
+    });
+    deps.outbox.enqueue(account.user.email, {
+      name: 'reset_password',
+      link: `${deps.account.appUrl}/reset-password?token=${token}`,
+      validForMinutes: Math.round(ttl / 60),
+    });
+  });
+}
+
+export interface PasswordReset {
+  token: string;
+  password: string;
+}
+
+export async function resetPassword(deps: AuthDeps, input: PasswordReset, client: ClientInfo): Promise<void> {
+  if (client.ip) await deps.limits.recovery.consume(client.ip);
+  // Checked before the token is used up: a refused password must not burn the link.
+  checkPassword(input.password);
+  const passwordHash = await deps.passwords.hash(input.password);
+  const { user, revoked } = await deps.db.transaction('auth.reset_password', async (tx) => {
+    const userId = await deps.oneTimeTokens.consume(tx, input.token, 'reset_password');
+    if (userId === undefined) throw new AppError('invalid_reset_token');
+    await deps.users.setPassword(tx, userId, passwordHash);
+    // The link reached the mailbox, which proves the address as well as a verification link would.
+    const user = await deps.users.markEmailVerified(tx, userId);
+    await deps.oneTimeTokens.revokeAll(tx, userId, 'reset_password');
+    const revoked = await deps.sessions.revokeAllForUser(userId, 'password_reset', { tx });
+    await deps.events.record({ type: 'password_reset', userId, ip: client.ip, details: { sessions_revoked: revoked.length } }, tx);
+    return { user, revoked };
+  });
+  await Promise.all(revoked.map((id) => deps.sessions.markRevoked(id)));
+  await deps.cache.set(`user:${user.id}`, user);
+  // The owner proved control of the mailbox: a lockout from someone else's guesses no longer applies.
+  await deps.lockout.succeed(user.email);
+  deps.outbox.enqueue(user.email, { name: 'password_changed', how: 'reset' });
+}

@@ -1,0 +1,43 @@
+/**
+ * Email verification: a single-use link mailed at registration and on request,
+ * valid for 24 hours by default. Asking for a new link answers the same whether
+ * or not the address has an account; the lookup happens after the answer.
+ */
+import type { Queryable } from '../db/pool.js';
+import { AppError } from '../errors.js';
+import type { EmailTemplate } from '../email/templates.js';
+import type { PublicUser } from '../store/users.js';
+import type { AuthDeps, ClientInfo } from './deps.js';
+
+/** Issues a verification token inside `tx` and returns the message to queue once it commits. */
+export async function issueVerification(deps: AuthDeps, tx: Queryable, user: PublicUser, client: ClientInfo): Promise<EmailTemplate> {
+  const ttl = deps.account.emailVerificationTtlSeconds;
+  await deps.oneTimeTokens.revokeAll(tx, user.id, 'verify_email');
+  const token = await deps.oneTimeTokens.issue(tx, user.id, 'verify_email', ttl);
+  await deps.events.record({ type: 'verification_email_sent', userId: user.id, ip: client.ip }, tx);
+  return { name: 'verify_email', link: `${deps.account.appUrl}/verify-email?token=${token}`, validForHours: Math.round(ttl / 3600) };
+}
+
+export async function verifyEmail(deps: AuthDeps, token: string, client: ClientInfo): Promise<PublicUser> {
+  if (client.ip) await deps.limits.recovery.consume(client.ip);
+  const user = await deps.db.transaction('auth.verify_email', async (tx) => {
+    const userId = await deps.oneTimeTokens.consume(tx, token, 'verify_email');
+    if (userId === undefined) throw new AppError('invalid_verification_token');
+    const verified = await deps.users.markEmailVerified(tx, userId);
+    await deps.events.record({ type: 'email_verified', userId, ip: client.ip }, tx);
+    return verified;
+  });
+  await deps.cache.set(`user:${user.id}`, user);
+  return user;
+}
+
+export async function resendVerification(deps: AuthDeps, email: string, client: ClientInfo): Promise<void> {
+  if (client.ip) await deps.limits.recovery.consume(client.ip);
+  await deps.limits.emailAddress.consume(email);
+  deps.background.run('resend_verification', async () => {
+    const account = await deps.users.findByEmail(email);
+    if (!account || account.user.email_verified) return;
+    const message = await deps.db.transaction('auth.resend_verification', (tx) => issueVerification(deps, tx, account.user, client));
+    deps.outbox.enqueue(account.user.email, message);
+  });
+}

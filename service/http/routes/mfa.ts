@@ -1,0 +1,41 @@
+/** The TOTP second factor under /api/auth/mfa: enroll, confirm, disable, and the second step of a login. */
+import { Router } from 'express';
+import { authenticate } from '../../auth/authenticate.js';
+import type { AuthDeps } from '../../auth/deps.js';
+import { confirmTotp, disableTotp, enrollTotp } from '../../auth/mfa.js';
+import { verifyMfa } from '../../auth/mfa-login.js';
+import { measurer } from '../measure.js';
+import { parseBody, schemas } from '../validate.js';
+import { clientInfo } from '../client.js';
+
+export function mfaRoutes(deps: AuthDeps): Router {
+  const router = Router();
+  const measured = measurer(deps.metrics);
+  const noStore = { 'Cache-Control': 'no-store' };
+
+  router.post('/mfa/totp/enroll', async (req, res) => {
+    const principal = await authenticate(deps, req.get('authorization'));
+    res.set(noStore).json(await measured('mfa_enroll', () => enrollTotp(deps, principal, clientInfo(req))));
+  });
+
+  router.post('/mfa/totp/confirm', async (req, res) => {
+    const principal = await authenticate(deps, req.get('authorization'));
+    const input = parseBody(req, schemas.totpConfirm);
+    const codes = await measured('mfa_confirm', () => confirmTotp(deps, principal, input.code, clientInfo(req)));
+    res.set(noStore).json({ recovery_codes: codes });
+  });
+
+  router.post('/mfa/totp/disable', async (req, res) => {
+    const principal = await authenticate(deps, req.get('authorization'));
+    const input = parseBody(req, schemas.totpDisable);
+    await measured('mfa_disable', () => disableTotp(deps, principal, input.password, clientInfo(req)));
+    res.status(204).end();
+  });
+
+  router.post('/mfa/verify', async (req, res) => {
+    const input = parseBody(req, schemas.mfaVerify);
+    res.json(await measured('mfa_verify', () => verifyMfa(deps, input, clientInfo(req))));
+  });
+
+  return router;
+}
