@@ -3,7 +3,9 @@
 // ConfigMap `<name>-backup-scripts`. Only PostgreSQL is dumped: Redis is a cache
 // here, with nothing in it that a restore would need.
 import type { V1ConfigMap, V1CronJob, V1EnvVar } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
 import type { AuthService, Backup } from '../api/types.js';
+import { packageFile } from '../package-file.js';
 import { COMPONENT_BACKUP, commonLabels, names, objectMeta } from './meta.js';
 
 export const BACKUP_SCRIPT_KEY = 'backup.sh';
@@ -12,83 +14,13 @@ export const SCRIPTS_DIR = '/scripts';
 export const KEY_DIR = '/etc/backup';
 
 /**
- * pg_dump → gzip → openssl AES-256-CBC (PBKDF2, key file) → aws s3 cp, then
- * delete this AuthService's backups older than the retention. Configured only
- * through environment variables, so the script is the same for every
- * AuthService. Restore:
- *   aws s3 cp s3://BUCKET/KEY - | openssl enc -d -aes-256-cbc -pbkdf2 -pass file:KEYFILE | gunzip | psql "$DATABASE_URL"
+ * hack/backup.sh, verbatim: pg_dump → gzip → openssl AES-256-CBC (PBKDF2, key
+ * file) → aws s3 cp, then delete this AuthService's backups older than the
+ * retention. Configured only through environment variables, so the script is
+ * the same for every AuthService. The file is the one copy (it is run by hand
+ * and tested end to end as it is); the operator image ships it beside dist/.
  */
-export const BACKUP_SCRIPT = `#!/bin/bash
-# Keyward PostgreSQL backup, written by the Keyward operator; edits are overwritten.
-# Needs bash, GNU date, pg_dump, gzip, openssl 1.1.1+ and the aws CLI.
-set -euo pipefail
-
-: "\${DATABASE_URL:?DATABASE_URL is required}"
-: "\${BACKUP_S3_BUCKET:?BACKUP_S3_BUCKET is required}"
-BACKUP_S3_PREFIX="\${BACKUP_S3_PREFIX:-postgresql/}"
-BACKUP_RETENTION_DAYS="\${BACKUP_RETENTION_DAYS:-30}"
-BACKUP_ENCRYPTION_KEY="\${BACKUP_ENCRYPTION_KEY:-/etc/backup/encryption.key}"
-BACKUP_STORAGE_CLASS="\${BACKUP_STORAGE_CLASS:-STANDARD_IA}"
-BACKUP_WORK_DIR="\${BACKUP_WORK_DIR:-/tmp}"
-
-PLAIN_FILE=""
-ENCRYPTED_FILE=""
-cleanup() { rm -f -- "$PLAIN_FILE" "$ENCRYPTED_FILE"; }
-trap cleanup EXIT
-
-log() { printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
-
-s3() {
-  if [[ -n "\${BACKUP_S3_ENDPOINT:-}" ]]; then
-    aws --endpoint-url "$BACKUP_S3_ENDPOINT" s3 "$@"
-  else
-    aws s3 "$@"
-  fi
-}
-
-backup_postgresql() {
-  local timestamp backup_file
-  timestamp=$(date -u +"%Y%m%d_%H%M%S")
-  backup_file="postgresql_backup_\${timestamp}.sql.gz"
-  PLAIN_FILE="\${BACKUP_WORK_DIR}/\${backup_file}"
-  ENCRYPTED_FILE="\${PLAIN_FILE}.enc"
-
-  log "Starting PostgreSQL backup..."
-  pg_dump --dbname="$DATABASE_URL" --no-owner --no-privileges | gzip > "$PLAIN_FILE"
-
-  openssl enc -aes-256-cbc -salt -pbkdf2 -in "$PLAIN_FILE" -out "$ENCRYPTED_FILE" -pass file:"$BACKUP_ENCRYPTION_KEY"
-
-  # A backup counts only once it is known to decrypt and decompress.
-  openssl enc -d -aes-256-cbc -pbkdf2 -in "$ENCRYPTED_FILE" -pass file:"$BACKUP_ENCRYPTION_KEY" | gzip -t
-
-  s3 cp "$ENCRYPTED_FILE" "s3://\${BACKUP_S3_BUCKET}/\${BACKUP_S3_PREFIX}\${backup_file}.enc" --storage-class "$BACKUP_STORAGE_CLASS" --only-show-errors
-
-  cleanup
-  log "PostgreSQL backup completed: \${BACKUP_S3_PREFIX}\${backup_file}.enc"
-}
-
-# Only this script's own files under the prefix are ever deleted.
-cleanup_old_backups() {
-  local cutoff day time size key
-  log "Cleaning up backups older than \${BACKUP_RETENTION_DAYS} days..."
-  cutoff=$(date -u -d "\${BACKUP_RETENTION_DAYS} days ago" +%s)
-  s3 ls "s3://\${BACKUP_S3_BUCKET}/\${BACKUP_S3_PREFIX}" --recursive | while read -r day time size key; do
-    [[ "$key" == "\${BACKUP_S3_PREFIX}"postgresql_backup_*.sql.gz.enc ]] || continue
-    if (( $(date -u -d "$day $time" +%s) < cutoff )); then
-      s3 rm "s3://\${BACKUP_S3_BUCKET}/\${key}" --only-show-errors
-      log "Deleted old backup: \${key}"
-    fi
-  done
-}
-
-main() {
-  backup_postgresql
-  cleanup_old_backups
-  log "Backup process completed successfully"
-}
-
-main "$@"
-`;
+export const BACKUP_SCRIPT = readFileSync(packageFile('hack/backup.sh'), 'utf8');
 
 /** ConfigMap `<name>-backup-scripts` holding backup.sh; undefined when no backup should run. */
 export function desiredBackupScripts(auth: AuthService): V1ConfigMap | undefined {

@@ -1,7 +1,7 @@
 import type { V1Container, V1CronJob } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BACKUP_SCRIPT, desiredBackupCronJob, desiredBackupScripts } from '../../../operator/reconcile/backup.js';
@@ -111,6 +111,11 @@ describe('backup', function () {
       expect(configMap).to.deep.include({ apiVersion: 'v1', kind: 'ConfigMap' });
       expect(configMap?.metadata?.name).to.equal('login-backup-scripts');
       expect(configMap?.data).to.deep.equal({ 'backup.sh': BACKUP_SCRIPT });
+    });
+
+    it('is hack/backup.sh byte for byte, the script that is run by hand and tested end to end', function () {
+      const file = readFileSync(new URL('../../../hack/backup.sh', import.meta.url), 'utf8');
+      expect(desiredBackupScripts(withBackup())?.data?.['backup.sh']).to.equal(file);
     });
 
     it('is a bash script that stops at the first failure, also inside a pipeline', function () {

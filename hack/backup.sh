@@ -1,0 +1,118 @@
+#!/bin/bash
+# Keyward PostgreSQL backup: pg_dump → gzip → openssl AES-256-CBC (PBKDF2, key
+# file) → S3-compatible storage, then delete this script's backups older than
+# the retention (guide, "Automated Backup Scripts").
+#
+# This file is the only copy: the operator ships it verbatim as backup.sh in
+# ConfigMap <name>-backup-scripts (operator/reconcile/backup.ts reads it), and
+# its CronJob sets the variables below. Edits to that ConfigMap are overwritten.
+#
+# Needs bash, GNU date, pg_dump (the server's major version or newer), gzip,
+# openssl 1.1.1+ and the aws CLI. Configured only through the environment:
+#   DATABASE_URL            postgres://… of the database to dump (required)
+#   BACKUP_S3_BUCKET        bucket (required)
+#   BACKUP_S3_PREFIX        key prefix, default postgresql/
+#   BACKUP_S3_ENDPOINT      S3-compatible endpoint URL; unset for AWS S3
+#   BACKUP_RETENTION_DAYS   default 30
+#   BACKUP_ENCRYPTION_KEY   key file (a passphrase), default /etc/backup/encryption.key
+#   BACKUP_STORAGE_CLASS    default STANDARD_IA
+#   BACKUP_WORK_DIR         scratch space for the dump, default /tmp
+# Restore: hack/restore-test.sh, or by hand:
+#   aws s3 cp s3://BUCKET/KEY - | openssl enc -d -aes-256-cbc -pbkdf2 -pass file:KEYFILE | gunzip | psql "$DATABASE_URL"
+set -euo pipefail
+# The ERR trap below also fires inside functions.
+set -o errtrace
+
+: "${DATABASE_URL:?DATABASE_URL is required}"
+: "${BACKUP_S3_BUCKET:?BACKUP_S3_BUCKET is required}"
+BACKUP_S3_PREFIX="${BACKUP_S3_PREFIX:-postgresql/}"
+BACKUP_RETENTION_DAYS="${BACKUP_RETENTION_DAYS:-30}"
+BACKUP_ENCRYPTION_KEY="${BACKUP_ENCRYPTION_KEY:-/etc/backup/encryption.key}"
+BACKUP_STORAGE_CLASS="${BACKUP_STORAGE_CLASS:-STANDARD_IA}"
+BACKUP_WORK_DIR="${BACKUP_WORK_DIR:-/tmp}"
+
+STAGE="start"
+PLAIN_FILE=""
+ENCRYPTED_FILE=""
+cleanup() { rm -f -- "$PLAIN_FILE" "$ENCRYPTED_FILE"; }
+trap cleanup EXIT
+# One line that names the stage that failed; the command's own error is above it.
+trap 'status=$?; log "FAILED at stage \"${STAGE}\" (exit ${status})"; exit "$status"' ERR
+
+log() { printf '%s backup: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+stage() { STAGE="$1"; log "$1..."; }
+
+aws_cli() {
+  if [[ -n "${BACKUP_S3_ENDPOINT:-}" ]]; then
+    aws --endpoint-url "$BACKUP_S3_ENDPOINT" "$@"
+  else
+    aws "$@"
+  fi
+}
+
+check_configuration() {
+  stage "check configuration"
+  [[ "$BACKUP_RETENTION_DAYS" =~ ^-?[0-9]+$ ]] || { log "BACKUP_RETENTION_DAYS must be a whole number of days, not '${BACKUP_RETENTION_DAYS}'"; return 64; }
+  [[ -r "$BACKUP_ENCRYPTION_KEY" && -s "$BACKUP_ENCRYPTION_KEY" ]] || { log "encryption key file ${BACKUP_ENCRYPTION_KEY} is missing, unreadable or empty"; return 66; }
+  [[ -d "$BACKUP_WORK_DIR" && -w "$BACKUP_WORK_DIR" ]] || { log "work directory ${BACKUP_WORK_DIR} is not writable"; return 73; }
+}
+
+backup_postgresql() {
+  local timestamp backup_file bytes
+  timestamp=$(date -u +"%Y%m%d_%H%M%S")
+  backup_file="postgresql_backup_${timestamp}.sql.gz"
+  PLAIN_FILE="${BACKUP_WORK_DIR}/${backup_file}"
+  ENCRYPTED_FILE="${PLAIN_FILE}.enc"
+
+  stage "dump and compress"
+  pg_dump --dbname="$DATABASE_URL" --no-owner --no-privileges | gzip > "$PLAIN_FILE"
+  bytes=$(wc -c < "$PLAIN_FILE")
+  log "dump compressed to ${bytes} bytes"
+
+  stage "encrypt"
+  openssl enc -aes-256-cbc -salt -pbkdf2 -in "$PLAIN_FILE" -out "$ENCRYPTED_FILE" -pass file:"$BACKUP_ENCRYPTION_KEY"
+
+  # A backup counts only once it is known to decrypt and decompress.
+  stage "verify"
+  openssl enc -d -aes-256-cbc -pbkdf2 -in "$ENCRYPTED_FILE" -pass file:"$BACKUP_ENCRYPTION_KEY" | gzip -t
+
+  stage "upload"
+  aws_cli s3 cp "$ENCRYPTED_FILE" "s3://${BACKUP_S3_BUCKET}/${BACKUP_S3_PREFIX}${backup_file}.enc" --storage-class "$BACKUP_STORAGE_CLASS" --only-show-errors
+
+  cleanup
+  log "uploaded s3://${BACKUP_S3_BUCKET}/${BACKUP_S3_PREFIX}${backup_file}.enc"
+}
+
+# Only this script's own files under the prefix are ever deleted. A backup's age
+# is the UTC timestamp in its name, which this script wrote when it took it: it
+# survives a copy to another bucket, where LastModified would start again.
+cleanup_old_backups() {
+  local cutoff listing key stamp deleted=0 kept=0
+  stage "apply retention"
+  cutoff=$(date -u -d "${BACKUP_RETENTION_DAYS} days ago" +%Y%m%d_%H%M%S)
+  log "deleting backups taken before ${cutoff} UTC (${BACKUP_RETENTION_DAYS} days)"
+  # Every key under the prefix (the CLI follows the pages); "None" when there is none.
+  listing=$(aws_cli s3api list-objects-v2 --bucket "$BACKUP_S3_BUCKET" --prefix "$BACKUP_S3_PREFIX" --query 'Contents[].Key' --output text)
+  while IFS= read -r key; do
+    [[ "$key" =~ ^"${BACKUP_S3_PREFIX}"postgresql_backup_([0-9]{8}_[0-9]{6})\.sql\.gz\.enc$ ]] || continue
+    stamp="${BASH_REMATCH[1]}"
+    if [[ "$stamp" < "$cutoff" ]]; then
+      aws_cli s3 rm "s3://${BACKUP_S3_BUCKET}/${key}" --only-show-errors
+      log "deleted old backup ${key}"
+      deleted=$((deleted + 1))
+    else
+      kept=$((kept + 1))
+    fi
+  done < <(printf '%s\n' "$listing" | tr '\t' '\n')
+  log "retention: deleted ${deleted}, kept ${kept}"
+}
+
+main() {
+  check_configuration
+  backup_postgresql
+  cleanup_old_backups
+  STAGE="done"
+  log "backup process completed successfully"
+}
+
+main "$@"

@@ -1,0 +1,120 @@
+#!/bin/bash
+# Keyward recovery test (guide, "Recovery Testing Script"): download the newest
+# backup that hack/backup.sh uploaded, decrypt it, restore it into a scratch
+# database on the same server, check the users table, drop the scratch database.
+# A backup is only as good as its last restore: run this on a schedule too.
+#
+# Usage: hack/restore-test.sh [KEY]     KEY: one object to test instead of the newest
+# Environment (the same names as hack/backup.sh):
+#   DATABASE_URL            postgres://… of a role that may CREATE DATABASE on the
+#                           server to restore into (required; the database it names
+#                           is only used to connect, never written)
+#   BACKUP_S3_BUCKET        bucket (required)
+#   BACKUP_S3_PREFIX        key prefix, default postgresql/
+#   BACKUP_S3_ENDPOINT      S3-compatible endpoint URL; unset for AWS S3
+#   BACKUP_ENCRYPTION_KEY   key file, default /etc/backup/encryption.key
+#   BACKUP_WORK_DIR         scratch space, default /tmp
+#   RESTORE_MIN_USERS       fail when the restored users table has fewer rows, default 1
+#   RESTORE_EXPECT_USERS    fail unless it has exactly this many rows (optional)
+# Needs bash, psql (the dump's major version or newer), gunzip, openssl 1.1.1+, the aws CLI.
+set -euo pipefail
+set -o errtrace
+
+: "${DATABASE_URL:?DATABASE_URL is required}"
+: "${BACKUP_S3_BUCKET:?BACKUP_S3_BUCKET is required}"
+BACKUP_S3_PREFIX="${BACKUP_S3_PREFIX:-postgresql/}"
+BACKUP_ENCRYPTION_KEY="${BACKUP_ENCRYPTION_KEY:-/etc/backup/encryption.key}"
+BACKUP_WORK_DIR="${BACKUP_WORK_DIR:-/tmp}"
+RESTORE_MIN_USERS="${RESTORE_MIN_USERS:-1}"
+RESTORE_EXPECT_USERS="${RESTORE_EXPECT_USERS:-}"
+
+STAGE="start"
+ENCRYPTED_FILE=""
+SCRATCH_DB="keyward_restore_test_$(date -u +%Y%m%d%H%M%S)_$$"
+SCRATCH_CREATED=""
+
+log() { printf '%s restore-test: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+stage() { STAGE="$1"; log "$1..."; }
+trap 'status=$?; log "FAILED at stage \"${STAGE}\" (exit ${status})"; exit "$status"' ERR
+
+aws_cli() {
+  if [[ -n "${BACKUP_S3_ENDPOINT:-}" ]]; then
+    aws --endpoint-url "$BACKUP_S3_ENDPOINT" "$@"
+  else
+    aws "$@"
+  fi
+}
+
+# DATABASE_URL with its database replaced (the password must be URL-encoded, as in any URL).
+database_url() {
+  local url="$1" name="$2" scheme rest query=""
+  if [[ "$url" == *\?* ]]; then query="?${url#*\?}"; url="${url%%\?*}"; fi
+  scheme="${url%%://*}"
+  rest="${url#*://}"
+  printf '%s://%s/%s%s' "$scheme" "${rest%%/*}" "$name" "$query"
+}
+
+admin_psql() { psql --dbname="$DATABASE_URL" -v ON_ERROR_STOP=1 -X -q "$@"; }
+
+cleanup() {
+  local status=$?
+  trap - ERR
+  rm -f -- "$ENCRYPTED_FILE"
+  if [[ -n "$SCRATCH_CREATED" ]]; then
+    log "dropping scratch database ${SCRATCH_DB}"
+    admin_psql -c "DROP DATABASE IF EXISTS \"${SCRATCH_DB}\" WITH (FORCE)" || log "could not drop ${SCRATCH_DB}: drop it by hand"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+
+newest_backup() {
+  local listing
+  listing=$(aws_cli s3api list-objects-v2 --bucket "$BACKUP_S3_BUCKET" --prefix "$BACKUP_S3_PREFIX" --query 'Contents[].Key' --output text)
+  # The names carry a sortable UTC timestamp, so the newest sorts last.
+  printf '%s\n' "$listing" | tr '\t' '\n' | grep -E "^${BACKUP_S3_PREFIX}postgresql_backup_[0-9]{8}_[0-9]{6}\.sql\.gz\.enc\$" | sort | tail -n 1 || true
+}
+
+main() {
+  local key="${1:-}" users
+  stage "check configuration"
+  [[ -r "$BACKUP_ENCRYPTION_KEY" && -s "$BACKUP_ENCRYPTION_KEY" ]] || { log "encryption key file ${BACKUP_ENCRYPTION_KEY} is missing, unreadable or empty"; return 66; }
+  [[ -z "$RESTORE_EXPECT_USERS" || "$RESTORE_EXPECT_USERS" =~ ^[0-9]+$ ]] || { log "RESTORE_EXPECT_USERS must be a whole number"; return 64; }
+  [[ "$RESTORE_MIN_USERS" =~ ^[0-9]+$ ]] || { log "RESTORE_MIN_USERS must be a whole number"; return 64; }
+
+  stage "find the newest backup"
+  [[ -n "$key" ]] || key=$(newest_backup)
+  [[ -n "$key" ]] || { log "no backup under s3://${BACKUP_S3_BUCKET}/${BACKUP_S3_PREFIX}"; return 1; }
+  log "testing s3://${BACKUP_S3_BUCKET}/${key}"
+
+  stage "download"
+  ENCRYPTED_FILE=$(mktemp "${BACKUP_WORK_DIR}/restore-test.XXXXXX.enc")
+  aws_cli s3 cp "s3://${BACKUP_S3_BUCKET}/${key}" "$ENCRYPTED_FILE" --only-show-errors
+
+  stage "create scratch database"
+  admin_psql -c "CREATE DATABASE \"${SCRATCH_DB}\""
+  SCRATCH_CREATED=1
+
+  # A wrong key fails here: openssl reports "bad decrypt" and pipefail stops the restore.
+  stage "decrypt and restore"
+  openssl enc -d -aes-256-cbc -pbkdf2 -in "$ENCRYPTED_FILE" -pass file:"$BACKUP_ENCRYPTION_KEY" \
+    | gunzip \
+    | psql --dbname="$(database_url "$DATABASE_URL" "$SCRATCH_DB")" -v ON_ERROR_STOP=1 -X -q --single-transaction > /dev/null
+
+  stage "verify"
+  users=$(psql --dbname="$(database_url "$DATABASE_URL" "$SCRATCH_DB")" -v ON_ERROR_STOP=1 -X -At -c 'SELECT count(*) FROM users')
+  log "restored database contains ${users} users"
+  if [[ -n "$RESTORE_EXPECT_USERS" && "$users" != "$RESTORE_EXPECT_USERS" ]]; then
+    log "expected exactly ${RESTORE_EXPECT_USERS} users"
+    return 65
+  fi
+  if (( users < RESTORE_MIN_USERS )); then
+    log "expected at least ${RESTORE_MIN_USERS} users"
+    return 65
+  fi
+
+  STAGE="done"
+  log "database restore test completed successfully (${key}, ${users} users)"
+}
+
+main "$@"
