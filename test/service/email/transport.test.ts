@@ -1,0 +1,71 @@
+import { Writable } from 'node:stream';
+import { expect } from 'chai';
+import { createLogTransport, createSmtpTransport } from '../../../service/email/transport.js';
+import { createLogger } from '../../../service/logging/logger.js';
+import { startSmtpServer, type TestSmtp } from '../../support/smtp.js';
+
+const mail = { to: 'ada@example.com', subject: 'Verify your email address', text: 'Open https://app.example.com/verify-email?token=abc\n', html: '<p>hi</p>' };
+
+function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', stream }), lines };
+}
+
+describe('mail transports', () => {
+  let smtp: TestSmtp;
+  before(async () => {
+    smtp = await startSmtpServer();
+  });
+  after(async () => smtp.stop());
+
+  describe('SMTP (nodemailer)', () => {
+    it('delivers text and HTML from EMAIL_FROM to the SMTP server', async () => {
+      const transport = createSmtpTransport({ url: smtp.url, from: 'Keyward <no-reply@keyward.test>' });
+      await transport.send(mail);
+      const received = await smtp.waitFor('ada@example.com');
+      expect(received).to.deep.include({ from: 'no-reply@keyward.test', subject: mail.subject });
+      expect(received.text.trim()).to.equal(mail.text.trim());
+      expect(received.html).to.contain('<p>hi</p>');
+      transport.close();
+    });
+
+    it('reports healthy while the server answers, degraded when it does not', async () => {
+      const up = createSmtpTransport({ url: smtp.url, from: 'no-reply@keyward.test' });
+      expect(await up.health(2000)).to.deep.include({ status: 'healthy', details: null });
+      const down = await startSmtpServer({ listening: false });
+      const transport = createSmtpTransport({ url: down.url, from: 'no-reply@keyward.test' });
+      const report = await transport.health(2000);
+      expect(report.status).to.equal('degraded');
+      expect(report.details).to.match(/ECONNREFUSED/);
+      try {
+        await transport.send(mail);
+        expect.fail('sent to a server that is down');
+      } catch (err) {
+        expect((err as Error).message).to.match(/ECONNREFUSED/);
+      }
+    });
+  });
+
+  describe('development transport (no SMTP_URL)', () => {
+    it('writes the whole message, link included, to the log and reports disabled', async () => {
+      const { logger, lines } = capturingLogger();
+      const transport = createLogTransport({ logger, includeBody: true });
+      await transport.send(mail);
+      expect(lines.at(-1)).to.deep.include({ to: 'ada@example.com', subject: mail.subject, body: mail.text });
+      expect(await transport.health(2000)).to.deep.equal({ status: 'disabled', latency_ms: 0, details: 'SMTP_URL is not set' });
+    });
+
+    it('in production logs only that a message was not delivered, never its link', async () => {
+      const { logger, lines } = capturingLogger();
+      await createLogTransport({ logger, includeBody: false }).send(mail);
+      expect(lines.at(-1)!['message']).to.equal('email not delivered: SMTP_URL is not set');
+      expect(JSON.stringify(lines)).to.not.contain('token=abc');
+    });
+  });
+});
