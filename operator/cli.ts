@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 /** keyward-operator: run the controller, render manifests without a cluster, install the CRD. */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Command, InvalidArgumentError } from 'commander';
 import { parseAllDocuments } from 'yaml';
@@ -17,8 +15,10 @@ import { rolloutStatus, sendCommand, type Target } from './rollout-commands.js';
 import { mappedUrls } from './controller/analysis-runner.js';
 import { createLogger } from '../service/logging/logger.js';
 import { packageVersion } from '../service/version.js';
+import { packageFile } from './package-file.js';
 
-const crdFile = join(dirname(fileURLToPath(import.meta.url)), '..', 'crds', 'authservice.yaml');
+// From the package root, so it is found from dist/operator/ in the image too.
+const crdFile = packageFile('crds/authservice.yaml');
 
 function kubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();
