@@ -1,0 +1,119 @@
+import { expect } from 'chai';
+import { query } from '../../support/db.js';
+import { eventually } from '../../support/eventually.js';
+import { newAccount, startTestService, type TestService } from '../../support/service.js';
+import { linkToken, startSmtpServer, type TestSmtp } from '../../support/smtp.js';
+
+describe('email verification: /api/auth/verify-email, /api/auth/resend-verification', () => {
+  let smtp: TestSmtp;
+  let service: TestService;
+  before(async () => {
+    smtp = await startSmtpServer();
+    service = await startTestService({ SMTP_URL: smtp.url, EMAIL_FROM: 'Keyward <no-reply@keyward.test>', APP_URL: 'https://app.example.com', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_RECOVERY_PER_MINUTE: '0' });
+  });
+  after(async () => {
+    await service.stop();
+    await smtp.stop();
+  });
+
+  it('mails a verification link at registration; the link verifies the address once', async () => {
+    const account = newAccount();
+    const registered = await service.request('POST', '/api/auth/register', { body: account });
+    expect(registered.status).to.equal(201);
+    const mail = await smtp.waitFor(account.email, /Verify your email address/);
+    expect(mail.from).to.equal('no-reply@keyward.test');
+    expect(mail.text).to.match(/https:\/\/app\.example\.com\/verify-email\?token=[\w-]{43}/);
+    expect(mail.html).to.contain('https://app.example.com/verify-email?token=');
+    const token = linkToken(mail);
+
+    const verified = await service.request('POST', '/api/auth/verify-email', { body: { token } });
+    expect(verified.status).to.equal(200);
+    expect(verified.body.user).to.include({ email: account.email, email_verified: true });
+    const me = await service.request('GET', '/api/auth/me', { token: registered.body.access_token });
+    expect(me.body.user.email_verified).to.equal(true);
+
+    const again = await service.request('POST', '/api/auth/verify-email', { body: { token } });
+    expect(again.status).to.equal(400);
+    expect(again.body.error.code).to.equal('invalid_verification_token');
+    const rows = await query(service.databaseUrl, `SELECT token_hash FROM one_time_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = $1`, [account.email]);
+    expect(rows.map((r) => r['token_hash'])).to.not.include(token);
+    const events = await query(service.databaseUrl, `SELECT type, ip, request_id FROM security_events WHERE user_id = $1 AND type = 'email_verified'`, [registered.body.user.id]);
+    expect(events).to.have.length(1);
+    expect(events[0]).to.include({ ip: '127.0.0.1' });
+    expect(events[0]!['request_id']).to.be.a('string');
+  });
+
+  it('refuses an expired link', async () => {
+    const account = newAccount();
+    await service.request('POST', '/api/auth/register', { body: account });
+    const token = linkToken(await smtp.waitFor(account.email));
+    await query(service.databaseUrl, `UPDATE one_time_tokens SET expires_at = now() - interval '1 second' WHERE user_id = (SELECT id FROM users WHERE email = $1)`, [account.email]);
+    const res = await service.request('POST', '/api/auth/verify-email', { body: { token } });
+    expect(res.status).to.equal(400);
+    expect(res.body.error.code).to.equal('invalid_verification_token');
+  });
+
+  it('resends a new link (voiding the old one) and answers an unknown address the same way', async () => {
+    const account = newAccount();
+    await service.request('POST', '/api/auth/register', { body: account });
+    const first = linkToken(await smtp.waitFor(account.email));
+    const known = await service.request('POST', '/api/auth/resend-verification', { body: { email: account.email } });
+    const unknown = await service.request('POST', '/api/auth/resend-verification', { body: { email: `nobody.${Date.now()}@example.com` } });
+    expect(known.status).to.equal(202);
+    expect(unknown.status).to.equal(202);
+    expect(known.body).to.deep.equal(unknown.body);
+    const second = await eventually('the second verification message', async () => smtp.to(account.email)[1], 10_000, 25);
+    const secondToken = linkToken(second);
+    expect(secondToken).to.not.equal(first);
+    expect((await service.request('POST', '/api/auth/verify-email', { body: { token: first } })).status).to.equal(400);
+    expect((await service.request('POST', '/api/auth/verify-email', { body: { token: secondToken } })).status).to.equal(200);
+  });
+
+  it('answers 400 naming the field for a missing or wrong-typed token', async () => {
+    const res = await service.request('POST', '/api/auth/verify-email', { body: { token: 7 } });
+    expect(res.status).to.equal(400);
+    expect(res.body.error.message).to.equal('token: must be a string.');
+  });
+
+  describe('with REQUIRE_EMAIL_VERIFICATION=true', () => {
+    let strict: TestService;
+    before(async () => {
+      strict = await startTestService({ SMTP_URL: smtp.url, REQUIRE_EMAIL_VERIFICATION: 'true', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_LOGIN_PER_MINUTE: '0' });
+    });
+    after(async () => strict.stop());
+
+    it('answers a new and a taken address identically, and mails the owner of the taken one', async () => {
+      const existing = newAccount();
+      const first = await strict.request('POST', '/api/auth/register', { body: existing });
+      expect(first.status).to.equal(202);
+      await smtp.waitFor(existing.email, /Verify/);
+
+      const fresh = await strict.request('POST', '/api/auth/register', { body: newAccount() });
+      const taken = await strict.request('POST', '/api/auth/register', { body: { ...existing, password: 'another long passphrase' } });
+      expect(fresh.status).to.equal(taken.status);
+      expect(Object.keys(fresh.body)).to.deep.equal(Object.keys(taken.body));
+      expect(taken.body).to.deep.equal({ verification_required: true, email: existing.email });
+      expect(fresh.body).to.not.have.property('access_token');
+      const notice = await smtp.waitFor(existing.email, /Someone tried to register/);
+      expect(notice.text).to.contain('No new account was created');
+      const rows = await query(strict.databaseUrl, 'SELECT count(*)::int AS n FROM users WHERE email = $1', [existing.email]);
+      expect(rows[0]!['n']).to.equal(1);
+    });
+
+    it('refuses login with email_not_verified only after the right password, and lets it in once verified', async () => {
+      const account = newAccount();
+      await strict.request('POST', '/api/auth/register', { body: account });
+      const wrong = await strict.request('POST', '/api/auth/login', { body: { email: account.email, password: 'wrong password 1' } });
+      expect(wrong.status).to.equal(401);
+      expect(wrong.body.error.code).to.equal('invalid_credentials');
+      const right = await strict.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
+      expect(right.status).to.equal(403);
+      expect(right.body.error.code).to.equal('email_not_verified');
+      const token = linkToken(await smtp.waitFor(account.email, /Verify/));
+      expect((await strict.request('POST', '/api/auth/verify-email', { body: { token } })).status).to.equal(200);
+      const after = await strict.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
+      expect(after.status).to.equal(200);
+      expect(after.body.user.email_verified).to.equal(true);
+    });
+  });
+});
