@@ -21,8 +21,8 @@ export interface TestSmtp {
   url: string;
   port: number;
   messages: ReceivedMail[];
-  /** The first message to `to` whose subject matches, waiting for it to arrive. */
-  waitFor(to: string, subject?: RegExp, timeoutMs?: number): Promise<ReceivedMail>;
+  /** The first message to `to` whose subject or text matches, waiting for it to arrive. */
+  waitFor(to: string, pattern?: RegExp, timeoutMs?: number): Promise<ReceivedMail>;
   /** Messages to `to` received so far. */
   to(address: string): ReceivedMail[];
   start(): Promise<void>;
@@ -72,8 +72,13 @@ export async function startSmtpServer(options: { listening?: boolean } = {}): Pr
     port,
     messages,
     to,
-    waitFor: (address, subject, timeoutMs = 10_000) =>
-      eventually(`a message to ${address}${subject ? ` matching ${subject}` : ''}`, async () => to(address).find((m) => !subject || subject.test(m.subject)), timeoutMs, 25),
+    waitFor: (address, pattern, timeoutMs = 10_000) =>
+      eventually(
+        `a message to ${address}${pattern ? ` matching ${pattern}` : ''}`,
+        async () => to(address).find((m) => !pattern || pattern.test(`${m.subject}\n${m.text}`)),
+        timeoutMs,
+        25,
+      ),
     start,
     async stop() {
       const running = server;
