@@ -60,6 +60,17 @@ describe('loadConfig', () => {
       expect(config.security).to.include({ bcryptCost: 12, lockoutThreshold: 5, lockoutBaseSeconds: 60, lockoutMaxSeconds: 900, trustProxy: false });
     });
 
+    it('mails through the log until SMTP_URL is set, links to localhost:8090, with 24 h verification and 30 min reset links', () => {
+      expect(config.email).to.deep.equal({ smtpUrl: undefined, from: 'no-reply@localhost', appUrl: 'http://localhost:8090', maxAttempts: 6 });
+      expect(config.account).to.deep.equal({
+        requireEmailVerification: false,
+        emailVerificationTtlSeconds: 86400,
+        passwordResetTtlSeconds: 1800,
+        mfaTokenTtlSeconds: 300,
+      });
+      expect(config.security).to.include({ rateLimitRecoveryPerMinute: 10, rateLimitEmailPerAddressPerHour: 5 });
+    });
+
     it('treats empty variables as unset', () => {
       expect(loadConfig({ PORT: '', REDIS_URL: '  ', BCRYPT_COST: '' }, '/srv/app')).to.deep.equal(config);
     });
@@ -85,6 +96,21 @@ describe('loadConfig', () => {
     expect(config.dataDir).to.equal('/srv/app/state');
     expect(config.jwt).to.include({ algorithm: 'HS256', secret: 'x'.repeat(32) });
     expect(config.security).to.include({ bcryptCost: 10, trustProxy: '1' });
+  });
+
+  it('reads the email and account lifecycle settings', () => {
+    const config = loadConfig({
+      SMTP_URL: 'smtps://mailer:pw@mail.example.com:465',
+      EMAIL_FROM: 'Keyward <no-reply@example.com>',
+      APP_URL: 'https://app.example.com/',
+      EMAIL_MAX_ATTEMPTS: '3',
+      REQUIRE_EMAIL_VERIFICATION: 'true',
+      PASSWORD_RESET_TTL_SECONDS: '900',
+      RATE_LIMIT_EMAIL_PER_ADDRESS_PER_HOUR: '0',
+    }, '/srv/app');
+    expect(config.email).to.deep.equal({ smtpUrl: 'smtps://mailer:pw@mail.example.com:465', from: 'Keyward <no-reply@example.com>', appUrl: 'https://app.example.com', maxAttempts: 3 });
+    expect(config.account).to.include({ requireEmailVerification: true, passwordResetTtlSeconds: 900 });
+    expect(config.security.rateLimitEmailPerAddressPerHour).to.equal(0);
   });
 
   describe('invalid values stop start-up with a ConfigError naming the variable', () => {
@@ -114,6 +140,12 @@ describe('loadConfig', () => {
       ['RATE_LIMIT_LOGIN_PER_MINUTE', { RATE_LIMIT_LOGIN_PER_MINUTE: '-5' }],
       ['SHUTDOWN_TIMEOUT_SECONDS', { SHUTDOWN_TIMEOUT_SECONDS: '0' }],
       ['SMTP_URL', { SMTP_URL: 'https://mail.example.com' }],
+      ['EMAIL_FROM', { EMAIL_FROM: 'not an address' }],
+      ['APP_URL', { APP_URL: 'ftp://app.example.com' }],
+      ['REQUIRE_EMAIL_VERIFICATION', { REQUIRE_EMAIL_VERIFICATION: 'yes please' }],
+      ['EMAIL_MAX_ATTEMPTS', { EMAIL_MAX_ATTEMPTS: '0' }],
+      ['PASSWORD_RESET_TTL_SECONDS', { PASSWORD_RESET_TTL_SECONDS: '5' }],
+      ['MFA_TOKEN_TTL_SECONDS', { MFA_TOKEN_TTL_SECONDS: 'soon' }],
     ];
     for (const [variable, env] of cases) {
       it(`${variable} for ${Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`, () => {
