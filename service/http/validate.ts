@@ -9,11 +9,13 @@ const email = z
   .trim()
   .max(254, { error: 'must be at most 254 characters' })
   .toLowerCase()
-  .pipe(z.email({ error: 'is not a valid email address' }));
+  .pipe(z.email({ error: 'is not a valid email address' }))
+  .meta({ format: 'email', examples: ['ada@example.com'] });
 
 const name = z.string({ error: 'must be a string' }).trim().min(1, { error: 'must not be empty' }).max(100, { error: 'must be at most 100 characters' });
 // Length rules for passwords live in passwords/policy.ts (bytes, not characters); here only the type.
-const password = z.string({ error: 'must be a string' }).max(4096, { error: 'is far too long' });
+const password = z.string({ error: 'must be a string' }).max(4096, { error: 'is far too long' })
+  .meta({ description: '8 to 72 UTF-8 bytes, not one of the 10,000 most common passwords (checked after the type).' });
 
 // Opaque tokens are 43 characters; 512 leaves room and refuses what cannot be one.
 const token = (what: string) => z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(512, { error: `is not ${what}` });

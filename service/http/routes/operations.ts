@@ -1,4 +1,4 @@
-/** Endpoints for Kubernetes and Prometheus: health probes, metrics, and the JWKS document. */
+/** Endpoints for Kubernetes and Prometheus: health probes, metrics; and the JWKS and OpenAPI documents. */
 import { Router } from 'express';
 import { healthReport, checkTimeoutMs, type HealthSources } from '../../health/checks.js';
 import type { Metrics } from '../../metrics/registry.js';
@@ -15,6 +15,8 @@ export interface OperationsDeps {
   lifecycle: Lifecycle;
   metrics: Metrics;
   jwks: Jwks;
+  /** The OpenAPI document (http/openapi/document.ts). */
+  openapi: object;
 }
 
 export function operationsRoutes(deps: OperationsDeps): Router {
@@ -53,6 +55,10 @@ export function operationsRoutes(deps: OperationsDeps): Router {
   router.get('/.well-known/jwks.json', (_req, res) => {
     // Verifiers may cache keys briefly; a rotation adds the next key well before it signs.
     res.set('Cache-Control', 'public, max-age=300').json(deps.jwks);
+  });
+
+  router.get('/openapi.json', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=300').json(deps.openapi);
   });
 
   return router;
