@@ -65,7 +65,8 @@ interface RunOptions {
 async function run(options: RunOptions): Promise<void> {
   const logger = createLogger({ level: options.logLevel, service: 'keyward-operator' });
   let isLeader = !options.leaderElect;
-  const metrics = createOperatorMetrics({ isLeader: () => isLeader });
+  let queueDepth = (): number => 0;
+  const metrics = createOperatorMetrics({ isLeader: () => isLeader, queueDepth: () => queueDepth() });
   const client = await createKubeClient(kubeConfig(options.kubeconfig), { onWrite: metrics.countWrite });
   const controller = createController({
     client,
@@ -77,9 +78,9 @@ async function run(options: RunOptions): Promise<void> {
     hooks: {
       onReconcile: (result, seconds) => metrics.recordReconcile(result === 'success' ? 'success' : 'error', seconds),
       onWatchRestart: (kind) => metrics.watchRestarts.inc({ kind }),
-      onQueueDepth: (depth) => metrics.queueDepth.set(depth),
     },
   });
+  queueDepth = () => controller.queue.depth;
   const server = await startObservabilityServer({
     port: options.metricsPort,
     metrics,
@@ -112,10 +113,14 @@ async function run(options: RunOptions): Promise<void> {
       },
       onStoppedLeading: async (reason) => {
         isLeader = false;
+        if (reason === 'lost') {
+          // Another process may already lead: exit at once rather than finish queued work
+          // (client-go's advice), and restart as a clean candidate.
+          logger.error('lost the leader lease; exiting');
+          process.exit(1);
+        }
         logger.warn('stopped leading; stopping the controller', { reason });
         await controller.stop();
-        // A process that lost the lease exits so it restarts as a clean candidate (client-go's advice).
-        if (reason === 'lost') process.exit(1);
       },
     });
     const onSignal = (): void => void elector.release().then(() => shutdown(0));

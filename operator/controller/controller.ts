@@ -4,6 +4,7 @@
  * failures back off, successes may ask to be looked at again; every key is
  * resynced periodically. Watch events only enqueue keys.
  */
+import { createHash } from 'node:crypto';
 import type { AuthService } from '../api/types.js';
 import { KIND } from '../api/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -16,14 +17,13 @@ import type { MeasurementResult } from '../rollout/index.js';
 import { inClusterUrl, type ServiceUrlResolver } from './analysis-runner.js';
 import { discoverOptionalCrds } from './discovery.js';
 import { createEventRecorder } from './events.js';
-import { createInformer, type Informer } from './informer.js';
+import { createInformer, objectKey, type Informer } from './informer.js';
 import { createWorkQueue, type WorkQueue } from './queue.js';
 import { InvalidSpecError, reconcile, type Caches } from './reconciler.js';
 
 export interface ControllerHooks {
   onReconcile?: (result: 'success' | 'error' | 'invalid', seconds: number) => void;
   onWatchRestart?: (kind: string, reason: string) => void;
-  onQueueDepth?: (depth: number) => void;
 }
 
 export interface ControllerOptions {
@@ -59,14 +59,29 @@ const optionalKinds: Array<[keyof OptionalCrds, ResourceType]> = [
   ['prometheusRule', resources.PrometheusRule],
 ];
 
-const keyOf = (namespace: string | undefined, name: string | undefined): string => `${namespace ?? ''}/${name ?? ''}`;
+const keyOf = objectKey;
+
+/**
+ * What the operator keeps of a Secret: its name and a hash of each value. The
+ * revision hash needs no more, and the operator's memory then holds no secret
+ * values of the cluster (it must watch every Secret its AuthServices may name).
+ */
+export function secretDigest(secret: KubeObject & { data?: Record<string, string> }): KubeObject & { data: Record<string, string> } {
+  const { name, namespace, uid, resourceVersion } = secret.metadata ?? {};
+  return {
+    apiVersion: secret.apiVersion,
+    kind: secret.kind,
+    metadata: { name, namespace, uid, resourceVersion },
+    data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, createHash('sha256').update(v).digest('base64')])),
+  } as KubeObject & { data: Record<string, string> };
+}
 
 export function createController(options: ControllerOptions): Controller {
   const { client, logger } = options;
   const now = options.now ?? (() => new Date());
   const queue = createWorkQueue();
   const informers = new Map<string, Informer<KubeObject>>();
-  const events = createEventRecorder(client, 'keyward-operator', now);
+  const events = createEventRecorder(client, 'keyward-operator', (err) => logger.warn('could not record an Event', { error: err instanceof Error ? err.message : String(err) }), now);
   const measurements = new Map<string, MeasurementResult>();
   const serviceUrl = options.serviceUrl ?? inClusterUrl;
   let crds: OptionalCrds = { verticalPodAutoscaler: false, serviceMonitor: false, prometheusRule: false };
@@ -78,9 +93,10 @@ export function createController(options: ControllerOptions): Controller {
     for (const auth of informers.get(KIND)?.list() ?? []) queue.add(keyOf(auth.metadata?.namespace, auth.metadata?.name));
   };
 
-  const ownerKey = (object: KubeObject | undefined): string | undefined => {
+  const ownedSelector = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+  const enqueueOwner = (object: KubeObject | undefined): void => {
     const owner = object?.metadata?.ownerReferences?.find((o) => o.kind === KIND && o.controller);
-    return owner ? keyOf(object?.metadata?.namespace, owner.name) : undefined;
+    if (owner) queue.add(keyOf(object?.metadata?.namespace, owner.name));
   };
 
   /** A Secret change concerns every AuthService in its namespace that reads it. */
@@ -90,11 +106,15 @@ export function createController(options: ControllerOptions): Controller {
       .filter((a) => podSecretReferences((a as unknown as AuthService).spec).some((r) => r.secret === secret?.metadata?.name))
       .map((a) => keyOf(a.metadata?.namespace, a.metadata?.name));
 
-  const watch = (type: ResourceType, onObject: (object: KubeObject | undefined) => void, labelSelector?: string): Informer<KubeObject> => {
+  const watch = (
+    type: ResourceType,
+    onObject: (object: KubeObject | undefined) => void,
+    extra: { labelSelector?: string; transform?: (o: KubeObject) => KubeObject } = {},
+  ): Informer<KubeObject> => {
     const informer = createInformer<KubeObject>({
       client,
       path: pathFor(type, options.namespace),
-      ...(labelSelector ? { labelSelector } : {}),
+      ...extra,
       onEvent: (event, object) => {
         if (event !== 'synced') onObject(object);
       },
@@ -116,11 +136,13 @@ export function createController(options: ControllerOptions): Controller {
       const appeared = optionalKinds.filter(([key]) => found[key] && !crds[key]);
       crds = found;
       for (const [, type] of appeared) {
+        // A CRD removed and installed again: its informer is still there and resumes by itself.
+        if (informers.has(type.kind)) continue;
         logger.info(`${type.kind} CRD found; watching and applying ${type.kind}s`);
-        await watch(type, (o) => {
-          const key = ownerKey(o);
-          if (key) queue.add(key);
-        }, `${LABEL_MANAGED_BY}=${MANAGED_BY}`).synced;
+        const informer = watch(type, enqueueOwner, { labelSelector: ownedSelector });
+        // Applying before the cache is filled would write objects that already exist; but a list
+        // that never succeeds (RBAC) must not stall discovery either.
+        await Promise.race([informer.synced, new Promise((resolve) => setTimeout(resolve, 30_000).unref())]);
       }
       if (appeared.length > 0) enqueueAll();
     } catch (err) {
@@ -132,7 +154,6 @@ export function createController(options: ControllerOptions): Controller {
     for (;;) {
       const key = await queue.get();
       if (key === undefined) return;
-      options.hooks?.onQueueDepth?.(queue.depth);
       const [namespace, name] = key.split('/') as [string, string];
       const started = performance.now();
       try {
@@ -143,7 +164,7 @@ export function createController(options: ControllerOptions): Controller {
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         if (err instanceof InvalidSpecError) {
-          // Terminal: only a spec change (a watch event) brings this key back.
+          // Terminal: the status already says why; no backoff retries, only a spec change or the resync.
           logger.warn('invalid AuthService spec', { authservice: key, error: message });
           options.hooks?.onReconcile?.('invalid', (performance.now() - started) / 1000);
         } else {
@@ -164,13 +185,8 @@ export function createController(options: ControllerOptions): Controller {
       running = true;
       await refreshDiscovery();
       watch(resources.AuthService, (o) => queue.add(keyOf(o?.metadata?.namespace, o?.metadata?.name)));
-      for (const type of ownedKinds) {
-        watch(type, (o) => {
-          const key = ownerKey(o);
-          if (key) queue.add(key);
-        }, `${LABEL_MANAGED_BY}=${MANAGED_BY}`);
-      }
-      watch(resources.Secret, (o) => secretUsers(o).forEach((k) => queue.add(k)));
+      for (const type of ownedKinds) watch(type, enqueueOwner, { labelSelector: ownedSelector });
+      watch(resources.Secret, (o) => secretUsers(o).forEach((k) => queue.add(k)), { transform: secretDigest });
       await Promise.all([...informers.values()].map((i) => i.synced));
       logger.info('caches synced', { kinds: [...informers.keys()] });
       workers = Array.from({ length: options.workers ?? 4 }, () => work());

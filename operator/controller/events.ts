@@ -2,6 +2,8 @@
  * Kubernetes Events about an AuthService, the lines `kubectl describe` shows.
  * A repeat of the same reason and message within ten minutes bumps the count
  * of the existing Event instead of creating another, as kubelet's recorder does.
+ * Best effort, like client-go's recorder: a failed Event (a quota, a hiccup) is
+ * logged and never fails the reconcile that reported it.
  */
 import { randomBytes } from 'node:crypto';
 import type { KubeClient, KubeObject } from '../kube/client.js';
@@ -19,9 +21,9 @@ interface Recorded {
 
 const dedupeWindowMs = 10 * 60_000;
 
-export function createEventRecorder(client: KubeClient, component: string, now: () => Date = () => new Date()): EventRecorder {
+export function createEventRecorder(client: KubeClient, component: string, onError: (err: unknown) => void, now: () => Date = () => new Date()): EventRecorder {
   const recent = new Map<string, Recorded>();
-  return {
+  const recorder: EventRecorder = {
     async record(object, type, reason, message) {
       const meta = object.metadata ?? {};
       const namespace = meta.namespace ?? 'default';
@@ -32,7 +34,7 @@ export function createEventRecorder(client: KubeClient, component: string, now: 
       if (seen && time.getTime() - seen.at < dedupeWindowMs) {
         seen.count += 1;
         seen.at = time.getTime();
-        await client.mergePatch(`${path}/${seen.name}`, { count: seen.count, lastTimestamp: time.toISOString() }).catch(() => undefined);
+        await client.mergePatch(`${path}/${seen.name}`, { count: seen.count, lastTimestamp: time.toISOString() });
         return;
       }
       const name = `${meta.name}.${time.getTime().toString(16)}${randomBytes(2).toString('hex')}`;
@@ -53,5 +55,8 @@ export function createEventRecorder(client: KubeClient, component: string, now: 
       recent.set(key, { name, count: 1, at: time.getTime() });
       if (recent.size > 5000) recent.delete(recent.keys().next().value!);
     },
+  };
+  return {
+    record: (object, type, reason, message) => recorder.record(object, type, reason, message).catch(onError),
   };
 }

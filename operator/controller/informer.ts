@@ -25,6 +25,8 @@ export interface InformerOptions<T extends KubeObject> {
   stallMs?: number;
   /** Server-side watch timeout; the server ends the stream and we re-watch. */
   watchTimeoutSeconds?: number;
+  /** What the cache keeps of each object (e.g. a Secret's value hashes instead of its values). */
+  transform?: (object: T) => T;
 }
 
 export interface Informer<T extends KubeObject> {
@@ -37,13 +39,16 @@ export interface Informer<T extends KubeObject> {
   list(): T[];
 }
 
-const keyOf = (o: KubeObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+/** The work-queue key and cache key of an object: `namespace/name` (`/name` when cluster-scoped). */
+export const objectKey = (namespace: string | undefined, name: string | undefined): string => `${namespace ?? ''}/${name ?? ''}`;
+const keyOf = (o: KubeObject): string => objectKey(o.metadata?.namespace, o.metadata?.name);
 
 export function createInformer<T extends KubeObject>(options: InformerOptions<T>): Informer<T> {
   const { client, path } = options;
   const stallMs = options.stallMs ?? 150_000;
   const watchTimeoutSeconds = options.watchTimeoutSeconds ?? 290;
   const log = options.log ?? (() => undefined);
+  const transform = options.transform ?? ((o: T) => o);
   const cache = new Map<string, T>();
   let stopped = false;
   let abort: AbortController | undefined;
@@ -60,7 +65,7 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
     const listType = list as { apiVersion?: string; kind?: string };
     const kind = listType.kind?.replace(/List$/, '');
     for (const listed of list.items) {
-      const item = { apiVersion: listType.apiVersion, kind, ...listed };
+      const item = transform({ apiVersion: listType.apiVersion, kind, ...listed });
       const key = keyOf(item);
       seen.add(key);
       const previous = cache.get(key);
@@ -113,8 +118,9 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
             cache.delete(key);
             options.onEvent('deleted', event.object);
           } else {
-            cache.set(key, event.object);
-            options.onEvent(event.type === 'ADDED' ? 'added' : 'modified', event.object);
+            const item = transform(event.object);
+            cache.set(key, item);
+            options.onEvent(event.type === 'ADDED' ? 'added' : 'modified', item);
           }
         },
         controller.signal,
@@ -158,7 +164,7 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
     },
     synced: syncedPromise,
     isSynced: () => synced,
-    get: (namespace, name) => cache.get(`${namespace ?? ''}/${name}`),
+    get: (namespace, name) => cache.get(objectKey(namespace, name)),
     list: () => [...cache.values()],
   };
 }

@@ -21,7 +21,7 @@ export interface WorkQueue {
   addRateLimited(key: string): void;
   /** Clears the key's failure count after a success. */
   forget(key: string): void;
-  /** Resolves with the next key, or undefined once the queue is shut down and empty. */
+  /** Resolves with the next key, or undefined once the queue is shut down. */
   get(): Promise<string | undefined>;
   done(key: string): void;
   /** Keys waiting (not those being processed or delayed). */
@@ -103,13 +103,15 @@ export function createWorkQueue(options: QueueOptions = {}): WorkQueue {
     },
     failures: (key) => failureCounts.get(key) ?? 0,
     get() {
+      // After shutDown no key is handed out, even if some are waiting: a process that lost
+      // its leadership must stop writing at once.
+      if (shutting) return Promise.resolve(undefined);
       const key = queue.shift();
       if (key !== undefined) {
         waiting.delete(key);
         processing.add(key);
         return Promise.resolve(key);
       }
-      if (shutting) return Promise.resolve(undefined);
       return new Promise((resolve) => getters.push(resolve));
     },
     done(key) {

@@ -10,17 +10,19 @@ import type { AuthService, Colour } from '../api/types.js';
 import { API_VERSION, KIND } from '../api/types.js';
 import type { KubeClient, KubeObject } from '../kube/client.js';
 import { KubeError } from '../kube/client.js';
-import { pathFor, resources } from '../kube/resources.js';
+import { pathFor, resourceFor, resources } from '../kube/resources.js';
 import type { Logger } from '../observability/logger.js';
 import { podTemplateHash } from '../reconcile/deployment.js';
+import { stableHash } from '../reconcile/hash.js';
+import { names } from '../reconcile/meta.js';
 import { podSecretReferences, secretsHash, type SecretLike } from '../reconcile/secrets.js';
 import { renderAll, type OptionalCrds, type RenderedObject } from '../render.js';
 import { nextRollout, readRolloutStatus, writeRolloutStatus, type MeasurementResult } from '../rollout/index.js';
 import { measure, type ServiceUrlResolver } from './analysis-runner.js';
-import { applyLayout, observe } from './blue-green.js';
+import { applyLayout, observe, observeDeployment } from './blue-green.js';
 import { isSubset } from './drift.js';
 import type { EventRecorder } from './events.js';
-import { desiredStatus, type DeploymentFacts, type FeatureState, type StatusFacts } from './status.js';
+import { desiredStatus, mergeConditions, type FeatureState, type StatusFacts } from './status.js';
 
 /** Read access to what the informers hold. */
 export interface Caches {
@@ -57,19 +59,6 @@ const crdNames = {
   PrometheusRule: 'prometheusrules.monitoring.coreos.com',
 } as const;
 
-function deploymentFacts(live: V1Deployment | undefined, desiredReplicas: number): DeploymentFacts {
-  const status = live?.status;
-  return {
-    exists: live !== undefined,
-    desiredReplicas,
-    replicas: status?.replicas ?? 0,
-    readyReplicas: status?.readyReplicas ?? 0,
-    availableReplicas: status?.availableReplicas ?? 0,
-    updatedReplicas: status?.updatedReplicas ?? 0,
-    observed: live !== undefined && (status?.observedGeneration ?? 0) >= (live.metadata?.generation ?? 0),
-  };
-}
-
 /** Secret keys the pods need that are absent ("secret/key"). Optional keys do not count. */
 function missingSecretKeys(auth: AuthService, secrets: ReadonlyMap<string, SecretLike | undefined>): string[] {
   return podSecretReferences(auth.spec)
@@ -86,6 +75,40 @@ const minimum = (...values: Array<number | undefined>): number | undefined => {
   const defined = values.filter((v): v is number => v !== undefined);
   return defined.length ? Math.min(...defined) : undefined;
 };
+
+/**
+ * Marks what was applied with a hash of it. The drift check alone (desired ⊆ live)
+ * cannot see a field the spec no longer sets; a changed hash can.
+ */
+export const ANNOTATION_APPLIED = 'auth.keyward.dev/applied';
+
+function stamped(object: RenderedObject): RenderedObject {
+  const hash = stableHash(object, 16);
+  return { ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [ANNOTATION_APPLIED]: hash } } };
+}
+
+/** Children that exist only while a feature is on: [kind, name]. */
+function optionalChildren(auth: AuthService): Array<[string, string]> {
+  const n = names(auth);
+  return [
+    ['HorizontalPodAutoscaler', n.stable], ['VerticalPodAutoscaler', n.stable], ['NetworkPolicy', n.stable],
+    ['ServiceMonitor', n.stable], ['PrometheusRule', n.stable], ['CronJob', n.backupCronJob], ['ConfigMap', n.backupScripts],
+  ];
+}
+
+/** Writes the Degraded/InvalidSpec condition, so `kubectl describe` says why nothing happens. */
+async function reportInvalidSpec(deps: ReconcilerDeps, auth: AuthService, message: string): Promise<void> {
+  const previous = auth.status;
+  const generation = auth.metadata.generation ?? 0;
+  const degraded = { type: 'Degraded', status: 'True' as const, reason: 'InvalidSpec', message };
+  const conditions = mergeConditions(previous?.conditions, [degraded], generation, deps.now().toISOString());
+  const others = (previous?.conditions ?? []).filter((c) => c.type !== 'Degraded');
+  const status = { ...previous, observedGeneration: generation, phase: 'Degraded' as const, conditions: [...others, ...conditions] };
+  if (!isSubset(status, previous ?? {})) {
+    await deps.client.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata: { name: auth.metadata.name, namespace: auth.metadata.namespace }, status } as KubeObject);
+    await deps.events.record(auth, 'Warning', 'InvalidSpec', message);
+  }
+}
 
 export async function reconcile(deps: ReconcilerDeps, namespace: string, name: string): Promise<ReconcileResult> {
   const auth = deps.caches.get<AuthService>(KIND, namespace, name);
@@ -107,16 +130,20 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const activeColour: Colour = decision.layout.selector ?? decision.summary.activeColor ?? 'blue';
 
   const crds = deps.crds();
+  const render = (colour: Colour): RenderedObject[] => renderAll(auth, { activeColour: colour, secretsHash: hash, crds });
   let rendered: RenderedObject[];
-  let renderAutoscalers: (colour: Colour) => RenderedObject[];
   try {
-    rendered = renderAll(auth, { activeColour, secretsHash: hash, crds });
-    renderAutoscalers = (colour) =>
-      renderAll(auth, { activeColour: colour, secretsHash: hash, crds }).filter((o) => o.kind === 'HorizontalPodAutoscaler' || o.kind === 'VerticalPodAutoscaler');
+    rendered = render(activeColour);
   } catch (err) {
-    throw new InvalidSpecError(`the spec cannot be rendered: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    const message = `The spec cannot be rendered: ${err instanceof Error ? err.message : String(err)}`;
+    await reportInvalidSpec(deps, auth, message);
+    throw new InvalidSpecError(message, { cause: err });
   }
-  const { objects, scale } = applyLayout(auth, rendered, decision.layout, renderAutoscalers, observed);
+  const renderAutoscalers = (colour: Colour): RenderedObject[] =>
+    (colour === activeColour ? rendered : render(colour)).filter((o) => o.kind === 'HorizontalPodAutoscaler' || o.kind === 'VerticalPodAutoscaler');
+  const layout = applyLayout(auth, rendered, decision.layout, renderAutoscalers, observed);
+  const objects = layout.objects.map(stamped);
+  const { scale } = layout;
 
   let applied = 0;
   let applyError: StatusFacts['applyError'];
@@ -141,6 +168,22 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     if (live && isSubset(object, live)) continue;
     await write(object.kind, object.metadata.name, live !== undefined, () => deps.client.apply(object));
   }
+  // A feature turned off: its object goes (only one this AuthService controls).
+  const wanted = new Set(rendered.map((o) => `${o.kind}/${o.metadata.name}`));
+  for (const [kind, objectName] of optionalChildren(auth)) {
+    if (wanted.has(`${kind}/${objectName}`)) continue;
+    const live = deps.caches.get<KubeObject>(kind, namespace, objectName);
+    const ours = live?.metadata?.ownerReferences?.some((o) => o.controller && o.uid === auth.metadata.uid);
+    if (!live || !ours) continue;
+    try {
+      await deps.client.delete(pathFor(resourceFor(live.apiVersion!, kind), namespace, objectName));
+      applied += 1;
+      deps.logger.info(`deleted ${kind} ${objectName}: turned off in the spec`, log);
+      await deps.events.record(auth, 'Normal', 'Deleted', `Deleted ${kind} ${objectName}: turned off in the spec`);
+    } catch (err) {
+      applyError ??= { kind, name: objectName, message: err instanceof Error ? err.message : String(err) };
+    }
+  }
   for (const { colour, replicas } of scale) {
     const deployment = `${name}-${colour}`;
     await write('Deployment', deployment, true, () => deps.client.mergePatch(pathFor(resources.Deployment, namespace, deployment), { spec: { replicas } }), ` (scaled to ${replicas})`);
@@ -162,7 +205,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const facts: StatusFacts = {
     generation: auth.metadata.generation ?? 0,
     activeColour,
-    active: deploymentFacts(liveActive, activeReplicas),
+    active: { ...observeDeployment(liveActive), desiredReplicas: activeReplicas },
     missingSecrets: missingSecretKeys(auth, secrets),
     ...(applyError ? { applyError } : {}),
     features: {

@@ -4,17 +4,10 @@
  * status is written only when the result differs from what is there.
  */
 import type { AuthServiceStatus, Colour, Condition, ConditionStatus, Phase } from '../api/types.js';
+import type { DeploymentObservation } from '../rollout/observed.js';
 
-export interface DeploymentFacts {
-  exists: boolean;
-  desiredReplicas: number;
-  replicas: number;
-  readyReplicas: number;
-  availableReplicas: number;
-  updatedReplicas: number;
-  /** The Deployment controller has seen the latest spec. */
-  observed: boolean;
-}
+/** The serving colour's Deployment as the engine observed it, with the count it should run. */
+export type DeploymentFacts = DeploymentObservation & { desiredReplicas: number };
 
 export type FeatureState =
   | { state: 'applied' }

@@ -113,13 +113,20 @@ export async function createKubeClient(kc: KubeConfig, options: ClientOptions = 
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const server = cluster.server.replace(/\/$/, '');
   const base = new URL(server);
-  const tls: RequestOptions = {};
-  await kc.applyToHTTPSOptions(tls);
   const timeoutMs = options.timeoutMs ?? 30_000;
+  // Credentials are taken afresh for every request: projected service-account tokens and
+  // exec-plugin tokens expire, and client-node re-reads or re-runs them when asked.
+  const credentials = async (): Promise<RequestOptions> => {
+    const tls: RequestOptions = {};
+    await kc.applyToHTTPSOptions(tls);
+    return tls;
+  };
+  await credentials(); // fail at start-up, not at the first request, on a broken kubeconfig
   let writes = 0;
 
-  const send = (verb: Verb, path: string, spec: RequestSpec, onResponse: (res: import('node:http').IncomingMessage) => void): Promise<void> =>
-    new Promise((resolve, reject) => {
+  const send = async (verb: Verb, path: string, spec: RequestSpec, onResponse: (res: import('node:http').IncomingMessage) => void): Promise<void> => {
+    const tls = await credentials();
+    return new Promise((resolve, reject) => {
       const body = spec.body === undefined ? undefined : typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body);
       const headers: Record<string, string> = { ...(tls.headers as Record<string, string> | undefined), Accept: 'application/json' };
       if (body !== undefined) {
@@ -150,6 +157,7 @@ export async function createKubeClient(kc: KubeConfig, options: ClientOptions = 
       }
       req.end(body);
     });
+  };
 
   async function request<T>(verb: Verb, path: string, spec: RequestSpec = {}): Promise<T> {
     let status = 0;
@@ -230,8 +238,9 @@ export async function createKubeClient(kc: KubeConfig, options: ClientOptions = 
           }
         });
       }).catch((err: unknown) => {
-        // An abort is how callers end a watch: not an error.
-        if (!signal.aborted) throw err;
+        // An abort is how callers end a watch: not an error. A failure seen in the stream
+        // (an ERROR event such as 410 Gone) destroyed the response: report that, not the close.
+        if (!signal.aborted && !failure) throw err;
       });
       if (failure) throw failure;
       if (status >= 400) throw new KubeError(status, 'WatchFailed', `watch ${path}: HTTP ${status}`);

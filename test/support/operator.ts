@@ -50,6 +50,8 @@ export async function operatorClient(): Promise<KubeClient> {
 
 export interface RunningOperator {
   controller: Controller;
+  /** Reconcile passes finished, by result. */
+  reconciles: { success: number; error: number; invalid: number };
   client: KubeClient;
   logs: Array<{ level: string; message: string; meta?: Record<string, unknown> }>;
   stop(): Promise<void>;
@@ -58,6 +60,7 @@ export interface RunningOperator {
 export async function runOperator(namespace: string, options: { discoveryMs?: number; resyncMs?: number; serviceUrl?: ServiceUrlResolver } = {}): Promise<RunningOperator> {
   const client = await operatorClient();
   const logs: RunningOperator['logs'] = [];
+  const reconciles = { success: 0, error: 0, invalid: 0 };
   const controller = createController({
     client,
     namespace,
@@ -65,6 +68,7 @@ export async function runOperator(namespace: string, options: { discoveryMs?: nu
     discoveryMs: options.discoveryMs ?? 1000,
     resyncMs: options.resyncMs ?? 300_000,
     ...(options.serviceUrl ? { serviceUrl: options.serviceUrl } : {}),
+    hooks: { onReconcile: (result) => void (reconciles[result] += 1) },
     logger: {
       error: (message, meta) => logs.push({ level: 'error', message, ...(meta ? { meta } : {}) }),
       warn: (message, meta) => logs.push({ level: 'warn', message, ...(meta ? { meta } : {}) }),
@@ -73,7 +77,7 @@ export async function runOperator(namespace: string, options: { discoveryMs?: nu
     },
   });
   await controller.start();
-  return { controller, client, logs, stop: () => controller.stop() };
+  return { controller, client, logs, reconciles, stop: () => controller.stop() };
 }
 
 /** Secrets an AuthService named `name` reads, with throwaway values. */

@@ -103,10 +103,30 @@ describe('the operator against a real control plane', function () {
     await eventually('phase Healthy again', async () => ((await getAuth()).status?.phase === 'Healthy' ? true : undefined), 120_000);
     await operator.stop();
     operator = await runOperator(ns);
-    // Every key is reconciled once on start; give the workers time to go through them.
-    await eventually('an idle queue', async () => (operator.controller.queue.depth === 0 ? true : undefined));
-    await new Promise((r) => setTimeout(r, 3000));
+    // Every AuthService is reconciled once on start (here: one); wait for that pass to finish.
+    await eventually('the first full pass', async () => (operator.reconciles.success >= 1 ? true : undefined));
+    expect(operator.reconciles.error).to.equal(0);
     expect(operator.client.writes, JSON.stringify(operator.logs.filter((l) => l.level !== 'debug'))).to.equal(0);
+  });
+
+  it('deletes the HPA when autoscaling is turned off, and creates it again when turned on', async () => {
+    const hpaPath = `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/login`;
+    await admin.mergePatch(authPath(), { spec: { autoscaling: { enabled: false } } }, 'test');
+    await eventually('the HPA gone', async () => ((await admin.get(hpaPath)) === undefined ? true : undefined));
+    await admin.mergePatch(authPath(), { spec: { autoscaling: { enabled: true } } }, 'test');
+    await eventually('the HPA back', () => admin.get(hpaPath));
+  });
+
+  it('takes a field out of a child when the spec stops asking for it', async () => {
+    const npPath = `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/login`;
+    const ports = async (): Promise<number[]> => {
+      const np = await admin.get<Live>(npPath);
+      return ((np?.spec?.['egress'] as Array<{ ports?: Array<{ port?: number }> }>) ?? []).flatMap((r) => r.ports ?? []).map((p) => p.port ?? 0);
+    };
+    await admin.mergePatch(authPath(), { spec: { networkPolicy: { additionalEgressPorts: [{ port: 587, protocol: 'TCP' }] } } }, 'test');
+    await eventually('port 587 allowed', async () => ((await ports()).includes(587) ? true : undefined));
+    await admin.mergePatch(authPath(), { spec: { networkPolicy: { additionalEgressPorts: null } } }, 'test');
+    await eventually('port 587 no longer allowed', async () => (!(await ports()).includes(587) ? true : undefined));
   });
 
   it('refuses an invalid AuthService at the API server, naming the field', async () => {

@@ -64,6 +64,18 @@ describe('operator/kube/client against a real kube-apiserver', function () {
     await done;
   });
 
+  it('ends a watch with the error its event handler raised (how an in-stream 410 Gone reaches the informer)', async () => {
+    const list = await client.list(`/api/v1/namespaces/${namespace}/configmaps`);
+    const gone = new KubeError(410, 'Expired', 'too old resource version');
+    const watching = client
+      .watch(`/api/v1/namespaces/${namespace}/configmaps`, { resourceVersion: list.metadata.resourceVersion }, () => {
+        throw gone;
+      }, AbortSignal.timeout(20_000))
+      .catch((e: unknown) => e);
+    await client.apply(configMap('provokes-an-event', { a: '1' }));
+    expect(await watching).to.equal(gone);
+  });
+
   it('uses the credentials of the kubeconfig it is given: a user without RBAC is forbidden', async () => {
     const plane = await sharedControlPlane();
     const nobody = await createKubeClient(kubeConfigFrom(plane.userKubeconfig('nobody')));
