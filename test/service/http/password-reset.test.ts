@@ -96,6 +96,19 @@ describe('password reset: /api/auth/forgot-password, /api/auth/reset-password', 
     expect(events).to.deep.equal([{ details: { sessions_revoked: 2 } }]);
   });
 
+  it('never writes the reset token or the new password to the log or the audit trail', async () => {
+    const from = service.logs.length;
+    const { account, session } = await signUp();
+    const token = await resetLink(account.email);
+    await service.request('POST', '/api/auth/reset-password', { body: { token, password: 'secret new passphrase 42' } });
+    await smtp.waitFor(account.email, /Your password was changed/);
+    const events = await query(service.databaseUrl, 'SELECT details FROM security_events WHERE user_id = $1', [session.user.id]);
+    for (const written of [JSON.stringify(service.logs.slice(from)), JSON.stringify(events)]) {
+      expect(written).to.not.contain(token);
+      expect(written).to.not.contain('secret new passphrase 42');
+    }
+  });
+
   it('works once: the same link again is refused', async () => {
     const { account } = await signUp();
     const token = await resetLink(account.email);
