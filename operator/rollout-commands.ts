@@ -6,7 +6,7 @@
  */
 import type { AuthService } from './api/types.js';
 import { KIND } from './api/types.js';
-import type { KubeClient } from './kube/client.js';
+import { isConflict, type KubeClient } from './kube/client.js';
 import { pathFor, resources } from './kube/resources.js';
 import { commandPatch, commandVerdict, describeRollout, formatRolloutDescription, readRolloutStatus, whatHappensNext } from './rollout/index.js';
 import type { RolloutCommand } from './rollout/state.js';
@@ -37,7 +37,15 @@ export async function sendCommand(client: KubeClient, target: Target, command: R
   const { state } = readRolloutStatus(auth.status?.rollout);
   const verdict = commandVerdict(command, state, auth.spec);
   if (!verdict.accepted) return { accepted: false, lines: [`${command}: not sent. ${verdict.message}`] };
-  await client.mergePatch(`${pathFor(resources.AuthService, target.namespace, target.name)}/status`, commandPatch(command, now), cliFieldManager);
+  // The verdict was made on this resourceVersion: if the rollout moved on meanwhile, the API
+  // server refuses the patch (409) rather than let the command act on a state nobody saw.
+  const patch = { ...commandPatch(command, now), metadata: { resourceVersion: (auth.metadata as { resourceVersion?: string }).resourceVersion } };
+  try {
+    await client.mergePatch(`${pathFor(resources.AuthService, target.namespace, target.name)}/status`, patch, cliFieldManager);
+  } catch (err) {
+    if (isConflict(err)) return { accepted: false, lines: [`${command}: not sent. The rollout changed while the command was prepared; look at it again (status) and repeat.`] };
+    throw err;
+  }
   return { accepted: true, lines: [`${command}: sent to ${target.namespace}/${target.name}.`, verdict.message] };
 }
 

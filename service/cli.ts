@@ -30,8 +30,9 @@ async function serve(): Promise<void> {
     cache: config.cache.redisUrl ? 'memory + Redis' : 'memory only (set REDIS_URL to share it between replicas)',
     version: packageVersion(),
   });
-  if (!config.production && process.stdout.isTTY !== false) {
-    process.stdout.write(
+  // For people, on stderr: stdout carries only JSON log lines, which log shippers parse.
+  if (!config.production) {
+    process.stderr.write(
       `\n  Keyward auth service on ${service.url}\n` +
         `  Try:  curl -s ${service.url}/api/auth/register -H 'content-type: application/json' \\\n` +
         `          -d '{"email":"ada@example.com","password":"correct horse battery","first_name":"Ada","last_name":"Lovelace"}'\n` +

@@ -213,6 +213,7 @@ const outboxCloseMs = 5000;
 
 async function shutdown(parts: ShutdownParts): Promise<void> {
   const { server, lifecycle, logger } = parts;
+  const started = performance.now();
   lifecycle.draining = true;
   logger.info('shutting down: readiness failing, no new connections, draining in-flight requests');
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -227,9 +228,12 @@ async function shutdown(parts: ShutdownParts): Promise<void> {
     await closed;
   }
   clearInterval(sweep);
+  // One budget for the whole drain (SHUTDOWN_TIMEOUT_SECONDS): what the HTTP drain used is not
+  // given again to the background work, so the pod's grace period is never overrun.
+  const left = (): number => Math.max(0, parts.timeoutMs - (performance.now() - started));
   // Work the last requests started after answering (forgot-password lookups) still needs the pool.
-  await parts.background.drain(parts.timeoutMs);
-  await parts.outbox.close(outboxCloseMs);
+  await parts.background.drain(left());
+  await parts.outbox.close(Math.min(outboxCloseMs, left()));
   await parts.db.close();
   await parts.cache.close();
   if (parts.embedded) await parts.embedded.stop();

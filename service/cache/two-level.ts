@@ -26,6 +26,11 @@ export interface Cache {
   shared(): boolean;
   get<T>(key: string): Promise<T | undefined>;
   set<T>(key: string, value: T): Promise<void>;
+  /**
+   * Stores `value` only where `key` is absent (Redis SET NX): for filling the cache from
+   * PostgreSQL, so a read that raced a write never overwrites the newer value.
+   */
+  add<T>(key: string, value: T): Promise<void>;
   delete(key: string): Promise<void>;
   health(): Promise<CacheHealth>;
   close(): Promise<void>;
@@ -89,7 +94,8 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
   };
 
   return {
-    shared: () => redis === undefined || redisUp(),
+    // The invalidation channel must be up too: without it, other replicas' writes do not reach L1.
+    shared: () => redis === undefined || (redisUp() && (subscriber === undefined || subscriber.status === 'ready')),
 
     async get<T>(key: string): Promise<T | undefined> {
       const local = memory.get(key);
@@ -126,6 +132,20 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
         redisFailed(err);
       }
       await announce(key);
+    },
+
+    async add<T>(key: string, value: T): Promise<void> {
+      if (!redisUp()) {
+        if (!memory.has(key)) memory.set(key, { value });
+        return;
+      }
+      try {
+        const stored = await redis!.set(prefix + key, JSON.stringify(value), 'EX', options.redisTtlSeconds, 'NX');
+        // Not stored: Redis holds a newer value, which the next get() reads and keeps in L1.
+        if (stored === 'OK' && !memory.has(key)) memory.set(key, { value });
+      } catch (err) {
+        redisFailed(err);
+      }
     },
 
     async delete(key: string): Promise<void> {

@@ -4,6 +4,7 @@
  * the variable, so a bad Secret or ConfigMap fails the rollout's startup probe
  * instead of serving with a surprise default.
  */
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -60,7 +61,8 @@ export interface SecurityConfig {
   /** Per email address, per hour: how many reset or verification messages one address can be sent. */
   rateLimitEmailPerAddressPerHour: number;
   /** Express `trust proxy` value, so the client IP is right behind an ingress. */
-  trustProxy: string | false;
+  /** Express `trust proxy`: a hop count, or named ranges / addresses / CIDRs (proxy-addr syntax). */
+  trustProxy: number | string | false;
 }
 
 export interface EmailConfig {
@@ -186,6 +188,30 @@ function list(env: Env, name: string): string[] {
   return raw === undefined ? [] : raw.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+const proxyNames = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY as Express understands it, checked here so a typo stops start-up
+ * naming the variable: a number is a hop count ("1" behind one ingress), else a
+ * comma-separated list of loopback, linklocal, uniquelocal, addresses or CIDRs.
+ * "true" is refused: trusting every hop lets any client forge X-Forwarded-For
+ * and so its own rate-limit key.
+ */
+function trustProxy(raw: string | undefined): number | string | false {
+  if (raw === undefined || raw === 'false' || raw === '0') return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  if (raw === 'true') throw new ConfigError('TRUST_PROXY', 'true would trust every hop, so clients could choose their own address; give the number of proxies (e.g. 1) or their addresses');
+  for (const entry of raw.split(',').map((e) => e.trim())) {
+    const [address, bits, extra] = entry.split('/');
+    const okAddress = proxyNames.has(entry) || (address !== undefined && isIP(address) !== 0);
+    const okBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (isIP(address ?? '') === 6 ? 128 : 32));
+    if (!okAddress || !okBits || extra !== undefined || (proxyNames.has(entry) && bits !== undefined)) {
+      throw new ConfigError('TRUST_PROXY', `${JSON.stringify(entry)} is not a hop count, loopback, linklocal, uniquelocal, an IP address or a CIDR`);
+    }
+  }
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   for (const name of Object.keys(env)) {
     if (name.startsWith('KEYWARD_') && !knownSet.has(name)) {
@@ -265,7 +291,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       rateLimitRefreshPerMinute: integer(env, 'RATE_LIMIT_REFRESH_PER_MINUTE', 60, 0, 1_000_000),
       rateLimitRecoveryPerMinute: integer(env, 'RATE_LIMIT_RECOVERY_PER_MINUTE', 10, 0, 1_000_000),
       rateLimitEmailPerAddressPerHour: integer(env, 'RATE_LIMIT_EMAIL_PER_ADDRESS_PER_HOUR', 5, 0, 1_000_000),
-      trustProxy: trustProxyRaw === undefined || trustProxyRaw === 'false' ? false : trustProxyRaw,
+      trustProxy: trustProxy(trustProxyRaw),
     },
     email: {
       smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),

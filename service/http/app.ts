@@ -12,7 +12,7 @@ import { sessionRoutes } from './routes/sessions.js';
 export interface AppOptions {
   auth: AuthDeps;
   operations: OperationsDeps;
-  trustProxy: string | false;
+  trustProxy: number | string | false;
 }
 
 // Every request body this API takes is a few hundred bytes; 16 KiB leaves room and caps abuse.

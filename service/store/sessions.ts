@@ -56,11 +56,10 @@ const cacheKey = (sessionId: string): string => `session:${sessionId}`;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function createSessionStore(db: Database, cache: Cache, now: () => number = Date.now): SessionStore {
-  const markRevoked = async (id: string): Promise<void> => {
-    const cached = await cache.get<CachedSession>(cacheKey(id));
-    if (cached) await cache.set<CachedSession>(cacheKey(id), { ...cached, revoked: true });
-    else await cache.delete(cacheKey(id));
-  };
+  // A tombstone, not a delete: a reader that looked the session up just before the revocation
+  // committed could otherwise put "not revoked" back. Readers only fill absent keys (cache.add).
+  const markRevoked = (id: string): Promise<void> =>
+    cache.set<CachedSession>(cacheKey(id), { userId: '', revoked: true, expiresAt: 0 });
 
   return {
     async create(tx, session) {
@@ -87,7 +86,7 @@ export function createSessionStore(db: Database, cache: Cache, now: () => number
         const row = rows[0];
         if (!row) return false;
         state = { userId: row.user_id, revoked: row.revoked_at !== null, expiresAt: row.expires_at.getTime() };
-        await cache.set(cacheKey(sessionId), state);
+        await cache.add(cacheKey(sessionId), state);
       }
       return state.userId === userId && !state.revoked && state.expiresAt > now();
     },

@@ -102,8 +102,11 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
           await tx.query('UPDATE sessions SET last_used_at = now() WHERE id = $1', [row.session_id]);
           return { kind: 'rotated', token: successor, sessionId: row.session_id, userId: row.user_id };
         }
-        if (row.within_grace && row.successor_rotated === false && row.successor_hash === hashOpaqueToken(successor)) {
-          return { kind: 'rotated', token: successor, sessionId: row.session_id, userId: row.user_id };
+        if (row.within_grace && row.successor_rotated === false) {
+          if (row.successor_hash === hashOpaqueToken(successor)) return { kind: 'rotated', token: successor, sessionId: row.session_id, userId: row.user_id };
+          // The successor was derived with another key (a signing-key rotation, or the other colour
+          // during a blue/green flip): a retry, not theft. Refuse it without revoking the session.
+          return { kind: 'invalid' };
         }
         await tx.query(
           `UPDATE sessions SET revoked_at = now(), revoked_reason = 'refresh_token_reuse' WHERE id = $1 AND revoked_at IS NULL`,

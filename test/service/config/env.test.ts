@@ -95,7 +95,16 @@ describe('loadConfig', () => {
     expect(config.cache).to.include({ redisUrl: 'redis://cache:6379', memoryCacheSize: 5000 });
     expect(config.dataDir).to.equal('/srv/app/state');
     expect(config.jwt).to.include({ algorithm: 'HS256', secret: 'x'.repeat(32) });
-    expect(config.security).to.include({ bcryptCost: 10, trustProxy: '1' });
+    // A hop count, as Express needs it: the string "1" would be read as the address 0.0.0.1.
+    expect(config.security).to.include({ bcryptCost: 10, trustProxy: 1 });
+  });
+
+  it('accepts TRUST_PROXY as named ranges, addresses and CIDRs, and refuses "true" and typos naming the variable', () => {
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::/8' }).security.trustProxy).to.equal('loopback, 10.0.0.0/8, fd00::/8');
+    expect(loadConfig({ TRUST_PROXY: 'false' }).security.trustProxy).to.equal(false);
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).to.throw(ConfigError, /^TRUST_PROXY: true would trust every hop/);
+    expect(() => loadConfig({ TRUST_PROXY: 'uniqelocal' })).to.throw(ConfigError, /^TRUST_PROXY: "uniqelocal" is not/);
+    expect(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33' })).to.throw(ConfigError, /TRUST_PROXY/);
   });
 
   it('reads the email and account lifecycle settings', () => {

@@ -68,8 +68,10 @@ describe('keyward-service serve with no DATABASE_URL (npm start)', function () {
 
   it('starts a real PostgreSQL in KEYWARD_DATA_DIR, prints the URL and a curl to try, and serves', async () => {
     const { cli: running, base, port } = await serve();
-    const printed = running.stdout.join('\n');
+    // The banner is for people and goes to stderr; stdout stays one JSON object per line.
+    const printed = running.stderr();
     expect(printed).to.contain(`Keyward auth service on http://localhost:${port}`);
+    expect(running.stdout.filter((line) => line.trim() !== '').every((line) => line.startsWith('{'))).to.equal(true);
     expect(printed).to.contain(`curl -s http://localhost:${port}/api/auth/register`);
     const messages = running.logs().map((line) => String(line['message']));
     expect(messages).to.include(`DATABASE_URL is not set: starting the embedded PostgreSQL in ${dataDir}`);
