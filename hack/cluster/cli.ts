@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { buildScript } from './binaries.js';
 import { probe, startControlPlane, stopComponents, type ControlPlane } from './control-plane.js';
+import { applyDemo, demoUsage, startDemoService } from './demo.js';
 import { commandLine, stopPid } from './process.js';
 import { type ClusterState, readState, removeState, writeState } from './state.js';
 
@@ -26,6 +27,8 @@ export interface UpContext {
   plane: ControlPlane;
   state: ClusterState;
   repoRoot: string;
+  /** `--service-url-map` for the operator: where its promotion checks reach a colour from outside the cluster. */
+  serviceUrlMap?: string;
 }
 
 /**
@@ -42,9 +45,22 @@ interface UpOptions {
   build: boolean;
   crds: boolean;
   operator: boolean;
+  demo: boolean;
 }
 
-const upSteps: UpStep[] = [applyCrds, startOperator];
+const upSteps: UpStep[] = [applyCrds, startDemoServiceStep, startOperator, applyDemoStep];
+
+const demoContext = (ctx: UpContext) => ({ state: ctx.state, repoRoot: ctx.repoRoot, kubeconfig: ctx.plane.kubeconfigPath, log: (line: string) => console.log(line) });
+
+/** `--demo`: a keyward-service on loopback that the operator's promotion checks reach (hack/cluster/demo.ts). */
+async function startDemoServiceStep(ctx: UpContext, opts: UpOptions): Promise<void> {
+  if (opts.demo) ctx.serviceUrlMap = await startDemoService(demoContext(ctx));
+}
+
+/** `--demo`: examples/secrets.yaml and examples/authservice.yaml, applied once the operator runs. */
+function applyDemoStep(ctx: UpContext, opts: UpOptions): void {
+  if (opts.demo) applyDemo(demoContext(ctx));
+}
 
 /**
  * `--operator`: runs keyward-operator detached against the new cluster, with
@@ -54,7 +70,8 @@ function startOperator(ctx: UpContext, opts: UpOptions): void {
   if (!opts.operator) return;
   const logFile = join(ctx.state.dir, 'operator.log');
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ctx.repoRoot, 'operator', 'cli.ts'), 'run', '--kubeconfig', ctx.plane.kubeconfigPath, '--metrics-port', '0'], {
+  const args = ['run', '--kubeconfig', ctx.plane.kubeconfigPath, '--metrics-port', '0', ...(ctx.serviceUrlMap ? ['--service-url-map', ctx.serviceUrlMap] : [])];
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ctx.repoRoot, 'operator', 'cli.ts'), ...args], {
     cwd: ctx.repoRoot,
     detached: true,
     stdio: ['ignore', out, out],
@@ -81,11 +98,12 @@ function applyCrds(ctx: UpContext, opts: UpOptions): void {
 }
 
 async function up(opts: UpOptions): Promise<void> {
+  if (opts.demo) opts.operator = true;
   const dir = resolve(opts.dir);
   const previous = readState(dir);
   if (previous && previous.components.some(alive)) {
     console.log(`a control plane is already running (${previous.server}); \`npm run cluster -- status\` shows it.`);
-    printUsage(previous.kubeconfig);
+    printUsage(previous.kubeconfig, opts.demo);
     return;
   }
   if (opts.build) {
@@ -111,14 +129,16 @@ async function up(opts: UpOptions): Promise<void> {
   // Record the PIDs first so `down` can stop them even if a later step fails.
   writeState(dir, state);
   try {
-    for (const step of upSteps) await step({ plane, state, repoRoot }, opts);
+    // One context for all steps: a step may leave something for a later one (serviceUrlMap).
+    const ctx: UpContext = { plane, state, repoRoot };
+    for (const step of upSteps) await step(ctx, opts);
   } finally {
     writeState(dir, state);
-    printUsage(plane.kubeconfigPath);
+    printUsage(plane.kubeconfigPath, opts.demo);
   }
 }
 
-function printUsage(kubeconfig: string): void {
+function printUsage(kubeconfig: string, demo = false): void {
   console.log(`
   export KUBECONFIG=${kubeconfig}
 
@@ -130,6 +150,7 @@ function printUsage(kubeconfig: string): void {
 
   npm run cluster -- status      npm run cluster -- down
 `);
+  if (demo) console.log(demoUsage());
 }
 
 async function down(opts: { dir: string }): Promise<void> {
@@ -195,6 +216,7 @@ program
   .option('--no-build', 'fail instead of building missing binaries')
   .option('--no-crds', 'do not apply crds/*.yaml')
   .option('--operator', 'also run keyward-operator in the background (log in the cluster directory)', false)
+  .option('--demo', 'the sample AuthService from examples/ with its Secrets, under the operator (implies --operator)', false)
   .addHelpText(
     'after',
     '\nThe processes keep running after this command exits; their PIDs are recorded in\n' +

@@ -104,6 +104,11 @@ export function kwokArgs(l: Layout): string[] {
   return [
     `--kubeconfig=${l.kubeconfig}`,
     '--manage-all-nodes=true',
+    // Renew a Lease per node, as a kubelet does. Without this flag kwok v0.7 keeps no Leases and
+    // falls back to a status heartbeat every ~10 minutes, so after the controller-manager's
+    // 40 s grace period every node turns NotReady and its pods are marked not Ready for good
+    // (kwok's pod-ready stage does not run again): Deployments older than a minute lost their replicas.
+    '--node-lease-duration-seconds=40',
     `--config=${l.kwokStages}`,
     `--server-address=127.0.0.1:${l.ports.kwok}`,
   ];

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AppsV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
   RbacAuthorizationV1Api,
@@ -104,6 +105,16 @@ describe('hack/cluster control plane', function () {
       expect(pod.status?.phase).to.equal('Running');
       expect(isReady(pod)).to.equal(true);
     }
+  });
+
+  it('renews a node Lease for every kwok node, as kubelets do, so nodes outlive the 40 s grace period', async () => {
+    // Without Leases the controller-manager marks every node NotReady after 40 s and every pod not Ready for good.
+    const leases = await eventually('a Lease per node', async () => {
+      const list = await kc.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace: 'kube-node-lease' });
+      return list.items.length === 2 ? list.items : undefined;
+    });
+    expect(leases.map((l) => l.metadata?.name).sort()).to.deep.equal(['kwok-node-0', 'kwok-node-1']);
+    for (const lease of leases) expect(lease.spec?.leaseDurationSeconds).to.equal(40);
   });
 
   it('keeps a pod whose image tag ends in -broken Running but never Ready, while a normal one turns Ready', async () => {
