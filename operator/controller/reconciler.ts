@@ -155,7 +155,8 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       applied += 1;
       const verb = existed ? 'Updated' : 'Created';
       deps.logger.info(`${verb.toLowerCase()} ${kind} ${objectName}${note}`, log);
-      await deps.events.record(auth, 'Normal', verb, `${verb} ${kind} ${objectName}${note}`);
+      // Not awaited: an Event is best effort and must not double the round trips of a pass.
+      void deps.events.record(auth, 'Normal', verb, `${verb} ${kind} ${objectName}${note}`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       applyError ??= { kind, name: objectName, message };

@@ -5,8 +5,8 @@
  * Every mutating request is counted, so "no writes when nothing changed" is
  * measurable (metrics and tests read `writes`).
  */
-import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { pathFor, resourceFor } from './resources.js';
 
@@ -121,7 +121,12 @@ export async function createKubeClient(kc: KubeConfig, options: ClientOptions = 
     await kc.applyToHTTPSOptions(tls);
     return tls;
   };
-  await credentials(); // fail at start-up, not at the first request, on a broken kubeconfig
+  // One keep-alive pool for every request: a TLS handshake per request cost CPU and held memory
+  // under load (hundreds of AuthServices). Requests still carry fresh headers (tokens) each time.
+  const initial = await credentials(); // fails at start-up, not at the first request, on a broken kubeconfig
+  const agent = base.protocol === 'https:'
+    ? new HttpsAgent({ keepAlive: true, maxSockets: 32, ca: initial.ca, cert: initial.cert, key: initial.key, rejectUnauthorized: initial.rejectUnauthorized ?? true, servername: initial.servername })
+    : new HttpAgent({ keepAlive: true, maxSockets: 32 });
   let writes = 0;
 
   const send = async (verb: Verb, path: string, spec: RequestSpec, onResponse: (res: import('node:http').IncomingMessage) => void): Promise<void> => {
@@ -136,6 +141,7 @@ export async function createKubeClient(kc: KubeConfig, options: ClientOptions = 
       const requestFn = base.protocol === 'https:' ? httpsRequest : httpRequest;
       const req = requestFn({
         ...tls,
+        agent,
         protocol: base.protocol,
         hostname: base.hostname,
         port: base.port,
