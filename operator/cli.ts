@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /** keyward-operator: run the controller, render manifests without a cluster, install the CRD. */
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Command, InvalidArgumentError } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import type { AuthServiceInput } from './api/types.js';
 import { createController } from './controller/controller.js';
+import { loadClusterAccess, type ClusterAccess } from './kube/access.js';
 import { createKubeClient, type KubeClient, type KubeObject } from './kube/client.js';
 import { createLeaderElector } from './leader/lease.js';
 import { createOperatorMetrics } from './observability/metrics.js';
@@ -20,12 +20,8 @@ import { packageFile } from './package-file.js';
 // From the package root, so it is found from dist/operator/ in the image too.
 const crdFile = packageFile('crds/authservice.yaml');
 
-function kubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault(); // KUBECONFIG, ~/.kube/config, or the in-cluster service account
-  return kc;
-}
+/** --kubeconfig, else KUBECONFIG, ~/.kube/config or the in-cluster service account. */
+const clusterAccess = (path: string | undefined): Promise<ClusterAccess> => loadClusterAccess(path);
 
 const port = (value: string): number => {
   const n = Number(value);
@@ -67,7 +63,7 @@ async function run(options: RunOptions): Promise<void> {
   let isLeader = !options.leaderElect;
   let queueDepth = (): number => 0;
   const metrics = createOperatorMetrics({ isLeader: () => isLeader, queueDepth: () => queueDepth() });
-  const client = await createKubeClient(kubeConfig(options.kubeconfig), { onWrite: metrics.countWrite });
+  const client = await createKubeClient(await clusterAccess(options.kubeconfig), { onWrite: metrics.countWrite });
   const controller = createController({
     client,
     ...(options.namespace ? { namespace: options.namespace } : {}),
@@ -101,7 +97,7 @@ async function run(options: RunOptions): Promise<void> {
   } else {
     const elector = createLeaderElector({
       // Its own client: lease renewals (a PUT every 2 s) must not count as reconcile writes.
-      client: await createKubeClient(kubeConfig(options.kubeconfig)),
+      client: await createKubeClient(await clusterAccess(options.kubeconfig)),
       namespace: options.leaseNamespace,
       name: 'keyward-operator',
       timings: { leaseDurationSeconds: options.leaseDurationSeconds, renewDeadlineSeconds: options.renewDeadlineSeconds, retryPeriodSeconds: options.retryPeriodSeconds },
@@ -174,14 +170,13 @@ program.command('install-crds')
   .description('apply the AuthService CustomResourceDefinition to the cluster (server-side apply)')
   .option('--kubeconfig <path>', 'kubeconfig file to use')
   .action(async (options: { kubeconfig?: string }) => {
-    const client = await createKubeClient(kubeConfig(options.kubeconfig));
+    const client = await createKubeClient(await clusterAccess(options.kubeconfig));
     await installCrds(client, (line) => process.stdout.write(`${line}\n`));
   });
 
 /** The namespace given, else the kubeconfig context's, else "default" (as kubectl does). */
-function target(name: string, options: { namespace?: string; kubeconfig?: string }, kc: KubeConfig): Target {
-  const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
-  return { name, namespace: options.namespace ?? contextNamespace ?? 'default' };
+function target(name: string, options: { namespace?: string }, access: ClusterAccess): Target {
+  return { name, namespace: options.namespace ?? access.namespace ?? 'default' };
 }
 
 for (const [command, description] of [
@@ -194,8 +189,8 @@ for (const [command, description] of [
     .option('-n, --namespace <name>', 'namespace of the AuthService (default: the kubeconfig context\'s)')
     .option('--kubeconfig <path>', 'kubeconfig file to use')
     .action(async (name: string, options: { namespace?: string; kubeconfig?: string }) => {
-      const kc = kubeConfig(options.kubeconfig);
-      const outcome = await sendCommand(await createKubeClient(kc), target(name, options, kc), command);
+      const access = await clusterAccess(options.kubeconfig);
+      const outcome = await sendCommand(await createKubeClient(access), target(name, options, access), command);
       process.stdout.write(`${outcome.lines.join('\n')}\n`);
       if (!outcome.accepted) process.exitCode = 2;
     });
@@ -206,8 +201,8 @@ program.command('status <name>')
   .option('-n, --namespace <name>', 'namespace of the AuthService (default: the kubeconfig context\'s)')
   .option('--kubeconfig <path>', 'kubeconfig file to use')
   .action(async (name: string, options: { namespace?: string; kubeconfig?: string }) => {
-    const kc = kubeConfig(options.kubeconfig);
-    process.stdout.write(`${await rolloutStatus(await createKubeClient(kc), target(name, options, kc))}\n`);
+    const access = await clusterAccess(options.kubeconfig);
+    process.stdout.write(`${await rolloutStatus(await createKubeClient(access), target(name, options, access))}\n`);
   });
 
 program.parseAsync().catch((err: unknown) => {

@@ -8,6 +8,7 @@
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { accessFromKubeConfig, type ClusterAccess } from './access.js';
 import { pathFor, resourceFor } from './resources.js';
 
 export const fieldManager = 'keyward-operator';
@@ -108,19 +109,15 @@ function objectPath(object: KubeObject): string {
   return pathFor(resourceFor(apiVersion, kind), metadata.namespace, metadata.name);
 }
 
-export async function createKubeClient(kc: KubeConfig, options: ClientOptions = {}): Promise<KubeClient> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('the kubeconfig has no current cluster');
-  const server = cluster.server.replace(/\/$/, '');
+export async function createKubeClient(target: ClusterAccess | KubeConfig, options: ClientOptions = {}): Promise<KubeClient> {
+  const access = 'requestOptions' in target ? target : accessFromKubeConfig(target);
+  const server = access.server;
   const base = new URL(server);
   const timeoutMs = options.timeoutMs ?? 30_000;
   // Credentials are taken afresh for every request: projected service-account tokens and
-  // exec-plugin tokens expire, and client-node re-reads or re-runs them when asked.
-  const credentials = async (): Promise<RequestOptions> => {
-    const tls: RequestOptions = {};
-    await kc.applyToHTTPSOptions(tls);
-    return tls;
-  };
+  // exec-plugin tokens expire.
+  const credentials = (): Promise<RequestOptions> => access.requestOptions();
+
   // One keep-alive pool for every request: a TLS handshake per request cost CPU and held memory
   // under load (hundreds of AuthServices). Requests still carry fresh headers (tokens) each time.
   const initial = await credentials(); // fails at start-up, not at the first request, on a broken kubeconfig
