@@ -17,11 +17,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mods="$here/go"
-
-# The version of a required module, read from a wrapper's go.mod.
-required_version() { # <go.mod> <module path>
-  sed -n "s#^[[:space:]]*\(require \)\{0,1\}$2 \(v[^ ]*\).*#\2#p" "$1" | head -n1
-}
+# shellcheck source=hack/lib/go-build.sh
+source "$here/../lib/go-build.sh"
 
 k8s_version="$(required_version "$mods/k8s/go.mod" k8s.io/kubernetes)"
 etcd_version="$(required_version "$mods/etcd/go.mod" go.etcd.io/etcd/server/v3)"
@@ -63,49 +60,23 @@ if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi
 
-command -v go > /dev/null || { echo "build.sh: go is not on PATH" >&2; exit 1; }
+go_build_init
 mkdir -p "$bin_dir"
 
-# One build at a time per cache: the CLI and a test run may both ask for it.
-exec 9> "$cache_root/control-plane/.build.lock"
-if ! flock -n 9; then
-  echo "another build holds $cache_root/control-plane/.build.lock; waiting for it..."
-  flock 9
+if ! go_build_lock "$cache_root/control-plane/.build.lock"; then
   missing=()
   for c in "${components[@]}"; do present "$c" || missing+=("$c"); done
   if [[ ${#missing[@]} -eq 0 ]]; then echo "control plane $key: built by the other process"; exit 0; fi
 fi
 
-# Never fetch a toolchain; -mod=readonly: go.sum is committed and must suffice.
-export GOTOOLCHAIN=local CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:-} -mod=readonly -buildvcs=false"
-jobs="${KEYWARD_BUILD_JOBS:-2}"
 started_all=$SECONDS
 echo "building control plane $key into $bin_dir"
 echo "missing: ${missing[*]} ($(go env GOVERSION), -p $jobs; a cold build takes about 7 minutes on 2 cores)"
 
-# Runs `go build` for one component in its wrapper module and prints a line
-# every 30 s so a long build is visibly alive. The binary lands in a temporary
-# name and is renamed into place, so a half-written file never counts as built.
 build() { # <name> <module dir> <package> <ldflags>
-  local name="$1" dir="$2" pkg="$3" ldflags="$4" started=$SECONDS tmp
-  tmp="$bin_dir/.$name.tmp.$$"
-  echo "[$name] go build $pkg"
-  (cd "$dir" && go build -p "$jobs" -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg") &
-  local pid=$! next=$((SECONDS + 30))
-  while kill -0 "$pid" 2> /dev/null; do
-    sleep 1
-    if ((SECONDS >= next)); then
-      echo "[$name] still building... $((SECONDS - started))s"
-      next=$((SECONDS + 30))
-    fi
-  done
-  if ! wait "$pid"; then
-    rm -f "$tmp"
-    echo "[$name] FAILED after $((SECONDS - started))s" >&2
-    exit 1
-  fi
-  mv -f "$tmp" "$bin_dir/$name"
+  local name="$1" started=$SECONDS
+  echo "[$name] go build $3"
+  go_build "$name" "$2" "$3" "$4" "$bin_dir"
   echo "[$name] done in $((SECONDS - started))s ($("$bin_dir/$name" --version 2> /dev/null | head -n1 || true))"
 }
 

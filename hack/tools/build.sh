@@ -19,11 +19,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mods="$here/go"
 tools=(helm promtool)
-
-# The version of a required module, read from a wrapper's go.mod.
-required_version() { # <go.mod> <module path>
-  sed -n "s#^[[:space:]]*\(require \)\{0,1\}$2 \(v[^ ]*\).*#\2#p" "$1" | head -n1
-}
+# shellcheck source=hack/lib/go-build.sh
+source "$here/../lib/go-build.sh"
 
 helm_version="$(required_version "$mods/helm/go.mod" helm.sh/helm/v3)"
 prometheus_module_version="$(required_version "$mods/promtool/go.mod" github.com/prometheus/prometheus)"
@@ -77,50 +74,24 @@ if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi
 
-command -v go > /dev/null || { echo "build.sh: go is not on PATH" >&2; exit 1; }
+go_build_init
 mkdir -p "$cache_root/tools"
 
-# One build at a time per cache: two test runs may both ask for the tools.
-exec 9> "$cache_root/tools/.build.lock"
-if ! flock -n 9; then
-  echo "another build holds $cache_root/tools/.build.lock; waiting for it..."
-  flock 9
+if ! go_build_lock "$cache_root/tools/.build.lock"; then
   missing=()
   for t in "${wanted[@]}"; do present "$t" || missing+=("$t"); done
   if [[ ${#missing[@]} -eq 0 ]]; then echo "tools built by the other process"; exit 0; fi
 fi
 
-# Never fetch a toolchain; -mod=readonly: go.sum is committed and must suffice.
-export GOTOOLCHAIN=local CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:-} -mod=readonly -buildvcs=false"
-jobs="${KEYWARD_BUILD_JOBS:-2}"
 started_all=$SECONDS
 echo "building ${missing[*]} ($(go env GOVERSION), -p $jobs; cold: helm about 4 minutes, promtool about 13 on a busy 2-core machine)"
 
-# Runs `go build` for one tool in its wrapper module and prints a line every
-# 30 s so a long build is visibly alive. The binary lands in a temporary name
-# and is renamed into place, so a half-written file never counts as built.
 build() { # <name> <package> <ldflags>
-  local name="$1" pkg="$2" ldflags="$3" started=$SECONDS dir tmp
+  local name="$1" started=$SECONDS dir
   dir="$(tool_dir "$name")"
   mkdir -p "$dir"
-  tmp="$dir/.$name.tmp.$$"
-  echo "[$name] go build $pkg ($(version_of "$name")) into $dir"
-  (cd "$mods/$name" && go build -p "$jobs" -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg") &
-  local pid=$! next=$((SECONDS + 30))
-  while kill -0 "$pid" 2> /dev/null; do
-    sleep 1
-    if ((SECONDS >= next)); then
-      echo "[$name] still building... $((SECONDS - started))s"
-      next=$((SECONDS + 30))
-    fi
-  done
-  if ! wait "$pid"; then
-    rm -f "$tmp"
-    echo "[$name] FAILED after $((SECONDS - started))s" >&2
-    exit 1
-  fi
-  mv -f "$tmp" "$dir/$name"
+  echo "[$name] go build $2 ($(version_of "$name")) into $dir"
+  go_build "$name" "$mods/$name" "$2" "$3" "$dir"
   local reported
   case "$name" in
     helm) reported="$("$dir/$name" version --short 2>&1 | head -n1 || true)" ;;
