@@ -48,7 +48,16 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
   const stallMs = options.stallMs ?? 150_000;
   const watchTimeoutSeconds = options.watchTimeoutSeconds ?? 290;
   const log = options.log ?? (() => undefined);
-  const transform = options.transform ?? ((o: T) => o);
+  // managedFields are often most of an object's size and nothing here reads them
+  // (controller-runtime's TransformStripManagedFields does the same).
+  const transform = (o: T): T => {
+    let stripped = o;
+    if (o.metadata && 'managedFields' in o.metadata) {
+      const { managedFields: _dropped, ...metadata } = o.metadata as typeof o.metadata & { managedFields?: unknown };
+      stripped = { ...o, metadata };
+    }
+    return options.transform ? options.transform(stripped) : stripped;
+  };
   const cache = new Map<string, T>();
   let stopped = false;
   let abort: AbortController | undefined;
