@@ -161,7 +161,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       const message = err instanceof Error ? err.message : String(err);
       applyError ??= { kind, name: objectName, message };
       deps.logger.warn(`writing ${kind} ${objectName} failed`, { ...log, error: message });
-      await deps.events.record(auth, 'Warning', 'ApplyFailed', `Applying ${kind} ${objectName} failed: ${message}`).catch(() => undefined);
+      await deps.events.record(auth, 'Warning', 'ApplyFailed', `Applying ${kind} ${objectName} failed: ${message}`);
     }
   };
   for (const object of objects) {
