@@ -17,17 +17,20 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { operatorCommand } from './operator/build.js';
 import { runBurst, runBurstBaseline, type BurstBaseline, type BurstResult } from './operator/burst.js';
-import { prepareNamespace, startBenchCluster } from './operator/cluster.js';
 import { BASELINE_NAMESPACE, NAMESPACE, type BenchContext } from './operator/context.js';
-import { totalReconciles, totalWrites, delta } from './operator/metrics.js';
-import { killOperatorsSync, startOperator, type OperatorProcess } from './operator/operator-process.js';
+import { totalReconciles, totalWrites, delta, withCounters, type CountedOperator } from './operator/metrics.js';
 import { createPresenceTracker, type PresenceTracker } from './operator/presence.js';
-import { MiB, memorySampler, phaseLoad, round, type PhaseLoad } from './operator/proc.js';
-import { figure, percentile, renderTable, type Figure } from './operator/report.js';
+import { memorySampler, phaseLoad, type PhaseLoad } from './operator/proc.js';
+import { figure, renderTable, type Figure } from './operator/report.js';
 import { runResync, type ResyncResult } from './operator/resync.js';
-import { CHILDREN_PER_AUTHSERVICE } from './operator/sample.js';
+import { benchSecrets, CHILDREN_PER_AUTHSERVICE } from './operator/sample.js';
 import { parseSettings } from './operator/settings.js';
 import { runSingle, type SingleResult } from './operator/single.js';
+import { signalAll } from './support/children.js';
+import { prepareNamespace, startBenchCluster } from './support/cluster.js';
+import { percentile } from './support/percentile.js';
+import { MiB, round } from './support/proc-stats.js';
+import { startOperator } from './support/operator-process.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const started = performance.now();
@@ -112,8 +115,8 @@ async function main(): Promise<void> {
   });
   if (interrupted) throw new Interrupted();
   const { admin } = cluster;
-  await prepareNamespace(admin, NAMESPACE);
-  await prepareNamespace(admin, BASELINE_NAMESPACE);
+  await prepareNamespace(admin, NAMESPACE, benchSecrets(NAMESPACE));
+  await prepareNamespace(admin, BASELINE_NAMESPACE, benchSecrets(BASELINE_NAMESPACE));
 
   const anomalies: string[] = [];
   const trackers: PresenceTracker[] = [];
@@ -123,12 +126,20 @@ async function main(): Promise<void> {
   cleanups.push(() => trackers.forEach((t) => t.stop()));
   await Promise.all([tracker.synced, baselineTracker.synced]);
 
-  let operator: OperatorProcess | undefined;
-  const launch = async (label: string, resyncSeconds: number): Promise<OperatorProcess> => {
+  let operator: CountedOperator | undefined;
+  const launch = async (label: string, resyncSeconds: number): Promise<CountedOperator> => {
     const logFile = join(tmp, `operator-${label}.log`);
     keptLogs.push({ from: logFile, to: join(s.outDir, `operator-${stamp}.operator-${label}.log`) });
     const t0 = performance.now();
-    const started = await startOperator({ repo, cli: build.cli, kubeconfig: cluster.operatorKubeconfig, namespace: NAMESPACE, workers: s.workers, resyncSeconds, logFile }, 120_000);
+    const started = withCounters(await startOperator({
+      repo,
+      cli: build.cli,
+      kubeconfig: cluster.operatorKubeconfig,
+      namespace: NAMESPACE,
+      flags: ['--workers', String(s.workers), '--resync-seconds', String(resyncSeconds)],
+      logFile,
+      readyTimeoutMs: 120_000,
+    }));
     cleanups.push(() => started.stop());
     say(`operator ${label}: pid ${started.pid}, ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (user keyward-operator, --namespace ${NAMESPACE}, --resync-seconds ${resyncSeconds}, --workers ${s.workers})`);
     return started;
@@ -286,6 +297,7 @@ async function main(): Promise<void> {
   say(`wrote ${relative(repo, out)}${logs.length ? `; operator logs ${logs.join(', ')}` : ''}`);
 }
 
+const killOperatorsSync = (): void => signalAll('SIGKILL');
 process.on('exit', killOperatorsSync);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

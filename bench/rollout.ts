@@ -22,15 +22,18 @@ import { fileURLToPath } from 'node:url';
 import { collectAnomalies } from './rollout/anomalies.js';
 import { createBaseline, type Baseline, type BaselineSample } from './rollout/baseline.js';
 import { startCheckServer, type CheckServer } from './rollout/check-servers.js';
-import { startBenchCluster } from './rollout/cluster.js';
 import { breakdown, rolloutFigures } from './rollout/figures.js';
 import { measureLoad, type Load } from './rollout/machine.js';
 import { startNodeHeartbeat } from './rollout/node-heartbeat.js';
-import { killOperatorsSync, startOperator, type OperatorProcess } from './rollout/operator-process.js';
-import { percentile, renderTable } from './rollout/report.js';
+import { renderTable } from './rollout/report.js';
 import { deploySeries, rollOnce, type Sample, type Series, type SeriesContext, type SeriesName } from './rollout/series.js';
 import { parseSettings, usage, UsageError, type RolloutBenchSettings } from './rollout/settings.js';
 import { watchNamespace, type Timeline } from './rollout/timeline.js';
+import { sampleSecrets } from '../test/support/operator.js';
+import { signalAll } from './support/children.js';
+import { percentile } from './support/percentile.js';
+import { kubeClientFrom, prepareNamespace, startBenchCluster } from './support/cluster.js';
+import { startOperator, type OperatorProcess } from './support/operator-process.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NAMESPACE = 'bench-rollout';
@@ -119,7 +122,6 @@ async function runRound(r: RoundRunner, round: number): Promise<Round> {
 }
 
 const ms = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(0)} ms` : 'n/a');
-const p = (values: number[], q: number): number => percentile(values, q);
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -156,13 +158,13 @@ async function main(): Promise<void> {
   const cluster = await startBenchCluster({
     dir: join(tmp, 'plane'),
     nodes: s.nodes,
-    namespace: NAMESPACE,
     log: (line) => say(`  ${line}`),
     onStarted: (plane) => {
       cleanups.push(() => plane.stop());
       planePids = () => Object.fromEntries(plane.components().filter((c) => c.name === 'kube-apiserver' || c.name === 'etcd').map((c) => [c.name, c.pid]));
     },
   });
+  await prepareNamespace(cluster.admin, NAMESPACE, sampleSecrets(NAMESPACE));
   checkInterrupted();
   // The harness's kwok nodes never heartbeat: without these, every pod turns not ready ~50 s in (node-heartbeat.ts).
   const heartbeat = await startNodeHeartbeat(cluster.admin, 10_000, say);
@@ -182,7 +184,15 @@ async function main(): Promise<void> {
   await timeline.synced;
 
   const readyStart = performance.now();
-  const operator: OperatorProcess = await startOperator({ repo, kubeconfig: cluster.operatorKubeconfig, namespace: NAMESPACE, serviceUrlMap: urlMap, logFile: operatorLog, readyTimeoutMs: 120_000 });
+  const operator: OperatorProcess = await startOperator({
+    repo,
+    cli: ['--import', 'tsx', 'operator/cli.ts'],
+    kubeconfig: cluster.operatorKubeconfig,
+    namespace: NAMESPACE,
+    flags: ['--service-url-map', urlMap],
+    logFile: operatorLog,
+    readyTimeoutMs: 120_000,
+  });
   cleanups.push(() => operator.stop());
   say(`operator: pid ${operator.pid} (node --import tsx operator/cli.ts run, user keyward-operator), ready in ${((performance.now() - readyStart) / 1000).toFixed(1)} s`);
   const pids = (): Record<string, number> => ({ operator: operator.pid, ...planePids() });
@@ -191,7 +201,7 @@ async function main(): Promise<void> {
   const ctx: SeriesContext = { admin: cluster.admin, namespace: NAMESPACE, timeline, replicas: s.replicas, timeoutMs: s.rolloutTimeoutSeconds * 1000 };
   await Promise.all(series.map((one) => deploySeries(ctx, one, 'keyward-service:bench-initial')));
   say(`AuthServices ${series.map((one) => one.authService).join(', ')} Healthy on blue`);
-  const baseline = await createBaseline({ client: cluster.asOperator, namespace: NAMESPACE, timeline, timeoutMs: 30_000 });
+  const baseline = await createBaseline({ client: await kubeClientFrom(cluster.operatorKubeconfig), namespace: NAMESPACE, timeline, timeoutMs: 30_000 });
   checkInterrupted();
 
   const dead = new Map<SeriesName, string>();
@@ -236,9 +246,9 @@ async function main(): Promise<void> {
   out.write(`p99 of ${rounds.length} values per series is their maximum (nearest rank). Times are Date.now() stamps of the bench's watch events and of the operator's status milestones (one machine, one clock).\n`);
   for (const line of breakdown(figureInput)) out.write(`${line}\n`);
   out.write(`machine over ${rounds.length} rounds: ${(loads.reduce((a, l) => a + l.machineBusy, 0) / Math.max(1, loads.length) * 100).toFixed(0)} % busy on average, ` +
-    `CPU pressure p50 ${(p(pressures, 50) * 100).toFixed(0)} % / max ${(p(pressures, 100) * 100).toFixed(0)} %, operator CPU ${opCpu.toFixed(1)} s; ` +
+    `CPU pressure p50 ${(percentile(pressures, 50) * 100).toFixed(0)} % / max ${(percentile(pressures, 100) * 100).toFixed(0)} %, operator CPU ${opCpu.toFixed(1)} s; ` +
     `load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')} (2 cores: above 2 means waiting for CPU)\n`);
-  if (p(pressures, 50) > 0.5) out.write(`note: tasks waited for a CPU more than half the time: the tails (p99) are the neighbours' as much as the operator's; compare ratios, rerun when quieter\n`);
+  if (percentile(pressures, 50) > 0.5) out.write(`note: tasks waited for a CPU more than half the time: the tails (p99) are the neighbours' as much as the operator's; compare ratios, rerun when quieter\n`);
   out.write(`kwok nodes kept Ready by the bench's heartbeats (${heartbeat.beats} status patches; the harness sends none, see bench/README.md)\n`);
   if (stoppedEarly) out.write(`note: ${stoppedEarly}\n`);
   if (anomalies.length > 0) out.write(`\nAnomalies (each says whose it is; the bench changes nothing):\n${anomalies.map((a) => `- ${a}`).join('\n')}\n`);
@@ -261,6 +271,7 @@ async function main(): Promise<void> {
   say(`wrote ${relative(repo, json)}; operator log ${relative(repo, keptLog)}`);
 }
 
+const killOperatorsSync = (): void => signalAll('SIGKILL');
 process.on('exit', killOperatorsSync);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

@@ -7,8 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeClient, KubeObject } from '../../operator/kube/client.js';
-import { totalReconciles, totalWrites, type OperatorCounters } from './metrics.js';
-import type { OperatorProcess } from './operator-process.js';
+import { totalReconciles, totalWrites, type CountedOperator, type OperatorCounters } from './metrics.js';
 import type { PresenceTracker } from './presence.js';
 import type { Settings } from './settings.js';
 
@@ -24,7 +23,7 @@ export interface BenchContext {
   /** Children in BASELINE_NAMESPACE. */
   baselineTracker: PresenceTracker;
   /** The operator now running. */
-  operator(): OperatorProcess;
+  operator(): CountedOperator;
   say(line: string): void;
   /** Something a maintainer should look at (never fixed by the bench). */
   anomaly(text: string): void;

@@ -1,4 +1,5 @@
 /** The operator's counters from its Prometheus text (operator/observability/metrics.ts), and differences between two scrapes. */
+import type { OperatorProcess } from '../support/operator-process.js';
 
 export interface OperatorCounters {
   /** keyward_operator_api_writes_total by verb (create, update, patch, delete). */
@@ -59,4 +60,20 @@ export function delta(after: Record<string, number>, before: Record<string, numb
     if (d !== 0) out[k] = d;
   }
   return out;
+}
+
+/** An operator child whose counters the bench scrapes. */
+export interface CountedOperator extends OperatorProcess {
+  counters(): Promise<OperatorCounters>;
+}
+
+export function withCounters(operator: OperatorProcess): CountedOperator {
+  return {
+    ...operator,
+    async counters() {
+      const res = await fetch(operator.metricsUrl, { signal: AbortSignal.timeout(10_000) });
+      if (!res.ok) throw new Error(`${operator.metricsUrl}: HTTP ${res.status}`);
+      return parseOperatorMetrics(await res.text());
+    },
+  };
 }

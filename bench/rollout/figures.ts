@@ -3,8 +3,12 @@
  * lines under it that break each latency down. Pure: data in, data out.
  */
 import type { BaselineSample } from './baseline.js';
-import { figure, percentile as p, type Figure } from './report.js';
+import { percentile } from '../support/percentile.js';
+import { figure, type Figure } from './report.js';
 import type { FlipSample, RollbackSample, Sample, SeriesName } from './series.js';
+
+/** Percentile of the values that exist: a missing stamp (NaN) is left out. With 20 values p99 is the maximum. */
+const p = (values: readonly number[], q: number): number => percentile(values.filter(Number.isFinite), q);
 
 /** Issue 5: the flip within 1 s of the new colour being available, plus configured analysis time. */
 export const TARGET_MS = 1000;

@@ -1,11 +1,5 @@
-/** Percentiles, the results table and its verdicts. A missed target is a finding, not a failed run. */
-
-/** Nearest-rank percentile (p in 0–100); NaN when empty. With 20 values p99 is the maximum. */
-export function percentile(values: readonly number[], p: number): number {
-  const finite = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (finite.length === 0) return NaN;
-  return finite[Math.min(finite.length - 1, Math.max(0, Math.ceil((p / 100) * finite.length) - 1))]!;
-}
+/** The results table and its verdicts. A missed target is a finding, not a failed run. */
+import { renderRows } from '../support/table.js';
 
 export interface Figure {
   id: string;
@@ -45,8 +39,5 @@ export function renderTable(figures: readonly Figure[]): string {
       f.pass === undefined ? '' : f.pass ? 'PASS' : 'MISS',
     ]),
   ];
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => [...r[col]!].length)));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => c + ' '.repeat(widths[i]! - [...c].length)).join(' | ')} |`;
-  const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
-  return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join('\n');
+  return renderRows(rows);
 }

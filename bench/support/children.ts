@@ -27,6 +27,8 @@ export interface SpawnOptions {
   /** Arguments to `node` (script first). */
   args: string[];
   env: NodeJS.ProcessEnv;
+  /** Working directory; the bench's own when unset. */
+  cwd?: string;
   logFile: string;
   /** Open an IPC channel (our own baseline children report through it). */
   ipc?: boolean;
@@ -36,7 +38,7 @@ export function spawnNode(options: SpawnOptions): Child {
   const log = openSync(options.logFile, 'a');
   const stdio: ('ignore' | number | 'ipc')[] = ['ignore', log, log];
   if (options.ipc) stdio.push('ipc');
-  const proc = spawn(process.execPath, options.args, { env: options.env, stdio });
+  const proc = spawn(process.execPath, options.args, { cwd: options.cwd, env: options.env, stdio });
   closeSync(log); // the child holds its own descriptor
   if (proc.pid === undefined) throw new Error(`could not start ${options.name}`);
   let ended = false;

@@ -41,7 +41,7 @@ export function readCpuSeconds(pid: number): number {
 }
 
 /** Busy and total jiffies of the whole machine (all CPUs) from /proc/stat. */
-function readMachine(): { busy: number; total: number } {
+export function readMachine(): { busy: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const values = line.trim().split(/\s+/).slice(1).map(Number);
   const total = values.reduce((a, b) => a + b, 0);
@@ -50,7 +50,7 @@ function readMachine(): { busy: number; total: number } {
 }
 
 /** Microseconds during which some task waited for a CPU (PSI, Linux ≥ 4.20), or undefined. */
-function readCpuPressure(): number | undefined {
+export function readCpuPressure(): number | undefined {
   try {
     const match = /^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
     return match ? Number(match[1]) : undefined;

@@ -1,4 +1,5 @@
 /** The results table and its pass/fail verdicts. A missed target is a finding, not a failed run. */
+import { renderRows } from './table.js';
 
 export interface Target {
   op: '>=' | '<';
@@ -48,9 +49,6 @@ export function renderTable(figures: Figure[]): string {
       `${f.pass ? 'PASS' : 'MISS'}${f.caveat ? ` (${marks[caveated.indexOf(f)]})` : ''}`,
     ]),
   ];
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => [...r[col]!].length)));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => c + ' '.repeat(widths[i]! - [...c].length)).join(' | ')} |`;
-  const rule = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
   const notes = caveated.map((f, i) => `(${marks[i]}) noisy: ${f.caveat}`);
-  return [line(rows[0]!), rule, ...rows.slice(1).map(line), ...(notes.length ? ['', ...notes] : [])].join('\n');
+  return [renderRows(rows), ...(notes.length ? ['', ...notes] : [])].join('\n');
 }

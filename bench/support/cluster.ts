@@ -1,14 +1,13 @@
 /**
- * The benchmark's cluster: a fresh local control plane (hack/cluster), the
- * AuthService CRD, the operator's ClusterRole bound to user keyward-operator
- * (the identity the operator child runs as), and the namespaces with the
- * Secrets an AuthService reads.
+ * A benchmark's cluster: a fresh local control plane (hack/cluster) of its
+ * own, the AuthService CRD, the operator's ClusterRole bound to user
+ * keyward-operator (the identity the operator child runs as), and namespaces
+ * with the Secrets an AuthService reads.
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../../hack/cluster/control-plane.js';
 import { createKubeClient, type KubeClient, type KubeObject } from '../../operator/kube/client.js';
 import { installCrd, readYamlObjects } from '../../test/support/operator.js';
-import { benchSecrets } from './sample.js';
 
 export const OPERATOR_USER = 'keyward-operator';
 
@@ -20,16 +19,18 @@ export interface BenchCluster {
   operatorKubeconfig: string;
 }
 
-export function kubeConfigFrom(path: string): KubeConfig {
+/** A client for the kubeconfig at `path`. */
+export function kubeClientFrom(path: string): Promise<KubeClient> {
   const kc = new KubeConfig();
   kc.loadFromFile(path);
-  return kc;
+  return createKubeClient(kc);
 }
 
+/** `onStarted` receives the plane as soon as it runs, so a later failure still stops it. */
 export async function startBenchCluster(options: { dir: string; nodes: number; log: (line: string) => void; onStarted: (plane: ControlPlane) => void }): Promise<BenchCluster> {
   const plane = await startControlPlane({ dir: options.dir, nodes: options.nodes, log: options.log });
   options.onStarted(plane);
-  const admin = await createKubeClient(kubeConfigFrom(plane.kubeconfigPath));
+  const admin = await kubeClientFrom(plane.kubeconfigPath);
   await installCrd(admin, 'crds/authservice.yaml');
   for (const object of readYamlObjects('operator/rbac/clusterrole.yaml')) {
     if (object.kind === 'ClusterRole') await admin.apply(object);
@@ -45,9 +46,9 @@ export async function startBenchCluster(options: { dir: string; nodes: number; l
   return { plane, admin, operatorKubeconfig: plane.userKubeconfig(OPERATOR_USER) };
 }
 
-/** A namespace with the Secrets the sample AuthService reads. */
-export async function prepareNamespace(admin: KubeClient, name: string): Promise<void> {
+/** A namespace with `secrets` (those an AuthService reads). */
+export async function prepareNamespace(admin: KubeClient, name: string, secrets: KubeObject[]): Promise<void> {
   await admin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   // The namespace controller creates the default ServiceAccount shortly after; nothing here needs it.
-  for (const secret of benchSecrets(name)) await admin.apply(secret);
+  for (const secret of secrets) await admin.apply(secret);
 }
