@@ -9,7 +9,6 @@
  * that has a meaningful baseline is a ratio against one measured in this run
  * (DESIGN.md, "Benchmarks"): these machines are shared and noisy.
  */
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -26,34 +25,17 @@ import { runResync, type ResyncResult } from './operator/resync.js';
 import { benchSecrets, CHILDREN_PER_AUTHSERVICE } from './operator/sample.js';
 import { parseSettings } from './operator/settings.js';
 import { runSingle, type SingleResult } from './operator/single.js';
-import { signalAll } from './support/children.js';
-import { prepareNamespace, startBenchCluster } from './support/cluster.js';
+import { buildControlPlane, prepareNamespace, startBenchCluster } from './support/cluster.js';
 import { percentile } from './support/percentile.js';
 import { MiB, round } from './support/proc-stats.js';
+import { benchRun } from './support/run.js';
 import { startOperator } from './support/operator-process.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const started = performance.now();
 const say = (line: string): void => void process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 
-class Interrupted extends Error {}
-let interrupted = false;
-
-/** Stopped in reverse order by cleanUp(), on success, failure and Ctrl-C alike. */
-const cleanups: Array<() => unknown> = [];
-let cleaning: Promise<void> | undefined;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const step of cleanups.reverse()) {
-      try {
-        await step();
-      } catch (err) {
-        say(`clean-up step failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-  })();
-  return cleaning;
-}
+const { cleanups, checkInterrupted, run } = benchRun(say);
 
 /** Logs worth keeping, copied next to the JSON at the end (or on failure). */
 const keptLogs: Array<{ from: string; to: string }> = [];
@@ -93,11 +75,10 @@ async function main(): Promise<void> {
   cleanups.push(() => rmSync(buildDir, { recursive: true, force: true }));
   say(s.runner === 'compiled' ? 'compiling the operator to JavaScript (it runs as plain node, as in production)' : 'the operator runs under tsx from the working tree');
   const build = operatorCommand(repo, s.runner, buildDir, (line) => say(`  ${line}`));
-  if (interrupted) throw new Interrupted();
+  checkInterrupted();
 
-  say('control plane binaries: bash hack/cluster/build.sh (instant when cached)');
-  execFileSync('bash', [join(repo, 'hack/cluster/build.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (interrupted) throw new Interrupted();
+  buildControlPlane(repo, say);
+  checkInterrupted();
   let planePids: () => Record<string, number> = () => ({});
   planeLogs = () => {
     for (const component of ['kube-controller-manager', 'kwok', 'kube-apiserver']) {
@@ -113,7 +94,7 @@ async function main(): Promise<void> {
       planePids = () => Object.fromEntries(plane.components().filter((c) => c.name !== 'kube-scheduler').map((c) => [c.name, c.pid]));
     },
   });
-  if (interrupted) throw new Interrupted();
+  checkInterrupted();
   const { admin } = cluster;
   await prepareNamespace(admin, NAMESPACE, benchSecrets(NAMESPACE));
   await prepareNamespace(admin, BASELINE_NAMESPACE, benchSecrets(BASELINE_NAMESPACE));
@@ -159,7 +140,7 @@ async function main(): Promise<void> {
       say(`ANOMALY: ${text}`);
     },
     checkInterrupted: () => {
-      if (interrupted) throw new Interrupted();
+      checkInterrupted();
     },
   };
   const pids = (): Record<string, number> => ({ ...(operator ? { operator: operator.pid } : {}), ...planePids() });
@@ -297,29 +278,12 @@ async function main(): Promise<void> {
   say(`wrote ${relative(repo, out)}${logs.length ? `; operator logs ${logs.join(', ')}` : ''}`);
 }
 
-const killOperatorsSync = (): void => signalAll('SIGKILL');
-process.on('exit', killOperatorsSync);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) {
-      killOperatorsSync();
-      process.exit(130);
-    }
-    interrupted = true;
-    say(`${signal}: stopping the operator and the control plane`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .then(() => cleanUp())
-  .then(() => say('done; everything started was stopped'))
-  .catch(async (err: unknown) => {
-    if (err instanceof Interrupted) return;
-    process.stderr.write(`\nbench:operator failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+run({
+  name: 'bench:operator',
+  main,
+  onFailure: () => {
     planeLogs?.();
     const logs = keepLogs();
     if (logs.length) process.stderr.write(`operator logs kept: ${logs.join(', ')}\n`);
-    await cleanUp();
-    process.exitCode = 1;
-  });
+  },
+});

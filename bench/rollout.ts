@@ -14,7 +14,6 @@
  * interleaved with the rollouts so both see the same machine (DESIGN.md,
  * "Benchmarks").
  */
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -30,9 +29,9 @@ import { deploySeries, rollOnce, type Sample, type Series, type SeriesContext, t
 import { parseSettings, usage, UsageError, type RolloutBenchSettings } from './rollout/settings.js';
 import { watchNamespace, type Timeline } from './rollout/timeline.js';
 import { sampleSecrets } from '../test/support/operator.js';
-import { signalAll } from './support/children.js';
 import { percentile } from './support/percentile.js';
-import { kubeClientFrom, prepareNamespace, startBenchCluster } from './support/cluster.js';
+import { benchRun } from './support/run.js';
+import { buildControlPlane, kubeClientFrom, prepareNamespace, startBenchCluster } from './support/cluster.js';
 import { startOperator, type OperatorProcess } from './support/operator-process.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,27 +39,7 @@ const NAMESPACE = 'bench-rollout';
 const t0 = performance.now();
 const say = (line: string): void => void process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 
-class Interrupted extends Error {}
-let interrupted = false;
-const checkInterrupted = (): void => {
-  if (interrupted) throw new Interrupted();
-};
-
-/** Undone in reverse order by cleanUp(), on success, failure and Ctrl-C alike. */
-const cleanups: Array<() => unknown> = [];
-let cleaning: Promise<void> | undefined;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const step of cleanups.reverse()) {
-      try {
-        await step();
-      } catch (err) {
-        say(`clean-up step failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-  })();
-  return cleaning;
-}
+const { cleanups, checkInterrupted, run } = benchRun(say);
 
 /** The three series, each with its own AuthService and check server. */
 function defineSeries(s: RolloutBenchSettings, healthy: CheckServer, failing: CheckServer): Series[] {
@@ -110,7 +89,7 @@ async function runRound(r: RoundRunner, round: number): Promise<Round> {
     try {
       samples.push(await rollOnce(ctx, one, round));
     } catch (err) {
-      if (interrupted) throw new Interrupted();
+      checkInterrupted();
       const message = err instanceof Error ? err.message : String(err);
       dead.set(one.name, `round ${round}: ${message}`);
       say(`series ${one.name} stopped: ${message}`);
@@ -151,8 +130,7 @@ async function main(): Promise<void> {
     });
   }
 
-  say('control plane binaries: bash hack/cluster/build.sh (instant when cached)');
-  execFileSync('bash', [join(repo, 'hack/cluster/build.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  buildControlPlane(repo, say);
   checkInterrupted();
   let planePids: () => Record<string, number> = () => ({});
   const cluster = await startBenchCluster({
@@ -271,31 +249,12 @@ async function main(): Promise<void> {
   say(`wrote ${relative(repo, json)}; operator log ${relative(repo, keptLog)}`);
 }
 
-const killOperatorsSync = (): void => signalAll('SIGKILL');
-process.on('exit', killOperatorsSync);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) {
-      killOperatorsSync();
-      process.exit(130);
-    }
-    interrupted = true;
-    say(`${signal}: stopping the operator and the control plane`);
-    void cleanUp().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .then(() => cleanUp())
-  .then(() => say('done; everything started was stopped'))
-  .catch(async (err: unknown) => {
-    if (err instanceof Interrupted) return;
-    if (err instanceof UsageError) {
-      process.stderr.write(`bench:rollout: ${err.message}\n\n${usage}`);
-      process.exitCode = 2;
-      return;
-    }
-    process.stderr.write(`\nbench:rollout failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    await cleanUp();
-    process.exitCode = 1;
-  });
+run({
+  name: 'bench:rollout',
+  main,
+  handled: (err) => {
+    if (!(err instanceof UsageError)) return undefined;
+    process.stderr.write(`bench:rollout: ${err.message}\n\n${usage}`);
+    return 2;
+  },
+});

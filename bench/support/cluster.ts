@@ -4,6 +4,8 @@
  * keyward-operator (the identity the operator child runs as), and namespaces
  * with the Secrets an AuthService reads.
  */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../../hack/cluster/control-plane.js';
 import { createKubeClient, type KubeClient, type KubeObject } from '../../operator/kube/client.js';
@@ -24,6 +26,12 @@ export function kubeClientFrom(path: string): Promise<KubeClient> {
   const kc = new KubeConfig();
   kc.loadFromFile(path);
   return createKubeClient(kc);
+}
+
+/** Builds whatever control plane binary is missing (hack/cluster/build.sh; instant when cached), its progress on our stderr. */
+export function buildControlPlane(repo: string, say: (line: string) => void): void {
+  say('control plane binaries: bash hack/cluster/build.sh (instant when cached)');
+  execFileSync('bash', [join(repo, 'hack/cluster/build.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
 /** `onStarted` receives the plane as soon as it runs, so a later failure still stops it. */
