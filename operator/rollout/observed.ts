@@ -1,6 +1,6 @@
 // What the engine needs to know about the world, gathered by the reconciler
 // before each pass, and the readiness tests it makes on it.
-import type { Analysis, Colour } from '../api/types.js';
+import type { Autoscaling, Colour, Rollout, VerticalAutoscaling } from '../api/types.js';
 
 /** One colour's Deployment (`<name>-<colour>`), as read from the API server. */
 export interface DeploymentObservation {
@@ -51,17 +51,9 @@ export interface Observation {
 /** The spec fields the engine reads; an AuthServiceSpec is one. */
 export interface RolloutSpec {
   replicas: number;
-  autoscaling: { enabled: boolean; minReplicas: number; maxReplicas: number };
-  verticalAutoscaling: { enabled: boolean };
-  rollout: {
-    autoPromotion: boolean;
-    autoPromotionSeconds: number;
-    progressDeadlineSeconds: number;
-    scaleDownDelaySeconds: number;
-    /** Absent: the gate is availability alone (which includes the readiness probe). */
-    prePromotionAnalysis?: Analysis;
-    postPromotionAnalysis?: Analysis;
-  };
+  autoscaling: Pick<Autoscaling, 'enabled' | 'minReplicas' | 'maxReplicas'>;
+  verticalAutoscaling: Pick<VerticalAutoscaling, 'enabled'>;
+  rollout: Rollout;
 }
 
 export const MISSING_DEPLOYMENT: DeploymentObservation = {
