@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { LRUCache } from 'lru-cache';
 import { AppError } from '../errors.js';
 import type { KeyRing } from './keys.js';
 
@@ -22,6 +23,11 @@ export interface AccessTokenOptions {
   ttlSeconds: number;
   /** Milliseconds since the epoch; defaults to Date.now. */
   now?: () => number;
+  /**
+   * Verified tokens remembered, so a client calling `me` again with the same token
+   * skips the signature check (as Envoy's JWT filter does with its cache). 0 turns it off.
+   */
+  verifiedCacheSize?: number;
 }
 
 export interface AccessTokenSubject {
@@ -70,7 +76,23 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     return { token, expiresIn: ttlSeconds };
   }
 
+  // Keyed by the whole token, so only the exact bytes that verified are trusted; expiry is
+  // still checked on every use. Revocation is not this cache's concern: `me` checks the session.
+  const verified = new LRUCache<string, AccessTokenClaims>({ max: Math.max(1, options.verifiedCacheSize ?? 10_000) });
+  const cacheVerified = (options.verifiedCacheSize ?? 10_000) > 0;
+
   function verify(token: string): AccessTokenClaims {
+    const remembered = cacheVerified ? verified.get(token) : undefined;
+    if (remembered) {
+      if (remembered.exp + CLOCK_TOLERANCE_SECONDS >= Math.floor(now() / 1000)) return remembered;
+      verified.delete(token);
+    }
+    const claims = verifySignature(token);
+    if (cacheVerified) verified.set(token, claims);
+    return claims;
+  }
+
+  function verifySignature(token: string): AccessTokenClaims {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
       throw new AppError('invalid_token', { cause: new Error('token missing or too long') });
     }

@@ -74,6 +74,26 @@ describe('service/tokens/access', () => {
     });
   });
 
+  describe('the cache of verified tokens', () => {
+    it('still refuses a remembered token once it expires', () => {
+      let clock = T0;
+      const tokens = tokensFor(esRing, () => clock);
+      const { token } = tokens.sign(subject);
+      expect(tokens.verify(token).sub).to.equal('user-1'); // verified and remembered
+      clock = T0 + 931_000;
+      expect(appErrorOf(() => tokens.verify(token))).to.deep.equal({ code: 'token_expired', status: 401 });
+    });
+
+    it('trusts only the exact token that verified: a tampered copy is checked and refused', () => {
+      const tokens = tokensFor(esRing);
+      const { token } = tokens.sign(subject);
+      tokens.verify(token);
+      const [header, , signature] = token.split('.') as [string, string, string];
+      const forged = `${header}.${b64url(claimsAt(T0, { sub: 'someone-else' }))}.${signature}`;
+      expect(appErrorOf(() => tokens.verify(forged))).to.deep.equal({ code: 'invalid_token', status: 401 });
+    });
+  });
+
   describe('attacks, each answered 401 invalid_token', () => {
     const tokens = tokensFor(esRing);
     const invalid = { code: 'invalid_token', status: 401 };
