@@ -10,20 +10,12 @@ import type { AuthService } from '../../operator/api/types.js';
 import { createInformer, type Informer } from '../../operator/controller/informer.js';
 import type { KubeClient, KubeObject } from '../../operator/kube/client.js';
 import { pathFor, resources } from '../../operator/kube/resources.js';
-import { CONTAINER_NAME, LABEL_COLOUR } from '../../operator/reconcile/meta.js';
+import { observeDeployment } from '../../operator/controller/blue-green.js';
+import { LABEL_COLOUR } from '../../operator/reconcile/meta.js';
+import type { DeploymentObservation } from '../../operator/rollout/observed.js';
 
-export interface DeploymentSeen {
-  kind: 'Deployment';
-  at: number;
-  name: string;
-  image?: string;
-  specReplicas: number;
-  statusReplicas: number;
-  updatedReplicas: number;
-  readyReplicas: number;
-  availableReplicas: number;
-  generationObserved: boolean;
-}
+/** A colour's Deployment as the bench saw it: the same observation the rollout engine is given. */
+export type DeploymentSeen = DeploymentObservation & { kind: 'Deployment'; at: number; name: string };
 
 export interface ServiceSeen {
   kind: 'Service';
@@ -43,20 +35,7 @@ export interface NodeSeen {
 export type Seen = DeploymentSeen | ServiceSeen;
 
 function deploymentSeen(at: number, d: V1Deployment): DeploymentSeen {
-  const containers = d.spec?.template?.spec?.containers ?? [];
-  const image = (containers.find((c) => c.name === CONTAINER_NAME) ?? containers[0])?.image;
-  return {
-    kind: 'Deployment',
-    at,
-    name: d.metadata?.name ?? '',
-    ...(image ? { image } : {}),
-    specReplicas: d.spec?.replicas ?? 1,
-    statusReplicas: d.status?.replicas ?? 0,
-    updatedReplicas: d.status?.updatedReplicas ?? 0,
-    readyReplicas: d.status?.readyReplicas ?? 0,
-    availableReplicas: d.status?.availableReplicas ?? 0,
-    generationObserved: (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0),
-  };
+  return { kind: 'Deployment', at, name: d.metadata?.name ?? '', ...observeDeployment(d) };
 }
 
 /**
