@@ -2,7 +2,8 @@
  * `npm run bench:service [-- --quick | --help]`: the auth service's benchmark.
  *
  * compile → PostgreSQL + Redis → service child → seed accounts → login vs
- * bcrypt (interleaved) → me vs a bare server (interleaved) → me at half load →
+ * bcrypt (interleaved) → me vs a bare server, then a one-route Express app vs
+ * the bare server (interleaved) → me at half load →
  * refresh → refresh at half load → the guide's mix → table + JSON → stop
  * everything. Every figure is a ratio or a bound against a baseline measured
  * in this run (DESIGN.md, "Benchmarks"): these machines are shared and noisy.
@@ -243,6 +244,9 @@ async function main(): Promise<void> {
     `Login rounds (login/s ÷ mean of the bcrypt runs either side): ${login.rounds.map((r) => r.ratio.toFixed(2)).join(', ')}; bcrypt runs ${login.baselines.map((b) => b.perSecond.toFixed(2)).join(', ')} compare/s.`,
     `  Per CPU-second (noise-independent): login ${fmt(login.cpuNormalisedRatio)} of bcrypt's compares.`,
     `me rounds: ${me.rounds.map((r) => r.ratio.toFixed(2)).join(', ')}; per request the service used ${me.serviceCpuMicros.toFixed(0)} µs of CPU, the bare server ${me.bareCpuMicros.toFixed(0)} µs (ratio ${fmt(me.cpuNormalisedRatio)}).`,
+    `  The floor: an Express 5 app with one route doing the bare server's work answered ${me.expressPerSecond.toFixed(0)} req/s, ` +
+      `${fmt(me.expressRatio)} of the bare server (rounds ${me.expressRounds.map((r) => r.ratio.toFixed(2)).join(', ')}; ${me.expressCpuMicros.toFixed(0)} µs of CPU per request). ` +
+      `No Express route can pass the me target above this; the service reaches ${fmt(me.ratio / me.expressRatio)} of the floor.`,
     ...[meHalf, refreshHalf].map(
       (h) =>
         `${h.route} at half load: p50 ${h.latencyMs.p50} ms, max ${h.latencyMs.max} ms; the service's own p99 ≤ ${h.serverP99AtMostMs} ms` +

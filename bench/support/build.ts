@@ -15,6 +15,7 @@ export interface Build {
   serviceCli: string;
   bcryptBaseline: string;
   meServerBaseline: string;
+  meExpressBaseline: string;
   remove(): Promise<void>;
 }
 
@@ -40,9 +41,10 @@ export async function compile(repo: string, dir: string, log: (line: string) => 
     serviceCli: join(out, 'service/cli.js'),
     bcryptBaseline: join(out, 'bench/baselines/bcrypt.js'),
     meServerBaseline: join(out, 'bench/baselines/me-server.js'),
+    meExpressBaseline: join(out, 'bench/baselines/me-express.js'),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
-  const missing = [build.serviceCli, build.bcryptBaseline, build.meServerBaseline].filter((f) => !existsSync(f));
+  const missing = [build.serviceCli, build.bcryptBaseline, build.meServerBaseline, build.meExpressBaseline].filter((f) => !existsSync(f));
   if (missing.length > 0) throw new Error(`compiling the service failed:\n${result.stdout}${result.stderr}`);
   // tsc still emits on type errors (someone's work in progress elsewhere in service/): say so, carry on.
   if (result.status !== 0) log(`warning: tsc reported type errors; running what it emitted:\n${result.stdout.trim()}`);
