@@ -166,10 +166,12 @@ export function withDefaults(spec: AuthServiceSpecInput): AuthServiceSpec {
     email:
       spec.email === undefined
         ? undefined
-        : {
+        : defined({
             smtpSecretRef: secretKeyRef(spec.email.smtpSecretRef, 'spec.email.smtpSecretRef', 'url'),
             from: required(spec.email.from, 'spec.email.from'),
-          },
+            appUrl: spec.email.appUrl,
+            requireVerification: spec.email.requireVerification ?? false,
+          }),
     autoscaling: {
       enabled: autoscaling.enabled ?? true,
       minReplicas: autoscaling.minReplicas ?? 3,

@@ -108,6 +108,10 @@ export interface Jwt {
 export interface Email {
   smtpSecretRef: SecretKeyRef;
   from: string;
+  /** Base of the links in verification and reset mail (APP_URL); absent: the service's own address. */
+  appUrl?: string;
+  /** REQUIRE_EMAIL_VERIFICATION: login waits until the address is verified. */
+  requireVerification: boolean;
 }
 
 export interface Autoscaling {

@@ -101,7 +101,7 @@ export function environment(spec: AuthServiceSpec): V1EnvVar[] {
     return ref ? [ref] : [];
   };
   const { pool } = spec.database;
-  const { jwt } = spec;
+  const { jwt, email } = spec;
   return [
     value('NODE_ENV', 'production'),
     value('PORT', spec.port),
@@ -124,7 +124,11 @@ export function environment(spec: AuthServiceSpec): V1EnvVar[] {
     value('ACCESS_TOKEN_TTL_SECONDS', jwt.accessTokenTTLSeconds),
     value('REFRESH_TOKEN_TTL_SECONDS', jwt.refreshTokenTTLSeconds),
     ...secret('SMTP_URL'),
-    ...(spec.email ? [value('EMAIL_FROM', spec.email.from)] : []),
+    ...(email ? [value('EMAIL_FROM', email.from)] : []),
+    ...(email?.appUrl !== undefined ? [value('APP_URL', email.appUrl)] : []),
+    // Only when on: false is the service's default, and leaving it out keeps the pod
+    // template, so the revision, of every AuthService written before the field existed.
+    ...(email?.requireVerification ? [value('REQUIRE_EMAIL_VERIFICATION', 'true')] : []),
   ];
 }
 

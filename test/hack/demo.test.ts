@@ -33,6 +33,7 @@ describe('examples/ and up --demo', function () {
         [(spec.database?.urlSecretRef as { name: string }).name, 'url'],
         [(spec.redis?.urlSecretRef as { name: string }).name, 'url'],
         [(spec.jwt?.keysSecretRef as { name: string }).name, 'signing-key.pem'],
+        [(spec.email?.smtpSecretRef as { name: string }).name, 'url'],
         [(spec.backup?.encryptionKeySecretRef as { name: string }).name, 'encryption.key'],
         [((spec.backup?.s3 as { credentialsSecretRef: { name: string } }).credentialsSecretRef).name, 'AWS_SECRET_ACCESS_KEY'],
       ];

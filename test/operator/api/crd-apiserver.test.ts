@@ -94,6 +94,16 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
     expect((stored as AuthService).spec).to.deep.equal(withDefaults(input.spec));
   });
 
+  it('stores the email section’s defaults: verification off, no appUrl', async function () {
+    const input = loginInput();
+    input.metadata.name = 'with-email';
+    input.spec.email = { smtpSecretRef: { name: 'auth-smtp' }, from: 'no-reply@example.com' };
+    const stored = await create(input);
+    expect(stored).not.to.be.instanceOf(KubeError);
+    expect((stored as AuthService).spec).to.deep.equal(withDefaults(input.spec));
+    expect((stored as AuthService).spec.email).to.deep.include({ requireVerification: false }).and.not.have.property('appUrl');
+  });
+
   describe('refuses invalid specs, naming the field', function () {
     type Case = [string, (input: AuthServiceInput) => void, string];
     const cases: Case[] = [
@@ -112,6 +122,9 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
       ['a VPA in Auto mode beside the HPA', (a) => (a.spec.verticalAutoscaling = { enabled: true }), 'spec.verticalAutoscaling.updateMode must be Off or Initial'],
       ['more tolerated failures than measurements', (a) => (a.spec.rollout = { prePromotionAnalysis: { count: 2, failureLimit: 2 } }), 'spec.rollout.prePromotionAnalysis.failureLimit must be smaller'],
       ['an unknown log level', (a) => (a.spec.logLevel = 'verbose' as never), 'spec.logLevel'],
+      ['a mail link base that is not http(s)', (a) => (a.spec.email = { smtpSecretRef: { name: 'auth-smtp' }, from: 'no-reply@example.com', appUrl: 'ftp://app.example.com' }), 'spec.email.appUrl'],
+      ['a mail link base with a query', (a) => (a.spec.email = { smtpSecretRef: { name: 'auth-smtp' }, from: 'no-reply@example.com', appUrl: 'https://app.example.com/?x=1' }), 'spec.email.appUrl'],
+      ['requireVerification without email', (a) => (a.spec.email = { requireVerification: true }), 'spec.email.smtpSecretRef'],
       ['a privileged port', (a) => (a.spec.port = 80), 'spec.port'],
       ['a Secret name that is not DNS-1123', (a) => (a.spec.database = { urlSecretRef: { name: 'Auth_DB' } }), 'spec.database.urlSecretRef.name'],
       ['no database', (a) => delete a.spec.database, 'spec.database'],

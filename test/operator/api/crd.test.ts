@@ -210,6 +210,16 @@ describe('crds/authservice.yaml', function () {
       }
     });
 
+    it('accepts an http or https base URL for the links in mail, and refuses another scheme, a query or a fragment', function () {
+      const appUrl = pattern('spec.email.appUrl');
+      for (const good of ['https://app.example.com', 'http://localhost:3000', 'https://example.com/account/', 'http://10.0.0.7:8080/auth', 'https://[::1]:8443']) {
+        expect(appUrl.test(good), good).to.equal(true);
+      }
+      for (const bad of ['ftp://app.example.com', 'app.example.com', 'https://', 'https://app.example.com/?next=1', 'https://app.example.com/#x', 'https://app example.com', 'https://user@app.example.com']) {
+        expect(appUrl.test(bad), bad).to.equal(false);
+      }
+    });
+
     it('accepts Prometheus durations made of ms, s, m and h', function () {
       const duration = pattern('spec.monitoring.serviceMonitor.interval');
       for (const good of ['30s', '1m30s', '500ms', '1h']) expect(duration.test(good), good).to.equal(true);

@@ -118,6 +118,13 @@ describe('withDefaults', function () {
     });
   });
 
+  it('leaves email verification off and the links on the service itself unless the email section says otherwise', function () {
+    const spec = withDefaults({ ...loginInput().spec, email: { smtpSecretRef: { name: 'auth-smtp' }, from: 'no-reply@example.com' } });
+    expect(spec.email).to.deep.equal({ smtpSecretRef: { name: 'auth-smtp', key: 'url' }, from: 'no-reply@example.com', requireVerification: false });
+    expect(spec.email).to.deep.equal((crdDefaults({ ...loginInput().spec, email: { smtpSecretRef: { name: 'auth-smtp' }, from: 'no-reply@example.com' } }) as typeof spec).email);
+    expect(withDefaults(loginInput().spec).email).to.equal(undefined);
+  });
+
   it('keeps every value that is set', function () {
     const { spec } = everyField();
     expect(withDefaults(spec)).to.deep.equal(spec);

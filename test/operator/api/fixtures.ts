@@ -51,7 +51,12 @@ export function everyField(): AuthService {
         issuer: 'https://auth.example.com',
         audience: 'example-apps',
       },
-      email: { smtpSecretRef: { name: 'auth-smtp', key: 'smtp-url' }, from: 'no-reply@example.com' },
+      email: {
+        smtpSecretRef: { name: 'auth-smtp', key: 'smtp-url' },
+        from: 'no-reply@example.com',
+        appUrl: 'https://app.example.com/account',
+        requireVerification: true,
+      },
       autoscaling: {
         enabled: true,
         minReplicas: 4,

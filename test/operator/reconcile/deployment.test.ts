@@ -185,6 +185,21 @@ describe('desiredDeployment', function () {
       expect(vars.has('SMTP_URL')).to.equal(false);
       expect(vars.has('EMAIL_FROM')).to.equal(false);
       expect(vars.has('JWT_ISSUER')).to.equal(false);
+      expect(vars.has('APP_URL')).to.equal(false);
+      expect(vars.has('REQUIRE_EMAIL_VERIFICATION')).to.equal(false);
+    });
+
+    it('sets APP_URL only when spec.email.appUrl is given, and REQUIRE_EMAIL_VERIFICATION only when it is on', function () {
+      const withEmail = (email: Partial<NonNullable<AuthService['spec']['email']>>) =>
+        env(desiredDeployment(withSpec((a) => (a.spec.email = { smtpSecretRef: { name: 'auth-smtp', key: 'url' }, from: 'no-reply@example.com', requireVerification: false, ...email })), 'blue', { secretsHash: SECRETS }));
+      const plain = withEmail({});
+      expect(plain.get('EMAIL_FROM')?.value).to.equal('no-reply@example.com');
+      expect(plain.has('APP_URL')).to.equal(false);
+      // Off is the service's default: leaving it out keeps older AuthServices at their revision.
+      expect(plain.has('REQUIRE_EMAIL_VERIFICATION')).to.equal(false);
+      const set = withEmail({ appUrl: 'http://localhost:3000', requireVerification: true });
+      expect(set.get('APP_URL')).to.deep.equal({ name: 'APP_URL', value: 'http://localhost:3000' });
+      expect(set.get('REQUIRE_EMAIL_VERIFICATION')).to.deep.equal({ name: 'REQUIRE_EMAIL_VERIFICATION', value: 'true' });
     });
 
     it('passes every optional setting when the spec has it', function () {
@@ -201,6 +216,8 @@ describe('desiredDeployment', function () {
       expect(value('JWT_ISSUER')).to.equal('https://auth.example.com');
       expect(value('JWT_AUDIENCE')).to.equal('example-apps');
       expect(value('EMAIL_FROM')).to.equal('no-reply@example.com');
+      expect(value('APP_URL')).to.equal('https://app.example.com/account');
+      expect(value('REQUIRE_EMAIL_VERIFICATION')).to.equal('true');
       expect(value('LOG_LEVEL')).to.equal('warn');
       expect(value('TRUST_PROXY')).to.equal('10.0.0.0/8');
       expect(value('DATABASE_MAX_CONNECTIONS')).to.equal('40');
@@ -213,7 +230,7 @@ describe('desiredDeployment', function () {
         'DATABASE_URL', 'DATABASE_MAX_CONNECTIONS', 'DATABASE_MIN_CONNECTIONS', 'DATABASE_CONNECTION_TIMEOUT_SECONDS',
         'DATABASE_IDLE_TIMEOUT_SECONDS', 'DATABASE_MAX_LIFETIME_SECONDS', 'REDIS_URL',
         'JWT_ALGORITHM', 'JWT_SIGNING_KEY', 'JWT_VERIFICATION_KEYS', 'JWT_SECRET', 'JWT_PREVIOUS_SECRETS', 'JWT_ISSUER', 'JWT_AUDIENCE',
-        'ACCESS_TOKEN_TTL_SECONDS', 'REFRESH_TOKEN_TTL_SECONDS', 'SMTP_URL', 'EMAIL_FROM',
+        'ACCESS_TOKEN_TTL_SECONDS', 'REFRESH_TOKEN_TTL_SECONDS', 'SMTP_URL', 'EMAIL_FROM', 'APP_URL', 'REQUIRE_EMAIL_VERIFICATION',
       ];
       for (const auth of [login(), everyField()]) {
         const names = (container(desiredDeployment(auth, 'blue', { secretsHash: SECRETS })).env ?? []).map((e) => e.name);
