@@ -7,6 +7,7 @@ import { loadConfig } from '../../service/config/env.js';
 import { createLogger } from '../../service/logging/logger.js';
 import { startService, type RunningService } from '../../service/server.js';
 import { createTestDatabase } from './postgres.js';
+import { startSmtpServer, type TestSmtp } from './smtp.js';
 
 export interface TestService extends RunningService {
   databaseUrl: string;
@@ -66,6 +67,43 @@ export async function startTestService(env: Record<string, string> = {}): Promis
         parsed = undefined;
       }
       return { status: res.status, headers: res.headers, body: parsed, text };
+    },
+  };
+}
+
+export interface MailingService {
+  /** Available from the suite's `before` hook on. */
+  readonly service: TestService;
+  /** The SMTP server the service mails through: tests read what it was sent. */
+  readonly smtp: TestSmtp;
+}
+
+/**
+ * Registers the calling suite's `before` and `after` hooks: a test SMTP server,
+ * and the service mailing through it with `env` on top. Call it in a `describe`
+ * body; read `.service` and `.smtp` inside tests.
+ */
+export function serviceWithSmtp(env: Record<string, string> = {}): MailingService {
+  let service: TestService | undefined;
+  let smtp: TestSmtp | undefined;
+  before(async () => {
+    smtp = await startSmtpServer();
+    service = await startTestService({ SMTP_URL: smtp.url, ...env });
+  });
+  after(async () => {
+    await service?.stop();
+    await smtp?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('serviceWithSmtp: read .service and .smtp inside tests or hooks, after the suite\'s before hook');
+    return value;
+  };
+  return {
+    get service() {
+      return started(service);
+    },
+    get smtp() {
+      return started(smtp);
     },
   };
 }

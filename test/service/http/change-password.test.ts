@@ -1,48 +1,38 @@
 import { expect } from 'chai';
 import { query } from '../../support/db.js';
-import { newAccount, startTestService, type TestService } from '../../support/service.js';
-import { startSmtpServer, type TestSmtp } from '../../support/smtp.js';
+import { newAccount, serviceWithSmtp } from '../../support/service.js';
 
 describe('POST /api/auth/change-password', () => {
-  let smtp: TestSmtp;
-  let service: TestService;
-  before(async () => {
-    smtp = await startSmtpServer();
-    service = await startTestService({ SMTP_URL: smtp.url, LOCKOUT_THRESHOLD: '3', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_LOGIN_PER_MINUTE: '0' });
-  });
-  after(async () => {
-    await service.stop();
-    await smtp.stop();
-  });
+  const mailing = serviceWithSmtp({ LOCKOUT_THRESHOLD: '3', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_LOGIN_PER_MINUTE: '0' });
 
   const twoSessions = async (): Promise<{ account: ReturnType<typeof newAccount>; current: Record<string, string>; other: Record<string, string>; userId: string }> => {
     const account = newAccount();
-    const other = (await service.request('POST', '/api/auth/register', { body: account })).body;
-    const current = (await service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } })).body;
+    const other = (await mailing.service.request('POST', '/api/auth/register', { body: account })).body;
+    const current = (await mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } })).body;
     return { account, current, other, userId: other.user.id };
   };
 
   it('changes the password, signs out the other sessions at once, keeps the current one, and tells the owner', async () => {
     const { account, current, other, userId } = await twoSessions();
-    const res = await service.request('POST', '/api/auth/change-password', {
+    const res = await mailing.service.request('POST', '/api/auth/change-password', {
       token: current.access_token,
       body: { current_password: account.password, new_password: 'my new long passphrase' },
     });
     expect(res.status).to.equal(200);
     expect(res.body).to.deep.equal({ other_sessions_revoked: 1 });
 
-    expect((await service.request('GET', '/api/auth/me', { token: current.access_token })).status).to.equal(200);
-    expect((await service.request('POST', '/api/auth/refresh', { body: { refresh_token: current.refresh_token } })).status).to.equal(200);
-    const me = await service.request('GET', '/api/auth/me', { token: other.access_token });
+    expect((await mailing.service.request('GET', '/api/auth/me', { token: current.access_token })).status).to.equal(200);
+    expect((await mailing.service.request('POST', '/api/auth/refresh', { body: { refresh_token: current.refresh_token } })).status).to.equal(200);
+    const me = await mailing.service.request('GET', '/api/auth/me', { token: other.access_token });
     expect(me.status).to.equal(401);
     expect(me.body.error.code).to.equal('session_revoked');
-    expect((await service.request('POST', '/api/auth/refresh', { body: { refresh_token: other.refresh_token } })).status).to.equal(401);
+    expect((await mailing.service.request('POST', '/api/auth/refresh', { body: { refresh_token: other.refresh_token } })).status).to.equal(401);
 
-    expect((await service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } })).status).to.equal(401);
-    expect((await service.request('POST', '/api/auth/login', { body: { email: account.email, password: 'my new long passphrase' } })).status).to.equal(200);
-    const notice = await smtp.waitFor(account.email, /Your password was changed/);
+    expect((await mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } })).status).to.equal(401);
+    expect((await mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: 'my new long passphrase' } })).status).to.equal(200);
+    const notice = await mailing.smtp.waitFor(account.email, /Your password was changed/);
     expect(notice.text).to.contain('Your other sessions were signed out');
-    const events = await query(service.databaseUrl, `SELECT session_id, details FROM security_events WHERE user_id = $1 AND type = 'password_changed'`, [userId]);
+    const events = await query(mailing.service.databaseUrl, `SELECT session_id, details FROM security_events WHERE user_id = $1 AND type = 'password_changed'`, [userId]);
     expect(events).to.have.length(1);
     expect(events[0]!['details']).to.deep.equal({ other_sessions_revoked: 1 });
     expect(JSON.stringify(events)).to.not.contain('passphrase');
@@ -51,28 +41,28 @@ describe('POST /api/auth/change-password', () => {
   it('answers 403 invalid_password for a wrong current password, and counts it toward the lockout', async () => {
     const { account, current } = await twoSessions();
     for (let i = 0; i < 3; i++) {
-      const wrong = await service.request('POST', '/api/auth/change-password', { token: current.access_token, body: { current_password: `wrong guess ${i}`, new_password: 'whatever new passphrase' } });
+      const wrong = await mailing.service.request('POST', '/api/auth/change-password', { token: current.access_token, body: { current_password: `wrong guess ${i}`, new_password: 'whatever new passphrase' } });
       expect(wrong.status).to.equal(403);
       expect(wrong.body.error.code).to.equal('invalid_password');
     }
     // Locked now: even the right current password is refused, and so is a login.
-    const locked = await service.request('POST', '/api/auth/change-password', { token: current.access_token, body: { current_password: account.password, new_password: 'whatever new passphrase' } });
+    const locked = await mailing.service.request('POST', '/api/auth/change-password', { token: current.access_token, body: { current_password: account.password, new_password: 'whatever new passphrase' } });
     expect(locked.status).to.equal(403);
-    expect((await service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } })).status).to.equal(401);
+    expect((await mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } })).status).to.equal(401);
   });
 
   it('refuses a new password that breaks the policy or equals the current one, changing nothing', async () => {
     const { account, current } = await twoSessions();
-    const common = await service.request('POST', '/api/auth/change-password', { token: current.access_token, body: { current_password: account.password, new_password: 'password123' } });
+    const common = await mailing.service.request('POST', '/api/auth/change-password', { token: current.access_token, body: { current_password: account.password, new_password: 'password123' } });
     expect(common.body.error.code).to.equal('password_too_common');
-    const same = await service.request('POST', '/api/auth/change-password', { token: current.access_token, body: { current_password: account.password, new_password: account.password } });
+    const same = await mailing.service.request('POST', '/api/auth/change-password', { token: current.access_token, body: { current_password: account.password, new_password: account.password } });
     expect(same.status).to.equal(400);
     expect(same.body.error.code).to.equal('password_unchanged');
-    expect((await service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } })).status).to.equal(200);
+    expect((await mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } })).status).to.equal(200);
   });
 
   it('needs an access token', async () => {
-    const res = await service.request('POST', '/api/auth/change-password', { body: { current_password: 'x', new_password: 'y' } });
+    const res = await mailing.service.request('POST', '/api/auth/change-password', { body: { current_password: 'x', new_password: 'y' } });
     expect(res.status).to.equal(401);
     expect(res.body.error.code).to.equal('missing_token');
   });

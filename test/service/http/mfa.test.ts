@@ -1,20 +1,10 @@
 import { expect } from 'chai';
 import { totp } from '../../../service/mfa/totp.js';
 import { query } from '../../support/db.js';
-import { newAccount, startTestService, type TestService } from '../../support/service.js';
-import { startSmtpServer, type TestSmtp } from '../../support/smtp.js';
+import { newAccount, serviceWithSmtp } from '../../support/service.js';
 
 describe('TOTP second factor: /api/auth/mfa/*', () => {
-  let smtp: TestSmtp;
-  let service: TestService;
-  before(async () => {
-    smtp = await startSmtpServer();
-    service = await startTestService({ SMTP_URL: smtp.url, LOCKOUT_THRESHOLD: '3', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_LOGIN_PER_MINUTE: '0' });
-  });
-  after(async () => {
-    await service.stop();
-    await smtp.stop();
-  });
+  const mailing = serviceWithSmtp({ LOCKOUT_THRESHOLD: '3', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_LOGIN_PER_MINUTE: '0' });
 
   interface Enrolled {
     account: ReturnType<typeof newAccount>;
@@ -27,16 +17,16 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
   /** Registers, enrolls and confirms with the code of the current step; the next login uses the next step's code. */
   const enrolled = async (): Promise<Enrolled> => {
     const account = newAccount();
-    const registered = (await service.request('POST', '/api/auth/register', { body: account })).body;
-    const enroll = await service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token });
+    const registered = (await mailing.service.request('POST', '/api/auth/register', { body: account })).body;
+    const enroll = await mailing.service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token });
     expect(enroll.status).to.equal(200);
-    const confirm = await service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: totp(enroll.body.secret, Date.now()) } });
+    const confirm = await mailing.service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: totp(enroll.body.secret, Date.now()) } });
     expect(confirm.status).to.equal(200);
     return { account, userId: registered.user.id, accessToken: registered.access_token, secret: enroll.body.secret, recoveryCodes: confirm.body.recovery_codes };
   };
 
   const passwordStep = async (account: ReturnType<typeof newAccount>): Promise<string> => {
-    const res = await service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
+    const res = await mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
     expect(res.status).to.equal(200);
     expect(res.body).to.have.all.keys('mfa_required', 'mfa_token', 'expires_in');
     expect(res.body).to.include({ mfa_required: true, expires_in: 300 });
@@ -45,8 +35,8 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
 
   it('enrolls: a base32 secret and the otpauth:// URI for it; the factor is off until confirmed', async () => {
     const account = newAccount();
-    const registered = (await service.request('POST', '/api/auth/register', { body: account })).body;
-    const res = await service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token });
+    const registered = (await mailing.service.request('POST', '/api/auth/register', { body: account })).body;
+    const res = await mailing.service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token });
     expect(res.status).to.equal(200);
     expect(res.headers.get('cache-control')).to.equal('no-store');
     expect(res.body.secret).to.match(/^[A-Z2-7]{32}$/);
@@ -55,29 +45,29 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
     expect(uri.searchParams.get('secret')).to.equal(res.body.secret);
     expect(decodeURIComponent(uri.pathname)).to.equal(`/keyward:${account.email}`);
     // Not confirmed: a login is still password-only.
-    const login = await service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
+    const login = await mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
     expect(login.body).to.have.property('access_token');
   });
 
   it('confirms with a code: ten recovery codes, stored only hashed; a wrong code is refused', async () => {
     const account = newAccount();
-    const registered = (await service.request('POST', '/api/auth/register', { body: account })).body;
-    const { secret } = (await service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token })).body;
+    const registered = (await mailing.service.request('POST', '/api/auth/register', { body: account })).body;
+    const { secret } = (await mailing.service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token })).body;
     const wrongCode = String((Number(totp(secret, Date.now())) + 1) % 1_000_000).padStart(6, '0');
-    const wrong = await service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: wrongCode } });
+    const wrong = await mailing.service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: wrongCode } });
     expect(wrong.status).to.equal(401);
     expect(wrong.body.error.code).to.equal('invalid_mfa_code');
 
-    const res = await service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: totp(secret, Date.now()) } });
+    const res = await mailing.service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: totp(secret, Date.now()) } });
     expect(res.status).to.equal(200);
     expect(res.body.recovery_codes).to.have.length(10);
-    const stored = await query(service.databaseUrl, 'SELECT code_hash FROM recovery_codes WHERE user_id = $1', [registered.user.id]);
+    const stored = await query(mailing.service.databaseUrl, 'SELECT code_hash FROM recovery_codes WHERE user_id = $1', [registered.user.id]);
     expect(stored).to.have.length(10);
     for (const code of res.body.recovery_codes) expect(JSON.stringify(stored)).to.not.contain(code.replace(/-/g, ''));
-    const notice = await smtp.waitFor(account.email, /Your second factor changed/);
+    const notice = await mailing.smtp.waitFor(account.email, /Your second factor changed/);
     expect(notice.text).to.contain('turned on');
 
-    const again = await service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token });
+    const again = await mailing.service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token });
     expect(again.status).to.equal(409);
     expect(again.body.error.code).to.equal('mfa_already_enabled');
   });
@@ -87,16 +77,16 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
     const mfaToken = await passwordStep(account);
     // The confirmation used this step's code; the next step's is within the allowed drift.
     const code = totp(secret, Date.now() + 30_000);
-    const res = await service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: mfaToken, code } });
+    const res = await mailing.service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: mfaToken, code } });
     expect(res.status).to.equal(200);
     expect(res.body).to.include.keys('access_token', 'refresh_token', 'user');
-    expect((await service.request('GET', '/api/auth/me', { token: res.body.access_token })).status).to.equal(200);
+    expect((await mailing.service.request('GET', '/api/auth/me', { token: res.body.access_token })).status).to.equal(200);
 
     // The mfa_token is used up, and the same code in a new login is a replay.
-    const reused = await service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: mfaToken, code } });
+    const reused = await mailing.service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: mfaToken, code } });
     expect(reused.status).to.equal(401);
     expect(reused.body.error.code).to.equal('invalid_mfa_token');
-    const replay = await service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: await passwordStep(account), code } });
+    const replay = await mailing.service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: await passwordStep(account), code } });
     expect(replay.status).to.equal(401);
     expect(replay.body.error.code).to.equal('invalid_mfa_code');
   });
@@ -104,12 +94,12 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
   it('accepts each recovery code once, and tells the owner how many remain', async () => {
     const { account, recoveryCodes } = await enrolled();
     const code = recoveryCodes[0]!.toUpperCase();
-    const first = await service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: await passwordStep(account), code } });
+    const first = await mailing.service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: await passwordStep(account), code } });
     expect(first.status).to.equal(200);
-    const second = await service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: await passwordStep(account), code } });
+    const second = await mailing.service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: await passwordStep(account), code } });
     expect(second.status).to.equal(401);
     expect(second.body.error.code).to.equal('invalid_mfa_code');
-    const notice = await smtp.waitFor(account.email, /recovery code was used/);
+    const notice = await mailing.smtp.waitFor(account.email, /recovery code was used/);
     expect(notice.text).to.contain('9 remain');
   });
 
@@ -118,51 +108,51 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
     // Threshold 3: the password step takes one evaluation, two wrong codes the rest.
     const mfaToken = await passwordStep(account);
     for (const code of ['000000', '111111']) {
-      const res = await service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: mfaToken, code } });
+      const res = await mailing.service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: mfaToken, code } });
       expect(res.status).to.equal(401);
       expect(res.body.error.code).to.equal('invalid_mfa_code');
     }
-    const right = await service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: mfaToken, code: totp(secret, Date.now() + 30_000) } });
+    const right = await mailing.service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: mfaToken, code: totp(secret, Date.now() + 30_000) } });
     expect(right.status).to.equal(401);
     expect(right.body.error.code).to.equal('invalid_mfa_code');
-    const events = await query(service.databaseUrl, `SELECT type, details->>'reason' AS reason FROM security_events WHERE user_id = $1 AND type IN ('mfa_failed', 'account_locked') ORDER BY id`, [userId]);
+    const events = await query(mailing.service.databaseUrl, `SELECT type, details->>'reason' AS reason FROM security_events WHERE user_id = $1 AND type IN ('mfa_failed', 'account_locked') ORDER BY id`, [userId]);
     expect(events.map((e) => `${e['type']}:${e['reason'] ?? ''}`)).to.deep.equal(['mfa_failed:wrong_code', 'mfa_failed:wrong_code', 'account_locked:', 'mfa_failed:locked']);
   });
 
   it('refuses an unknown or expired mfa_token', async () => {
-    const garbage = await service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: 'x'.repeat(43), code: '123456' } });
+    const garbage = await mailing.service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: 'x'.repeat(43), code: '123456' } });
     expect(garbage.status).to.equal(401);
     expect(garbage.body.error.code).to.equal('invalid_mfa_token');
     const { account, secret, userId } = await enrolled();
     const mfaToken = await passwordStep(account);
-    await query(service.databaseUrl, `UPDATE one_time_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1 AND purpose = 'mfa_login'`, [userId]);
-    const expired = await service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: mfaToken, code: totp(secret, Date.now() + 30_000) } });
+    await query(mailing.service.databaseUrl, `UPDATE one_time_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1 AND purpose = 'mfa_login'`, [userId]);
+    const expired = await mailing.service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: mfaToken, code: totp(secret, Date.now() + 30_000) } });
     expect(expired.body.error.code).to.equal('invalid_mfa_token');
   });
 
   it('disables only with the password; logins are then password-only again and the owner is told', async () => {
     const { account, accessToken, userId } = await enrolled();
-    const wrong = await service.request('POST', '/api/auth/mfa/totp/disable', { token: accessToken, body: { password: 'not my password' } });
+    const wrong = await mailing.service.request('POST', '/api/auth/mfa/totp/disable', { token: accessToken, body: { password: 'not my password' } });
     expect(wrong.status).to.equal(403);
     expect(wrong.body.error.code).to.equal('invalid_password');
-    const res = await service.request('POST', '/api/auth/mfa/totp/disable', { token: accessToken, body: { password: account.password } });
+    const res = await mailing.service.request('POST', '/api/auth/mfa/totp/disable', { token: accessToken, body: { password: account.password } });
     expect(res.status).to.equal(204);
-    const login = await service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
+    const login = await mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
     expect(login.body).to.have.property('access_token');
-    const notice = await smtp.waitFor(account.email, /Two-step verification was turned off/);
+    const notice = await mailing.smtp.waitFor(account.email, /Two-step verification was turned off/);
     expect(notice.subject).to.equal('Your second factor changed');
-    const rows = await query(service.databaseUrl, 'SELECT (SELECT count(*)::int FROM totp_factors WHERE user_id = $1) AS factors, (SELECT count(*)::int FROM recovery_codes WHERE user_id = $1) AS codes', [userId]);
+    const rows = await query(mailing.service.databaseUrl, 'SELECT (SELECT count(*)::int FROM totp_factors WHERE user_id = $1) AS factors, (SELECT count(*)::int FROM recovery_codes WHERE user_id = $1) AS codes', [userId]);
     expect(rows[0]).to.deep.equal({ factors: 0, codes: 0 });
-    const again = await service.request('POST', '/api/auth/mfa/totp/disable', { token: accessToken, body: { password: account.password } });
+    const again = await mailing.service.request('POST', '/api/auth/mfa/totp/disable', { token: accessToken, body: { password: account.password } });
     expect(again.body.error.code).to.equal('mfa_not_enabled');
   });
 
   it('audits every change, and never logs the secret or a recovery code', async () => {
-    const from = service.logs.length;
+    const from = mailing.service.logs.length;
     const { userId, secret, recoveryCodes } = await enrolled();
-    const types = (await query(service.databaseUrl, 'SELECT type FROM security_events WHERE user_id = $1 ORDER BY id', [userId])).map((r) => r['type']);
+    const types = (await query(mailing.service.databaseUrl, 'SELECT type FROM security_events WHERE user_id = $1 ORDER BY id', [userId])).map((r) => r['type']);
     expect(types).to.include.members(['mfa_enrollment_started', 'mfa_enabled']);
-    const written = JSON.stringify(service.logs.slice(from));
+    const written = JSON.stringify(mailing.service.logs.slice(from));
     expect(written).to.not.contain(secret);
     for (const code of recoveryCodes) expect(written).to.not.contain(code);
   });
