@@ -30,6 +30,8 @@ export const catalogue = {
   mfa_already_enabled: { status: 409, message: 'A second factor is already enabled; disable it before enrolling another.' },
   mfa_not_enrolled: { status: 409, message: 'No second factor is waiting for confirmation; enroll first.' },
   mfa_not_enabled: { status: 409, message: 'No second factor is enabled on this account.' },
+  // A configuration fault, not the caller's: 503 rather than "wrong code", so nobody is locked out for it.
+  mfa_unavailable: { status: 503, message: 'Two-step verification is unavailable: the server has no TOTP_ENCRYPTION_KEY that decrypts the stored secret; retry later.' },
   session_not_found: { status: 404, message: 'No such session on this account.' },
   not_found: { status: 404, message: 'No such route.' },
   method_not_allowed: { status: 405, message: 'This method is not allowed on this route.' },

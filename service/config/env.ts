@@ -84,6 +84,17 @@ export interface AccountConfig {
   mfaTokenTtlSeconds: number;
 }
 
+export interface MfaConfig {
+  /**
+   * AES-256-GCM key that encrypts TOTP secrets at rest (32 bytes). Absent: a
+   * development key in the data directory, or, with NODE_ENV=production, MFA
+   * enrollment and verification answer 503 `mfa_unavailable`.
+   */
+  encryptionKey: Buffer | undefined;
+  /** Older keys, used only to decrypt, while a rotation is under way. */
+  previousEncryptionKeys: Buffer[];
+}
+
 export interface Config {
   production: boolean;
   host: string;
@@ -97,6 +108,7 @@ export interface Config {
   security: SecurityConfig;
   email: EmailConfig;
   account: AccountConfig;
+  mfa: MfaConfig;
 }
 
 export class ConfigError extends Error {
@@ -121,6 +133,7 @@ export const knownVariables = [
   'RATE_LIMIT_RECOVERY_PER_MINUTE', 'RATE_LIMIT_EMAIL_PER_ADDRESS_PER_HOUR',
   'SMTP_URL', 'EMAIL_FROM', 'APP_URL', 'EMAIL_MAX_ATTEMPTS',
   'REQUIRE_EMAIL_VERIFICATION', 'EMAIL_VERIFICATION_TTL_SECONDS', 'PASSWORD_RESET_TTL_SECONDS', 'MFA_TOKEN_TTL_SECONDS',
+  'TOTP_ENCRYPTION_KEY', 'TOTP_PREVIOUS_ENCRYPTION_KEYS',
 ] as const;
 
 const knownSet = new Set<string>(knownVariables);
@@ -186,6 +199,35 @@ function pemList(env: Env, name: string): string[] {
 function list(env: Env, name: string): string[] {
   const raw = text(env, name);
   return raw === undefined ? [] : raw.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+// AES-256 takes exactly 32 bytes; `openssl rand -base64 32` prints them as 44 characters.
+const AES_KEY_BYTES = 32;
+
+/** A 32-byte key in base64 (standard or URL-safe alphabet). Never echoes the value: it is a key. */
+function aesKey(raw: string, name: string, which = ''): Buffer {
+  const value = raw.trim();
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) {
+    throw new ConfigError(name, `${which}is not base64; generate a key with: openssl rand -base64 32`);
+  }
+  const key = Buffer.from(value, 'base64');
+  if (key.length !== AES_KEY_BYTES) {
+    throw new ConfigError(name, `${which}must be ${AES_KEY_BYTES} random bytes in base64 (openssl rand -base64 32), got ${key.length} bytes`);
+  }
+  return key;
+}
+
+function mfaConfig(env: Env): MfaConfig {
+  const current = text(env, 'TOTP_ENCRYPTION_KEY');
+  const previous = list(env, 'TOTP_PREVIOUS_ENCRYPTION_KEYS');
+  if (current === undefined && previous.length > 0) {
+    // Half a rotation: the keys that would decrypt are given, the one that encrypts is missing.
+    throw new ConfigError('TOTP_PREVIOUS_ENCRYPTION_KEYS', 'is set without TOTP_ENCRYPTION_KEY; previous keys only decrypt, set the current key too');
+  }
+  return {
+    encryptionKey: current === undefined ? undefined : aesKey(current, 'TOTP_ENCRYPTION_KEY'),
+    previousEncryptionKeys: previous.map((key, i) => aesKey(key, 'TOTP_PREVIOUS_ENCRYPTION_KEYS', `entry ${i + 1} of ${previous.length} `)),
+  };
 }
 
 const proxyNames = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -306,5 +348,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       passwordResetTtlSeconds: integer(env, 'PASSWORD_RESET_TTL_SECONDS', 1800, 60, 86400),
       mfaTokenTtlSeconds: integer(env, 'MFA_TOKEN_TTL_SECONDS', 300, 30, 3600),
     },
+    mfa: mfaConfig(env),
   };
 }

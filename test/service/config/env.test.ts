@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { ConfigError, loadConfig } from '../../../service/config/env.js';
 
@@ -71,6 +71,10 @@ describe('loadConfig', () => {
       expect(config.security).to.include({ rateLimitRecoveryPerMinute: 10, rateLimitEmailPerAddressPerHour: 5 });
     });
 
+    it('has no TOTP encryption key (the server makes a development one; production answers 503 for MFA)', () => {
+      expect(config.mfa).to.deep.equal({ encryptionKey: undefined, previousEncryptionKeys: [] });
+    });
+
     it('treats empty variables as unset', () => {
       expect(loadConfig({ PORT: '', REDIS_URL: '  ', BCRYPT_COST: '' }, '/srv/app')).to.deep.equal(config);
     });
@@ -122,6 +126,16 @@ describe('loadConfig', () => {
     expect(config.security.rateLimitEmailPerAddressPerHour).to.equal(0);
   });
 
+  it('reads TOTP_ENCRYPTION_KEY and the comma-separated TOTP_PREVIOUS_ENCRYPTION_KEYS as 32-byte keys', () => {
+    const [current, older, oldest] = [randomBytes(32), randomBytes(32), randomBytes(32)];
+    const config = loadConfig({
+      TOTP_ENCRYPTION_KEY: `${current.toString('base64')}\n`,
+      // URL-safe base64 without padding is the same key.
+      TOTP_PREVIOUS_ENCRYPTION_KEYS: ` ${older.toString('base64')}, ${oldest.toString('base64url')} ,`,
+    }, '/srv/app');
+    expect(config.mfa).to.deep.equal({ encryptionKey: current, previousEncryptionKeys: [older, oldest] });
+  });
+
   describe('invalid values stop start-up with a ConfigError naming the variable', () => {
     const cases: [string, Record<string, string>][] = [
       ['PORT', { PORT: 'abc' }],
@@ -155,6 +169,11 @@ describe('loadConfig', () => {
       ['EMAIL_MAX_ATTEMPTS', { EMAIL_MAX_ATTEMPTS: '0' }],
       ['PASSWORD_RESET_TTL_SECONDS', { PASSWORD_RESET_TTL_SECONDS: '5' }],
       ['MFA_TOKEN_TTL_SECONDS', { MFA_TOKEN_TTL_SECONDS: 'soon' }],
+      ['TOTP_ENCRYPTION_KEY', { TOTP_ENCRYPTION_KEY: 'not base64: a passphrase!' }],
+      ['TOTP_ENCRYPTION_KEY', { TOTP_ENCRYPTION_KEY: randomBytes(16).toString('base64') }],
+      ['TOTP_ENCRYPTION_KEY', { TOTP_ENCRYPTION_KEY: randomBytes(32).toString('hex') }],
+      ['TOTP_PREVIOUS_ENCRYPTION_KEYS', { TOTP_ENCRYPTION_KEY: randomBytes(32).toString('base64'), TOTP_PREVIOUS_ENCRYPTION_KEYS: `${randomBytes(32).toString('base64')},short` }],
+      ['TOTP_PREVIOUS_ENCRYPTION_KEYS', { TOTP_PREVIOUS_ENCRYPTION_KEYS: randomBytes(32).toString('base64') }],
     ];
     for (const [variable, env] of cases) {
       it(`${variable} for ${Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`, () => {
@@ -163,6 +182,15 @@ describe('loadConfig', () => {
         expect(err.message).to.match(new RegExp(`^${variable}: `));
       });
     }
+  });
+
+  it('says what is wrong with a TOTP key without echoing it', () => {
+    const short = randomBytes(16).toString('base64');
+    const err = configError({ TOTP_ENCRYPTION_KEY: short });
+    expect(err.message).to.equal('TOTP_ENCRYPTION_KEY: must be 32 random bytes in base64 (openssl rand -base64 32), got 16 bytes');
+    expect(String(err.stack)).to.not.contain(short);
+    const bad = configError({ TOTP_ENCRYPTION_KEY: randomBytes(32).toString('base64'), TOTP_PREVIOUS_ENCRYPTION_KEYS: `${randomBytes(32).toString('base64')},not*base64` });
+    expect(bad.message).to.equal('TOTP_PREVIOUS_ENCRYPTION_KEYS: entry 2 of 2 is not base64; generate a key with: openssl rand -base64 32');
   });
 
   it('refuses an unknown KEYWARD_* variable as a typo, listing the known ones', () => {
