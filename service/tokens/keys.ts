@@ -10,12 +10,10 @@ import {
   createPublicKey,
   createSecretKey,
   generateKeyPair,
-  randomBytes,
   type KeyObject,
 } from 'node:crypto';
-import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { readOrCreateKeyFile } from '../util/key-file.js';
 
 export type KeyAlgorithm = 'ES256' | 'HS256';
 
@@ -202,44 +200,15 @@ const generateEcKeyPair = promisify(generateKeyPair);
  * processes start at once: the file appears atomically and the first one wins.
  */
 export async function generateDevelopmentKeys(dir: string): Promise<DevelopmentKeys> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, DEVELOPMENT_KEY_FILE);
-  const existing = await readIfExists(path);
-  if (existing !== undefined) return developmentKeys(existing, path, false);
-
-  const { privateKey } = await generateEcKeyPair('ec', { namedCurve: 'P-256' });
-  const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temporary, pem, { mode: 0o600, flag: 'wx' });
-  try {
-    // link() fails if the target exists: a concurrent start that got there first wins.
-    await link(temporary, path);
-    return developmentKeys(pem, path, true);
-  } catch (err) {
-    if (!isErrno(err, 'EEXIST')) throw err;
-    return developmentKeys(await readFile(path, 'utf8'), path, false);
-  } finally {
-    await unlink(temporary);
-  }
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    const pem = await readFile(path, 'utf8');
-    await chmod(path, 0o600); // a copied-in key may have looser permissions
-    return pem;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw err;
-  }
+  const file = await readOrCreateKeyFile(dir, DEVELOPMENT_KEY_FILE, async () => {
+    const { privateKey } = await generateEcKeyPair('ec', { namedCurve: 'P-256' });
+    return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  });
+  return developmentKeys(file.content, file.path, file.created);
 }
 
 function developmentKeys(signingKeyPem: string, path: string, created: boolean): DevelopmentKeys {
   const privateKey = parseEcPrivateKey(signingKeyPem, path);
   const publicKeyPem = createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString();
   return { signingKeyPem, publicKeyPem, path, created };
-}
-
-function isErrno(err: unknown, code: string): boolean {
-  return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
 }
