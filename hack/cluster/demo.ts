@@ -17,13 +17,19 @@ export const demoNamespace = 'auth-service';
 export const demoName = 'login';
 const placeholder = '<generate>';
 
-/** A fresh value for a Secret key: an ES256 PKCS#8 PEM for *.pem keys, 48 random bytes in base64 otherwise. */
+// Keys whose reader wants an exact length: TOTP_ENCRYPTION_KEY is an AES-256 key, 32 bytes.
+const randomKeyBytes: Record<string, number> = { 'totp-encryption-key': 32 };
+
+/**
+ * A fresh value for a Secret key: an ES256 PKCS#8 PEM for *.pem keys, the
+ * length randomKeyBytes names, else 48 random bytes; random bytes in base64.
+ */
 export function generateSecretValue(key: string): string {
   if (key.endsWith('.pem')) {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   }
-  return randomBytes(48).toString('base64');
+  return randomBytes(randomKeyBytes[key] ?? 48).toString('base64');
 }
 
 /** examples/secrets.yaml with every "<generate>" value of every Secret replaced by generate(key). */

@@ -10,6 +10,7 @@ import type {
   AuthServiceSpecInput,
   Backup,
   DeepPartial,
+  Mfa,
   NamespaceSelector,
   SecretKeyRef,
 } from './types.js';
@@ -75,6 +76,21 @@ function analysis(given: DeepPartial<Analysis> | undefined, path: string, interv
     intervalSeconds: a.intervalSeconds ?? intervalSeconds,
     failureLimit: a.failureLimit ?? 0,
     timeoutSeconds: a.timeoutSeconds ?? 5,
+  });
+}
+
+function mfa(given: DeepPartial<Mfa> | undefined): Mfa | undefined {
+  if (given === undefined) return undefined;
+  const keys = given.encryptionKeySecretRef;
+  return defined({
+    encryptionKeySecretRef:
+      keys === undefined
+        ? undefined
+        : {
+            name: required(keys.name, 'spec.mfa.encryptionKeySecretRef.name'),
+            key: keys.key ?? 'totp-encryption-key',
+            previousKeysKey: keys.previousKeysKey ?? 'totp-previous-encryption-keys',
+          },
   });
 }
 
@@ -172,6 +188,7 @@ export function withDefaults(spec: AuthServiceSpecInput): AuthServiceSpec {
             appUrl: spec.email.appUrl,
             requireVerification: spec.email.requireVerification ?? false,
           }),
+    mfa: mfa(spec.mfa),
     autoscaling: {
       enabled: autoscaling.enabled ?? true,
       minReplicas: autoscaling.minReplicas ?? 3,

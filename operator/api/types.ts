@@ -114,6 +114,19 @@ export interface Email {
   requireVerification: boolean;
 }
 
+/** Each field but name is the key inside the Secret that holds that item. */
+export interface TotpEncryptionKeySecretRef {
+  name: string;
+  key: string;
+  previousKeysKey: string;
+}
+
+/** The TOTP second factor. */
+export interface Mfa {
+  /** Absent: TOTP_ENCRYPTION_KEY is not set. */
+  encryptionKeySecretRef?: TotpEncryptionKeySecretRef;
+}
+
 export interface Autoscaling {
   enabled: boolean;
   minReplicas: number;
@@ -229,6 +242,7 @@ export interface AuthServiceSpec {
   redis?: Redis;
   jwt: Jwt;
   email?: Email;
+  mfa?: Mfa;
   autoscaling: Autoscaling;
   verticalAutoscaling: VerticalAutoscaling;
   networkPolicy: NetworkPolicy;

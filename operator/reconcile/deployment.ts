@@ -129,6 +129,8 @@ export function environment(spec: AuthServiceSpec): V1EnvVar[] {
     // Only when on: false is the service's default, and leaving it out keeps the pod
     // template, so the revision, of every AuthService written before the field existed.
     ...(email?.requireVerification ? [value('REQUIRE_EMAIL_VERIFICATION', 'true')] : []),
+    ...secret('TOTP_ENCRYPTION_KEY'),
+    ...secret('TOTP_PREVIOUS_ENCRYPTION_KEYS'),
   ];
 }
 

@@ -37,6 +37,14 @@ export function podSecretReferences(spec: AuthServiceSpec): SecretEnvReference[]
   if (spec.email) {
     refs.push({ env: 'SMTP_URL', secret: spec.email.smtpSecretRef.name, key: spec.email.smtpSecretRef.key, optional: false });
   }
+  const totp = spec.mfa?.encryptionKeySecretRef;
+  if (totp) {
+    refs.push(
+      { env: 'TOTP_ENCRYPTION_KEY', secret: totp.name, key: totp.key, optional: false },
+      // Earlier keys exist only after a first rotation.
+      { env: 'TOTP_PREVIOUS_ENCRYPTION_KEYS', secret: totp.name, key: totp.previousKeysKey, optional: true },
+    );
+  }
   return refs;
 }
 

@@ -34,6 +34,7 @@ describe('examples/ and up --demo', function () {
         [(spec.redis?.urlSecretRef as { name: string }).name, 'url'],
         [(spec.jwt?.keysSecretRef as { name: string }).name, 'signing-key.pem'],
         [(spec.email?.smtpSecretRef as { name: string }).name, 'url'],
+        [(spec.mfa?.encryptionKeySecretRef as { name: string }).name, 'totp-encryption-key'],
         [(spec.backup?.encryptionKeySecretRef as { name: string }).name, 'encryption.key'],
         [((spec.backup?.s3 as { credentialsSecretRef: { name: string } }).credentialsSecretRef).name, 'AWS_SECRET_ACCESS_KEY'],
       ];
@@ -49,7 +50,7 @@ describe('examples/ and up --demo', function () {
       }
     });
 
-    it('gets a fresh ES256 signing key and a random backup passphrase from fillSecrets, every time', function () {
+    it('gets a fresh ES256 signing key, a random backup passphrase and a 32-byte TOTP key from fillSecrets, every time', function () {
       const text = readFileSync(join(repo, 'examples/secrets.yaml'), 'utf8');
       const once = parseAllDocuments(fillSecrets(text)).map((d) => d.toJSON() as SecretDoc);
       const twice = parseAllDocuments(fillSecrets(text)).map((d) => d.toJSON() as SecretDoc);
@@ -59,6 +60,9 @@ describe('examples/ and up --demo', function () {
       expect(key.asymmetricKeyDetails?.namedCurve).to.equal('prime256v1');
       expect(Buffer.from(value(once, 'backup-key', 'encryption.key'), 'base64')).to.have.length(48);
       expect(value(once, 'backup-key', 'encryption.key')).not.to.equal(value(twice, 'backup-key', 'encryption.key'));
+      // An AES-256 key: the service refuses TOTP_ENCRYPTION_KEY unless it decodes to 32 bytes.
+      expect(Buffer.from(value(once, 'auth-totp', 'totp-encryption-key'), 'base64')).to.have.length(32);
+      expect(value(once, 'auth-totp', 'totp-encryption-key')).not.to.equal(value(twice, 'auth-totp', 'totp-encryption-key'));
       expect(JSON.stringify(once)).not.to.include('<generate>');
       expect(value(once, 'auth-db', 'url')).to.equal(value(twice, 'auth-db', 'url'));
     });
@@ -96,7 +100,7 @@ describe('examples/ and up --demo', function () {
       const kubectl = (...args: string[]) => execFileSync('kubectl', ['--kubeconfig', state?.kubeconfig ?? '', ...args], { encoding: 'utf8' });
       expect(kubectl('get', 'authservice', demoName, '-n', demoNamespace, '-o', 'jsonpath={.status.phase} {.status.activeColor} {.status.readyReplicas}')).to.equal('Healthy blue 3');
       expect(kubectl('get', 'secrets', '-n', demoNamespace, '-o', 'name').split('\n').filter(Boolean).sort()).to.include.members([
-        'secret/auth-db', 'secret/auth-jwt', 'secret/auth-redis', 'secret/backup-creds', 'secret/backup-key',
+        'secret/auth-db', 'secret/auth-jwt', 'secret/auth-redis', 'secret/auth-smtp', 'secret/auth-totp', 'secret/backup-creds', 'secret/backup-key',
       ]);
 
       const down = cluster('down');

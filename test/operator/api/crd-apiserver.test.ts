@@ -104,6 +104,16 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
     expect((stored as AuthService).spec.email).to.deep.include({ requireVerification: false }).and.not.have.property('appUrl');
   });
 
+  it('stores the TOTP key names’ defaults', async function () {
+    const input = loginInput();
+    input.metadata.name = 'with-mfa';
+    input.spec.mfa = { encryptionKeySecretRef: { name: 'auth-totp' } };
+    const stored = await create(input);
+    expect(stored).not.to.be.instanceOf(KubeError);
+    expect((stored as AuthService).spec).to.deep.equal(withDefaults(input.spec));
+    expect((stored as AuthService).spec.mfa?.encryptionKeySecretRef).to.deep.equal({ name: 'auth-totp', key: 'totp-encryption-key', previousKeysKey: 'totp-previous-encryption-keys' });
+  });
+
   describe('refuses invalid specs, naming the field', function () {
     type Case = [string, (input: AuthServiceInput) => void, string];
     const cases: Case[] = [
@@ -125,6 +135,8 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
       ['a mail link base that is not http(s)', (a) => (a.spec.email = { smtpSecretRef: { name: 'auth-smtp' }, from: 'no-reply@example.com', appUrl: 'ftp://app.example.com' }), 'spec.email.appUrl'],
       ['a mail link base with a query', (a) => (a.spec.email = { smtpSecretRef: { name: 'auth-smtp' }, from: 'no-reply@example.com', appUrl: 'https://app.example.com/?x=1' }), 'spec.email.appUrl'],
       ['requireVerification without email', (a) => (a.spec.email = { requireVerification: true }), 'spec.email.smtpSecretRef'],
+      ['a TOTP key Secret without a name', (a) => (a.spec.mfa = { encryptionKeySecretRef: { key: 'k' } }), 'spec.mfa.encryptionKeySecretRef.name'],
+      ['a TOTP previous-keys key that is not a Secret key', (a) => (a.spec.mfa = { encryptionKeySecretRef: { name: 'auth-totp', previousKeysKey: 'old keys' } }), 'spec.mfa.encryptionKeySecretRef.previousKeysKey'],
       ['a privileged port', (a) => (a.spec.port = 80), 'spec.port'],
       ['a Secret name that is not DNS-1123', (a) => (a.spec.database = { urlSecretRef: { name: 'Auth_DB' } }), 'spec.database.urlSecretRef.name'],
       ['no database', (a) => delete a.spec.database, 'spec.database'],

@@ -201,7 +201,7 @@ describe('crds/authservice.yaml', function () {
     it('accepts DNS-1123 Secret names only', function () {
       const names: Schema[] = [];
       for (const [path, node] of walkSchema(root)) if (/SecretRef\.name$/.test(path)) names.push(node);
-      expect(names).to.have.length(6);
+      expect(names).to.have.length(7);
       for (const node of names) {
         const name = new RegExp(node.pattern as string);
         for (const good of ['auth-db', 'a', 'auth.db-2']) expect(name.test(good), good).to.equal(true);

@@ -125,6 +125,16 @@ describe('withDefaults', function () {
     expect(withDefaults(loginInput().spec).email).to.equal(undefined);
   });
 
+  it('names the TOTP keys totp-encryption-key and totp-previous-encryption-keys unless told otherwise', function () {
+    const input = { ...loginInput().spec, mfa: { encryptionKeySecretRef: { name: 'auth-totp' } } };
+    expect(withDefaults(input).mfa).to.deep.equal({
+      encryptionKeySecretRef: { name: 'auth-totp', key: 'totp-encryption-key', previousKeysKey: 'totp-previous-encryption-keys' },
+    });
+    expect(withDefaults(input)).to.deep.equal(crdDefaults(input));
+    expect(withDefaults({ ...loginInput().spec, mfa: {} }).mfa).to.deep.equal({});
+    expect(withDefaults(loginInput().spec).mfa).to.equal(undefined);
+  });
+
   it('keeps every value that is set', function () {
     const { spec } = everyField();
     expect(withDefaults(spec)).to.deep.equal(spec);

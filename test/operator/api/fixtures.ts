@@ -57,6 +57,7 @@ export function everyField(): AuthService {
         appUrl: 'https://app.example.com/account',
         requireVerification: true,
       },
+      mfa: { encryptionKeySecretRef: { name: 'auth-totp', key: 'totp-key', previousKeysKey: 'totp-previous-keys' } },
       autoscaling: {
         enabled: true,
         minReplicas: 4,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import type { AuthService } from '../../../operator/api/types.js';
 import { KubeError, type KubeClient, type KubeObject } from '../../../operator/kube/client.js';
@@ -97,6 +98,35 @@ describe('the operator against a real control plane', function () {
     expect((service?.spec as { selector: Record<string, string> }).selector['auth.keyward.dev/color']).to.equal('green');
     // The old colour is scaled to nothing after the delay, and kept for a fast rollback.
     await eventually('blue scaled to 0', async () => ((await admin.get<Live>(`/apis/apps/v1/namespaces/${ns}/deployments/login-blue`))?.spec?.['replicas'] === 0 ? true : undefined), 60_000);
+  });
+
+  it('passes the TOTP encryption key from its Secret, and rolls a rotated key out as a new revision', async () => {
+    const totp = (data: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'auth-totp', namespace: ns }, stringData: data }) as KubeObject;
+    const key = (): string => randomBytes(32).toString('base64');
+    // No previous keys yet: that entry is optional, so the pods start without it.
+    await admin.apply(totp({ 'totp-encryption-key': key() }));
+    await admin.apply(sampleAuthService(ns, 'mfa', { mfa: { encryptionKeySecretRef: { name: 'auth-totp' } }, rollout: { scaleDownDelaySeconds: 1 } }));
+    const first = await eventually('mfa Healthy on blue', async () => {
+      const a = await getAuth('mfa');
+      return a.status?.phase === 'Healthy' && a.status.activeColor === 'blue' ? a.status : undefined;
+    }, 90_000);
+    const blue = await admin.get<Live>(`/apis/apps/v1/namespaces/${ns}/deployments/mfa-blue`);
+    const env = new Map(((blue?.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; valueFrom?: unknown }> }> } } }).template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.valueFrom]));
+    expect(env.get('TOTP_ENCRYPTION_KEY')).to.deep.equal({ secretKeyRef: { name: 'auth-totp', key: 'totp-encryption-key' } });
+    expect(env.get('TOTP_PREVIOUS_ENCRYPTION_KEYS')).to.deep.equal({ secretKeyRef: { name: 'auth-totp', key: 'totp-previous-encryption-keys', optional: true } });
+
+    // The rotation: a new key, the old one kept to decrypt what it encrypted.
+    const old = (await admin.get<KubeObject & { data: Record<string, string> }>(`/api/v1/namespaces/${ns}/secrets/auth-totp`))?.data['totp-encryption-key'] ?? '';
+    await admin.apply(totp({ 'totp-encryption-key': key(), 'totp-previous-encryption-keys': Buffer.from(old, 'base64').toString() }));
+    const rotated = await eventually('mfa on green at a new revision', async () => {
+      const a = await getAuth('mfa');
+      return a.status?.activeColor === 'green' && a.status.phase === 'Healthy' && a.status.activeRevision !== first.activeRevision ? a.status : undefined;
+    }, 90_000);
+    const green = await admin.get<Live>(`/apis/apps/v1/namespaces/${ns}/deployments/mfa-green`);
+    expect((green?.spec as { template: KubeObject }).template.metadata?.labels?.['auth.keyward.dev/revision']).to.equal(rotated.activeRevision);
+    // Leave the namespace as the next tests expect it: only login.
+    await admin.delete(authPath('mfa'));
+    await eventually('mfa gone', async () => ((await admin.get(authPath('mfa'))) === undefined ? true : undefined), 60_000);
   });
 
   it('writes nothing when nothing changed: a restarted operator after a full pass', async () => {

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { defaultAuthService } from '../../../operator/api/defaults.js';
 import type { AuthService } from '../../../operator/api/types.js';
 import { desiredDeployment, podTemplateHash } from '../../../operator/reconcile/deployment.js';
+import { secretsHash, type SecretLike } from '../../../operator/reconcile/secrets.js';
 import { everyField, login, loginInput, UID } from '../api/fixtures.js';
 
 const SECRETS = 'a1b2c3d4e5f6a7b8';
@@ -187,6 +188,8 @@ describe('desiredDeployment', function () {
       expect(vars.has('JWT_ISSUER')).to.equal(false);
       expect(vars.has('APP_URL')).to.equal(false);
       expect(vars.has('REQUIRE_EMAIL_VERIFICATION')).to.equal(false);
+      expect(vars.has('TOTP_ENCRYPTION_KEY')).to.equal(false);
+      expect(vars.has('TOTP_PREVIOUS_ENCRYPTION_KEYS')).to.equal(false);
     });
 
     it('sets APP_URL only when spec.email.appUrl is given, and REQUIRE_EMAIL_VERIFICATION only when it is on', function () {
@@ -218,6 +221,8 @@ describe('desiredDeployment', function () {
       expect(value('EMAIL_FROM')).to.equal('no-reply@example.com');
       expect(value('APP_URL')).to.equal('https://app.example.com/account');
       expect(value('REQUIRE_EMAIL_VERIFICATION')).to.equal('true');
+      expect(secret('TOTP_ENCRYPTION_KEY')).to.deep.equal({ name: 'auth-totp', key: 'totp-key' });
+      expect(secret('TOTP_PREVIOUS_ENCRYPTION_KEYS')).to.deep.equal({ name: 'auth-totp', key: 'totp-previous-keys', optional: true });
       expect(value('LOG_LEVEL')).to.equal('warn');
       expect(value('TRUST_PROXY')).to.equal('10.0.0.0/8');
       expect(value('DATABASE_MAX_CONNECTIONS')).to.equal('40');
@@ -231,6 +236,8 @@ describe('desiredDeployment', function () {
         'DATABASE_IDLE_TIMEOUT_SECONDS', 'DATABASE_MAX_LIFETIME_SECONDS', 'REDIS_URL',
         'JWT_ALGORITHM', 'JWT_SIGNING_KEY', 'JWT_VERIFICATION_KEYS', 'JWT_SECRET', 'JWT_PREVIOUS_SECRETS', 'JWT_ISSUER', 'JWT_AUDIENCE',
         'ACCESS_TOKEN_TTL_SECONDS', 'REFRESH_TOKEN_TTL_SECONDS', 'SMTP_URL', 'EMAIL_FROM', 'APP_URL', 'REQUIRE_EMAIL_VERIFICATION',
+        // Announced by the service team; service/config/env.ts learns them with TOTP encryption.
+        'TOTP_ENCRYPTION_KEY', 'TOTP_PREVIOUS_ENCRYPTION_KEYS',
       ];
       for (const auth of [login(), everyField()]) {
         const names = (container(desiredDeployment(auth, 'blue', { secretsHash: SECRETS })).env ?? []).map((e) => e.name);
@@ -246,6 +253,17 @@ describe('desiredDeployment', function () {
       const rotated = desiredDeployment(login(), 'blue', { replicas: 3, secretsHash: 'ffffffffffffffff' });
       expect(rotated.spec?.template).not.to.deep.equal(blue.spec?.template);
       expect(podTemplateHash(login(), 'ffffffffffffffff')).not.to.equal(podTemplateHash(login(), SECRETS));
+    });
+
+    it('changes when the TOTP encryption key Secret changes: its hash is a new pod template', function () {
+      const auth = defaultAuthService({ ...loginInput(), spec: { ...loginInput().spec, mfa: { encryptionKeySecretRef: { name: 'auth-totp' } } } });
+      const secrets = (key: string): SecretLike[] => [
+        { metadata: { name: 'auth-db' }, data: { url: 'cG9zdGdyZXM6Ly8=' } },
+        { metadata: { name: 'auth-totp' }, data: { 'totp-encryption-key': key } },
+      ];
+      const before = podTemplateHash(auth, secretsHash(auth.spec, secrets('a2V5LTE=')));
+      const after = podTemplateHash(auth, secretsHash(auth.spec, secrets('a2V5LTI=')));
+      expect(after).not.to.equal(before);
     });
 
     it('is the same for blue and green, and for any replica count', function () {

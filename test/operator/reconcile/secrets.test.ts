@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { podSecretNames, podSecretReferences, secretsHash } from '../../../operator/reconcile/secrets.js';
-import { everyField, login } from '../api/fixtures.js';
+import { withDefaults } from '../../../operator/api/defaults.js';
+import { everyField, login, loginInput } from '../api/fixtures.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -29,8 +30,20 @@ describe('Secrets the pods read', function () {
       'JWT_SECRET',
       'JWT_PREVIOUS_SECRETS',
       'SMTP_URL',
+      'TOTP_ENCRYPTION_KEY',
+      'TOTP_PREVIOUS_ENCRYPTION_KEYS',
     ]);
-    expect(podSecretNames(everyField().spec)).to.deep.equal(['auth-db', 'auth-jwt', 'auth-redis', 'auth-smtp']);
+    expect(podSecretNames(everyField().spec)).to.deep.equal(['auth-db', 'auth-jwt', 'auth-redis', 'auth-smtp', 'auth-totp']);
+  });
+
+  it('reads the TOTP encryption key, and the previous keys only if the Secret has them', function () {
+    const spec = withDefaults({ ...loginInput().spec, mfa: { encryptionKeySecretRef: { name: 'auth-totp' } } });
+    expect(podSecretReferences(spec).slice(-2)).to.deep.equal([
+      { env: 'TOTP_ENCRYPTION_KEY', secret: 'auth-totp', key: 'totp-encryption-key', optional: false },
+      { env: 'TOTP_PREVIOUS_ENCRYPTION_KEYS', secret: 'auth-totp', key: 'totp-previous-encryption-keys', optional: true },
+    ]);
+    expect(podSecretNames(spec)).to.include('auth-totp');
+    expect(podSecretReferences(withDefaults({ ...loginInput().spec, mfa: {} })).map((r) => r.env)).not.to.include('TOTP_ENCRYPTION_KEY');
   });
 
   describe('secretsHash', function () {
@@ -49,6 +62,16 @@ describe('Secrets the pods read', function () {
     it('does not change when another key of the same Secret changes', function () {
       const other = secrets({ 'auth-db': { url: b64('postgres://auth@db/auth'), unrelated: b64('y') } });
       expect(secretsHash(spec, other)).to.equal(secretsHash(spec, secrets()));
+    });
+
+    it('changes when the TOTP encryption key is rotated, and when a previous key is added', function () {
+      const mfa = withDefaults({ ...loginInput().spec, mfa: { encryptionKeySecretRef: { name: 'auth-totp' } } });
+      const withKey = (data: Record<string, string>) => secretsHash(mfa, secrets({ 'auth-totp': data }));
+      const first = withKey({ 'totp-encryption-key': b64('k1') });
+      const rotated = withKey({ 'totp-encryption-key': b64('k2'), 'totp-previous-encryption-keys': b64('k1') });
+      expect(rotated).not.to.equal(first);
+      expect(withKey({ 'totp-encryption-key': b64('k1'), 'totp-previous-encryption-keys': b64('k0') })).not.to.equal(first);
+      expect(withKey({ 'totp-encryption-key': b64('k1'), unrelated: b64('x') })).to.equal(first);
     });
 
     it('changes when a key that was missing appears', function () {
