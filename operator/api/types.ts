@@ -123,7 +123,7 @@ export interface TotpEncryptionKeySecretRef {
 
 /** The TOTP second factor. */
 export interface Mfa {
-  /** Absent: TOTP_ENCRYPTION_KEY is not set. */
+  /** Absent: TOTP_ENCRYPTION_KEY is not set, and in production the service turns TOTP off. */
   encryptionKeySecretRef?: TotpEncryptionKeySecretRef;
 }
 
