@@ -17,6 +17,7 @@ import type { EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
 import { createDatabase, createPool, type Database } from './db/pool.js';
 import { createOutbox, type Outbox } from './email/outbox.js';
+import { createOutboxStore } from './email/outbox-store.js';
 import { createLogTransport, createSmtpTransport, type MailTransport } from './email/transport.js';
 import { createApp } from './http/app.js';
 import { openApiDocument } from './http/openapi/document.js';
@@ -127,7 +128,9 @@ export async function startService(config: Config, options: StartOptions): Promi
   const keyRing = await keyRingFor(config, logger);
   const sessions = createSessionStore(db, cache, now);
   const mailTransport = mailTransportFor(config, logger);
-  const outbox = createOutbox({ transport: mailTransport, metrics, logger, maxAttempts: config.email.maxAttempts });
+  const outboxStore = createOutboxStore(db);
+  const outbox = createOutbox({ transport: mailTransport, metrics, logger, maxAttempts: config.email.maxAttempts, store: outboxStore });
+  sources.emailOutboxDepth = () => outboxStore.depth();
   const background = createBackground(logger);
   sources.activeSessions = () => sessions.countActive();
   sources.activeConnections = () => pool.totalCount - pool.idleCount;

@@ -106,6 +106,25 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'email outbox for notices',
+    sql: `
+      -- Notices (password changed, second factor changed, …) waiting for the SMTP server.
+      -- Messages that carry a live token (verification, reset) never come here: see
+      -- service/email/templates.ts, "storable".
+      CREATE TABLE email_outbox (
+        id bigserial PRIMARY KEY,
+        recipient text NOT NULL,
+        template jsonb NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        last_error text,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX email_outbox_due ON email_outbox (next_attempt_at);
+    `,
+  },
 ];
 
 // An arbitrary constant shared by every replica: pg_advisory_xact_lock(key) serialises migrators.

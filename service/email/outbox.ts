@@ -3,20 +3,30 @@
  * or delays the request that caused the message. A failed attempt is retried
  * with exponential backoff (1 s, 2 s, 4 s, … capped at 5 min) up to a bounded
  * number of attempts; every outcome is counted in `emails_sent_total`.
- * Messages are held in memory: one lost in a crash is a reset or verification
- * link the user can ask for again, which is why no durable queue is kept.
+ *
+ * Two queues, by what the message holds (templates.ts, `storable`):
+ * - notices wait in PostgreSQL (outbox-store.ts) when a store is given: a
+ *   restart, a blue/green flip during an SMTP outage or a crashed pod loses none,
+ *   and whichever replica is up sends them;
+ * - the verification and reset links wait in memory only, so the database never
+ *   holds a usable token; one lost in a crash is a link the user can ask for again.
+ * A notice whose INSERT fails (the database is down) falls back to memory.
  */
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/registry.js';
-import { renderEmail, templateNames, type EmailTemplate } from './templates.js';
+import type { OutboxStore, QueuedMail } from './outbox-store.js';
+import { renderEmail, storable, templateNames, type EmailTemplate } from './templates.js';
 import type { MailTransport } from './transport.js';
 
 export interface Outbox {
   /** Queues a message and returns at once. */
   enqueue(to: string, template: EmailTemplate): void;
-  /** Resolves once no message is being sent or waiting for a retry. */
+  /** Resolves once no message queued here is being stored, sent or waiting for a retry. */
   idle(): Promise<void>;
-  /** Waits up to `timeoutMs` for messages in flight; those still waiting for a retry are dropped, and counted. */
+  /**
+   * Waits up to `timeoutMs` for messages in flight. Those waiting in memory for a
+   * retry are dropped, and counted; those in PostgreSQL stay for the next instance.
+   */
   close(timeoutMs: number): Promise<void>;
 }
 
@@ -27,21 +37,37 @@ export interface OutboxOptions {
   maxAttempts: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
-  /** Messages in flight or waiting at once; past it new ones are dropped rather than grow memory without bound. */
+  /** Messages in flight or waiting in memory at once; past it new ones are dropped rather than grow memory without bound. */
   capacity?: number;
+  /** Where notices wait. Without it, every message waits in memory. */
+  store?: OutboxStore;
+  /** How often the durable queue is looked at for messages due (another replica's, or retries). */
+  pollIntervalMs?: number;
+  /** How long a claimed message is left to its sender before another replica may try it. */
+  leaseSeconds?: number;
 }
 
 export function retryDelayMs(failedAttempts: number, baseMs: number, maxMs: number): number {
   return Math.min(baseMs * 2 ** (failedAttempts - 1), maxMs);
 }
 
+const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+// Messages claimed from PostgreSQL per round trip.
+const claimBatch = 10;
+
 export function createOutbox(options: OutboxOptions): Outbox {
-  const { transport, metrics, logger, maxAttempts } = options;
+  const { transport, metrics, logger, maxAttempts, store } = options;
   const baseDelayMs = options.baseDelayMs ?? 1000;
   const maxDelayMs = options.maxDelayMs ?? 300_000;
   const capacity = options.capacity ?? 1000;
+  const pollIntervalMs = options.pollIntervalMs ?? 5000;
+  // Longer than a whole SMTP delivery can take with the transport's per-step timeouts.
+  const leaseSeconds = options.leaseSeconds ?? 120;
   const waiting = new Map<NodeJS.Timeout, string>();
-  const sending = new Set<Promise<void>>();
+  const sending = new Set<Promise<unknown>>();
+  /** Ids of stored messages this instance queued and has not yet seen leave the table. */
+  const ownStored = new Set<string>();
   let pending = 0;
   let idleWaiters: (() => void)[] = [];
   let closed = false;
@@ -57,16 +83,25 @@ export function createOutbox(options: OutboxOptions): Outbox {
     }
   };
 
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    sending.add(work);
+    void work.finally(() => sending.delete(work)).catch(() => undefined);
+    return work;
+  };
+
+  const deliver = (to: string, template: EmailTemplate): Promise<void> => track(transport.send({ to, ...renderEmail(template) }));
+
+  // ---- in memory: timers ----
+
   const attempt = (to: string, template: EmailTemplate, number: number): void => {
-    const rendered = renderEmail(template);
-    const delivery = transport.send({ to, ...rendered }).then(
+    deliver(to, template).then(
       () => {
         metrics.emailsSent.inc({ template: template.name, result: 'sent' });
         logger.debug('email sent', { template: template.name, attempt: number });
         settle();
       },
       (err: unknown) => {
-        const error = err instanceof Error ? err.message : String(err);
+        const error = errorMessage(err);
         if (number >= maxAttempts || closed) {
           metrics.emailsSent.inc({ template: template.name, result: 'failed' });
           logger.error('email not delivered; giving up', { template: template.name, attempts: number, error });
@@ -83,27 +118,130 @@ export function createOutbox(options: OutboxOptions): Outbox {
         waiting.set(timer, template.name);
       },
     );
-    sending.add(delivery);
-    void delivery.finally(() => sending.delete(delivery));
+  };
+
+  const enqueueInMemory = (to: string, template: EmailTemplate): void => {
+    if (closed || pending >= capacity) {
+      metrics.emailsSent.inc({ template: template.name, result: 'dropped' });
+      logger.error(closed ? 'email dropped: shutting down' : `email dropped: ${capacity} messages already waiting`, { template: template.name });
+      return;
+    }
+    pending += 1;
+    attempt(to, template, 1);
+  };
+
+  // ---- in PostgreSQL: claims ----
+
+  const forget = (id: string): void => {
+    if (ownStored.delete(id)) settle();
+  };
+
+  const sendStored = async (mail: QueuedMail, queue: OutboxStore): Promise<void> => {
+    const name = mail.template.name;
+    try {
+      await deliver(mail.to, mail.template);
+    } catch (err) {
+      const error = errorMessage(err);
+      if (mail.attempts >= maxAttempts) {
+        metrics.emailsSent.inc({ template: name, result: 'failed' });
+        logger.error('email not delivered; giving up', { template: name, attempts: mail.attempts, error });
+        await queue.remove(mail.id);
+        forget(mail.id);
+        return;
+      }
+      const delay = retryDelayMs(mail.attempts, baseDelayMs, maxDelayMs);
+      metrics.emailsSent.inc({ template: name, result: 'retried' });
+      logger.warn('email delivery failed; will retry', { template: name, attempt: mail.attempts, retry_in_ms: delay, error });
+      await queue.retryLater(mail.id, delay, error);
+      return;
+    }
+    metrics.emailsSent.inc({ template: name, result: 'sent' });
+    logger.debug('email sent', { template: name, attempt: mail.attempts });
+    await queue.remove(mail.id);
+    forget(mail.id);
+  };
+
+  let draining: Promise<void> | undefined;
+  let again = false;
+  let storeDown = false;
+
+  const drainOnce = async (queue: OutboxStore): Promise<void> => {
+    for (;;) {
+      const claimed = await queue.claim(claimBatch, leaseSeconds);
+      if (claimed.length === 0) break;
+      await Promise.all(claimed.map((mail) => sendStored(mail, queue)));
+      if (closed) return;
+    }
+    // Ours that another replica sent, or that wait for a retry: only the first may settle.
+    if (ownStored.size > 0) {
+      const still = await queue.waiting([...ownStored]);
+      for (const id of [...ownStored]) if (!still.has(id)) forget(id);
+    }
+  };
+
+  /** Sends whatever is due; a call while a drain runs makes it go round once more. */
+  const drain = (): void => {
+    if (!store || closed) return;
+    if (draining) {
+      again = true;
+      return;
+    }
+    draining = track(
+      drainOnce(store).then(
+        () => {
+          if (storeDown) logger.info('email outbox: PostgreSQL reachable again');
+          storeDown = false;
+        },
+        (err: unknown) => {
+          // Logged once per outage: the poll comes back every few seconds.
+          if (!storeDown) logger.warn('email outbox: cannot reach PostgreSQL; will retry', { error: errorMessage(err) });
+          storeDown = true;
+        },
+      ),
+    ).finally(() => {
+      draining = undefined;
+      if (again) {
+        again = false;
+        drain();
+      }
+    });
+  };
+
+  const poll = store ? setInterval(drain, pollIntervalMs) : undefined;
+  poll?.unref();
+  // Notices left by an instance that stopped go out without waiting for the first tick.
+  drain();
+
+  const enqueueStored = (queue: OutboxStore, to: string, template: EmailTemplate): void => {
+    pending += 1;
+    track(queue.add(to, template)).then(
+      (id) => {
+        ownStored.add(id);
+        drain();
+      },
+      (err: unknown) => {
+        logger.warn('email outbox: cannot store the message; keeping it in memory', { template: template.name, error: errorMessage(err) });
+        settle();
+        enqueueInMemory(to, template);
+      },
+    );
   };
 
   return {
     enqueue(to, template) {
-      if (closed || pending >= capacity) {
-        metrics.emailsSent.inc({ template: template.name, result: 'dropped' });
-        logger.error(closed ? 'email dropped: shutting down' : `email dropped: ${capacity} messages already waiting`, { template: template.name });
-        return;
-      }
-      pending += 1;
-      attempt(to, template, 1);
+      if (store && storable[template.name] && !closed) enqueueStored(store, to, template);
+      else enqueueInMemory(to, template);
     },
 
     idle() {
+      // A retry in PostgreSQL is only picked up by a poll: look now rather than a tick later.
+      if (ownStored.size > 0) drain();
       return pending === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
     },
 
     async close(timeoutMs) {
       closed = true;
+      if (poll) clearInterval(poll);
       for (const [timer, template] of waiting) {
         clearTimeout(timer);
         metrics.emailsSent.inc({ template, result: 'dropped' });
@@ -115,6 +253,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
       const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
       await Promise.race([Promise.allSettled([...sending]), deadline]);
       clearTimeout(timer);
+      if (ownStored.size > 0) logger.info(`shutdown: ${ownStored.size} notice(s) stay queued in PostgreSQL for the next instance`);
+      for (const id of [...ownStored]) forget(id);
       transport.close();
     },
   };

@@ -18,6 +18,21 @@ export const templateNames: readonly TemplateName[] = [
   'verify_email', 'reset_password', 'password_changed', 'login_after_lockout', 'mfa_changed', 'account_exists',
 ];
 
+/**
+ * Whether a message may wait in PostgreSQL (the durable outbox). Notices may: they
+ * hold nothing secret and cannot be asked for again. The two link messages may not:
+ * the database keeps only hashes of their tokens, and a lost link is one the user
+ * can request again. A record, so a new template has to choose.
+ */
+export const storable: Readonly<Record<TemplateName, boolean>> = {
+  verify_email: false,
+  reset_password: false,
+  password_changed: true,
+  login_after_lockout: true,
+  mfa_changed: true,
+  account_exists: true,
+};
+
 export interface RenderedEmail {
   subject: string;
   text: string;

@@ -20,6 +20,8 @@ export interface Metrics {
   httpRequestDuration: client.Histogram<'method' | 'route' | 'status'>;
   /** Delivery outcomes per template: sent, retried (one failed attempt), failed (gave up), dropped (queue full). */
   emailsSent: client.Counter<'template' | 'result'>;
+  /** Notices waiting in PostgreSQL for the SMTP server, all replicas together. */
+  emailOutboxDepth: client.Gauge;
 }
 
 export interface MetricsSources {
@@ -27,6 +29,8 @@ export interface MetricsSources {
   activeSessions?: () => Promise<number>;
   /** Connections checked out of the pool; called on scrape. */
   activeConnections?: () => number;
+  /** Notices waiting in the durable outbox; called on scrape. */
+  emailOutboxDepth?: () => Promise<number>;
 }
 
 export function createMetrics(sources: MetricsSources = {}): Metrics {
@@ -61,15 +65,7 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
       name: 'active_sessions_total',
       help: 'Currently active user sessions',
       registers,
-      async collect() {
-        if (!sources.activeSessions) return;
-        // A scrape while the database is down keeps the last value rather than failing /metrics.
-        try {
-          this.set(await sources.activeSessions());
-        } catch {
-          /* keep the previous value */
-        }
-      },
+      collect: collectFrom(() => sources.activeSessions),
     }),
     databaseConnectionsActive: new client.Gauge({
       name: 'database_connections_active',
@@ -107,5 +103,25 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
       labelNames: ['template', 'result'],
       registers,
     }),
+    emailOutboxDepth: new client.Gauge({
+      name: 'email_outbox_depth',
+      help: 'Notices waiting in PostgreSQL for the SMTP server (all replicas)',
+      registers,
+      collect: collectFrom(() => sources.emailOutboxDepth),
+    }),
+  };
+}
+
+/** A gauge's collect() reading a database-backed source on scrape. */
+function collectFrom(source: () => (() => Promise<number>) | undefined): (this: client.Gauge) => Promise<void> {
+  return async function collect(this: client.Gauge) {
+    const read = source();
+    if (!read) return;
+    // A scrape while the database is down keeps the last value rather than failing /metrics.
+    try {
+      this.set(await read());
+    } catch {
+      /* keep the previous value */
+    }
   };
 }

@@ -17,7 +17,7 @@ describe('service/db/migrations', () => {
       expect(result.applied.map((m) => m.version)).to.deep.equal(migrations.slice(1).map((m) => m.version));
       expect(result.current).to.equal(migrations.at(-1)!.version);
       const tables = (await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)).rows.map((r) => r.tablename);
-      expect(tables).to.include.members(['one_time_tokens', 'totp_factors', 'recovery_codes']);
+      expect(tables).to.include.members(['one_time_tokens', 'totp_factors', 'recovery_codes', 'email_outbox']);
       expect((await pool.query('SELECT email FROM users')).rows).to.deep.equal([{ email: 'old@example.com' }]);
       expect((await migrate(pool)).applied).to.deep.equal([]);
     } finally {
