@@ -2,7 +2,9 @@
  * Versioned schema migrations, applied in order at start-up and by
  * `keyward-service migrate`. Pending migrations apply in one transaction under an advisory
  * lock, so replicas starting together migrate once. Never edit a released
- * migration: add the next one.
+ * migration: add the next one. A migration only adds (tables, nullable or defaulted
+ * columns, indexes); dropping what the previous release reads waits a release, so
+ * that release still starts on the newer schema when a rollout is rolled back.
  */
 import type pg from 'pg';
 
@@ -147,7 +149,10 @@ export async function migrate(pool: pg.Pool, log: (message: string) => void = ()
     const from = rows[0]?.version ?? 0;
     const latest = migrations.at(-1)?.version ?? 0;
     if (from > latest) {
-      throw new Error(`the database schema is at version ${from}, newer than this build knows (${latest}); run a newer keyward-service`);
+      // A blue/green rollback: the new colour migrated, and pods of the old one must still
+      // start (a restart, a scale-up). Migrations only add (expand, then contract a release
+      // later), so this build's queries still hold on the newer schema.
+      log(`the database schema is at version ${from}, newer than this build knows (${latest}): carrying on, as after a rollback`);
     }
     const applied: Migration[] = [];
     for (const migration of migrations) {

@@ -25,6 +25,23 @@ describe('service/db/migrations', () => {
     }
   });
 
+  it('starts on a schema newer than it knows, as the old colour must after a rolled-back release, and says so', async () => {
+    const pool = new pg.Pool({ connectionString: await createTestDatabase('migrate') });
+    try {
+      await migrate(pool);
+      const next = migrations.at(-1)!.version + 1;
+      await pool.query(`CREATE TABLE next_release (id int)`);
+      await pool.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [next, 'from the next release']);
+      const said: string[] = [];
+      const result = await migrate(pool, (line) => said.push(line));
+      expect(result).to.deep.equal({ applied: [], current: next });
+      expect(said.join('\n')).to.contain(`schema is at version ${next}, newer than this build knows`);
+      expect((await pool.query('SELECT version FROM schema_migrations ORDER BY version DESC LIMIT 1')).rows).to.deep.equal([{ version: next }]);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('numbers migrations 1, 2, … without gaps', () => {
     expect(migrations.map((m) => m.version)).to.deep.equal(migrations.map((_, i) => i + 1));
   });
