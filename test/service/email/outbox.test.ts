@@ -201,15 +201,7 @@ describe('email outbox: notices wait in PostgreSQL', () => {
     const down = new pg.Pool({ connectionString: `postgres://keyward@127.0.0.1:${await freePort()}/keyward`, connectionTimeoutMillis: 500 });
     try {
       const metrics = createMetrics();
-      const outbox = createOutbox({
-        transport: createSmtpTransport({ url: smtp.url, from: 'no-reply@keyward.test' }),
-        metrics,
-        logger: quietLogger,
-        maxAttempts: 3,
-        store: createOutboxStore(createDatabase(down, createMetrics())),
-        pollIntervalMs: 50,
-      });
-      opened.push(outbox);
+      const outbox = outboxFor(smtp, metrics, { store: createOutboxStore(createDatabase(down, createMetrics())) });
       outbox.enqueue('offline@example.com', notice);
       await smtp.waitFor('offline@example.com', /Your password was changed/);
       await outbox.idle();
