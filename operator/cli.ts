@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { parseAllDocuments } from 'yaml';
-import type { AuthServiceInput } from './api/types.js';
+import type { AuthService, AuthServiceInput } from './api/types.js';
 import { createController } from './controller/controller.js';
 import { loadClusterAccess, type ClusterAccess } from './kube/access.js';
 import { createKubeClient, type KubeClient, type KubeObject } from './kube/client.js';
@@ -62,7 +62,8 @@ async function run(options: RunOptions): Promise<void> {
   const logger = createLogger({ level: options.logLevel, service: 'keyward-operator' });
   let isLeader = !options.leaderElect;
   let queueDepth = (): number => 0;
-  const metrics = createOperatorMetrics({ isLeader: () => isLeader, queueDepth: () => queueDepth() });
+  let authServices = (): AuthService[] => [];
+  const metrics = createOperatorMetrics({ isLeader: () => isLeader, queueDepth: () => queueDepth(), authServices: () => authServices() });
   const client = await createKubeClient(await clusterAccess(options.kubeconfig), { onWrite: metrics.countWrite });
   const controller = createController({
     client,
@@ -77,6 +78,7 @@ async function run(options: RunOptions): Promise<void> {
     },
   });
   queueDepth = () => controller.queue.depth;
+  authServices = () => controller.authServices();
   const server = await startObservabilityServer({
     port: options.metricsPort,
     metrics,

@@ -45,6 +45,8 @@ export interface Controller {
   start(): Promise<void>;
   stop(): Promise<void>;
   isSynced(): boolean;
+  /** The AuthServices in the cache, with their status; none while stopped (a standby reports nothing). */
+  authServices(): AuthService[];
   readonly queue: WorkQueue;
 }
 
@@ -181,6 +183,7 @@ export function createController(options: ControllerOptions): Controller {
   return {
     queue,
     isSynced: () => running && [...informers.values()].every((i) => i.isSynced()),
+    authServices: () => (running ? ((informers.get(KIND)?.list() ?? []) as unknown as AuthService[]) : []),
     async start() {
       running = true;
       await refreshDiscovery();

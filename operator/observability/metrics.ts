@@ -3,9 +3,12 @@
  * workload, so a separate registry from service/metrics/registry.ts). Names
  * follow controller-runtime's (controller_runtime_reconcile_total{result}, …)
  * under the keyward_operator_ prefix. Labels carry only bounded sets: a result,
- * a kind, a verb — never an object's name.
+ * a kind, a verb — never an object's name, with one exception: the rollout
+ * phase gauge is per AuthService, as kube-state-metrics' object gauges are
+ * per object. Its series grow with the AuthServices and go with them.
  */
 import client from 'prom-client';
+import { PHASES, type AuthService } from '../api/types.js';
 import type { WriteCounter } from '../kube/client.js';
 
 /** controller-runtime's reconcile results. */
@@ -25,6 +28,7 @@ export interface OperatorMetrics {
   watchRestarts: client.Counter<'kind'>;
   apiWrites: client.Counter<'verb'>;
   leader: client.Gauge;
+  rolloutPhase: client.Gauge<'namespace' | 'name' | 'phase'>;
   /** One reconcile pass: counts it by result, observes its duration, and counts it as an error when it is one. */
   recordReconcile(result: ReconcileResult, durationSeconds: number): void;
   /** Pass as `onWrite` to createKubeClient to count API writes by verb. */
@@ -36,6 +40,8 @@ export interface OperatorMetricsSources {
   queueDepth?: () => number;
   /** Read on scrape, e.g. the leader elector's isLeader. */
   isLeader?: () => boolean;
+  /** Read on scrape: the AuthServices whose status.phase the rollout phase gauge reports (the controller's cache). */
+  authServices?: () => readonly Pick<AuthService, 'metadata' | 'status'>[];
 }
 
 // Reconciles are a few server-side applies: tens of milliseconds when idle, seconds under load or with a slow API server.
@@ -100,6 +106,25 @@ export function createOperatorMetrics(sources: OperatorMetricsSources = {}): Ope
       registers,
       collect() {
         if (sources.isLeader) this.set(sources.isLeader() ? 1 : 0);
+      },
+    }),
+    rolloutPhase: new client.Gauge({
+      name: 'keyward_operator_rollout_phase',
+      help: "1 for the phase an AuthService's status reports (Pending, Progressing, Paused, Healthy, Degraded), 0 for the others",
+      // namespace and name are the AuthService's: the chart's ServiceMonitor honours them
+      // over the scrape target's own namespace label (honorLabels), as kube-state-metrics' does.
+      labelNames: ['namespace', 'name', 'phase'],
+      registers,
+      collect() {
+        if (!sources.authServices) return;
+        // Rebuilt from the cache on every scrape, so a deleted AuthService leaves no series behind.
+        this.reset();
+        for (const { metadata, status } of sources.authServices()) {
+          const namespace = metadata.namespace ?? '';
+          const name = metadata.name ?? '';
+          // Before the first status write no phase is 1: the operator has not looked yet.
+          for (const phase of PHASES) this.set({ namespace, name, phase }, status?.phase === phase ? 1 : 0);
+        }
       },
     }),
     recordReconcile(result, durationSeconds) {

@@ -172,6 +172,8 @@ describe('charts/keyward-operator', function () {
       expect(monitor.spec.namespaceSelector).to.deep.equal({ matchNames: ['keyward-system'] });
       expect(monitor.spec.endpoints).to.have.length(1);
       expect(monitor.spec.endpoints[0]).to.deep.include({ port: 'metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s' });
+      // The rollout phase gauge's namespace label is the AuthService's, not the operator's.
+      expect(monitor.spec.endpoints[0]).to.deep.include({ honorLabels: true });
 
       expect(byKind(await render({ set: { 'serviceMonitor.enabled': 'true' } }), 'ServiceMonitor')).to.have.length(1);
       expect(byKind(await render({ set: { 'serviceMonitor.enabled': 'false' }, args: ['--api-versions', 'monitoring.coreos.com/v1'] }), 'ServiceMonitor')).to.have.length(0);

@@ -182,10 +182,11 @@ describe('charts/keyward-operator/dashboards/keyward.json', function () {
       'keyward_operator_leader',
       'keyward_operator_api_writes_total',
       'keyward_operator_watch_restarts_total',
+      'keyward_operator_rollout_phase',
       'up',
     ]);
     const titles = queryPanels.map((p) => p.title);
-    expect(titles).to.include.members(['Request rate by route', 'Error rate', 'Logins and failures', 'Cache hit rate', 'Database connections in use', 'Traffic by colour']);
+    expect(titles).to.include.members(['Request rate by route', 'Error rate', 'Logins and failures', 'Cache hit rate', 'Database connections in use', 'Traffic by colour', 'Rollout phase']);
   });
 
   it('holds only valid PromQL: promtool check rules accepts every expression as a recording rule', async function () {

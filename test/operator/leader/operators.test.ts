@@ -70,6 +70,17 @@ describe('two keyward-operator processes with --leader-elect', function () {
     expect(states.filter(Boolean)).to.have.length(1);
     await admin.apply(sampleAuthService(namespace, 'first'));
     await eventually('children of the first AuthService', () => admin.get(`/api/v1/namespaces/${namespace}/services/first`), 60_000);
+    // Only the leader reports rollout phases, so Prometheus sees each AuthService once.
+    const leader = operators[states.findIndex(Boolean)]!;
+    const standby = operators[states.findIndex((s) => !s)]!;
+    const phaseSeries = async (operator: OperatorProcess): Promise<string[]> =>
+      (await (await fetch(`http://127.0.0.1:${operator.metricsPort}/metrics`)).text()).split('\n').filter((l) => l.startsWith('keyward_operator_rollout_phase{'));
+    const reported = await eventually('the leader reporting the phase of first', async () => {
+      const lines = await phaseSeries(leader);
+      return lines.some((l) => l.includes(`namespace="${namespace}"`) && l.includes('name="first"') && l.endsWith(' 1')) ? lines : undefined;
+    }, 60_000);
+    expect(reported.filter((l) => l.includes('name="first"'))).to.have.length(5);
+    expect(await phaseSeries(standby)).to.deep.equal([]);
   });
 
   it('fails over to the other process when the leader dies, within the lease time', async () => {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { PHASES, type AuthService } from '../../../operator/api/types.js';
 import { createKubeClient, type KubeObject } from '../../../operator/kube/client.js';
 import { createOperatorMetrics } from '../../../operator/observability/metrics.js';
 import { createNamespace, kubeConfigFrom, sharedControlPlane } from '../../support/cluster.js';
@@ -23,6 +24,8 @@ describe('operator/observability/metrics', () => {
     expect(sample(text, 'keyward_operator_leader')).to.equal(0);
     expect(text).to.include('# TYPE keyward_operator_watch_restarts_total counter');
     expect(text).to.include('# TYPE keyward_operator_reconcile_duration_seconds histogram');
+    // Per AuthService, so without any there is no series, only its type.
+    expect(text).to.include('# TYPE keyward_operator_rollout_phase gauge');
     expect(sample(text, 'process_cpu_seconds_total')).to.be.a('number');
     expect(text).to.include('nodejs_eventloop_lag_seconds');
   });
@@ -66,6 +69,32 @@ describe('operator/observability/metrics', () => {
     expect(sample(text, 'keyward_operator_queue_depth')).to.equal(3);
     expect(sample(text, 'keyward_operator_leader')).to.equal(1);
     expect(sample(text, 'keyward_operator_watch_restarts_total{kind="Deployment"}')).to.equal(2);
+  });
+
+  it('reports each AuthService’s phase as 1 and its other phases as 0, read on scrape, and forgets an AuthService that is gone', async () => {
+    type Listed = Pick<AuthService, 'metadata' | 'status'>;
+    let listed: Listed[] = [
+      { metadata: { namespace: 'auth', name: 'login' }, status: { phase: 'Healthy' } },
+      { metadata: { namespace: 'auth', name: 'admin' }, status: { phase: 'Paused' } },
+      { metadata: { namespace: 'other', name: 'new' } },
+    ];
+    const metrics = createOperatorMetrics({ authServices: () => listed });
+    const phase = (text: string, namespace: string, name: string, p: string) =>
+      sample(text, `keyward_operator_rollout_phase{namespace="${namespace}",name="${name}",phase="${p}"}`);
+    let text = await metrics.registry.metrics();
+    for (const p of PHASES) {
+      expect(phase(text, 'auth', 'login', p), `login ${p}`).to.equal(p === 'Healthy' ? 1 : 0);
+      expect(phase(text, 'auth', 'admin', p), `admin ${p}`).to.equal(p === 'Paused' ? 1 : 0);
+      // No status yet: the AuthService is there, in no phase.
+      expect(phase(text, 'other', 'new', p), `new ${p}`).to.equal(0);
+    }
+
+    listed = [{ metadata: { namespace: 'auth', name: 'login' }, status: { phase: 'Progressing' } }];
+    text = await metrics.registry.metrics();
+    expect(phase(text, 'auth', 'login', 'Progressing')).to.equal(1);
+    expect(phase(text, 'auth', 'login', 'Healthy')).to.equal(0);
+    expect(text).not.to.include('name="admin"');
+    expect(text).not.to.include('name="new"');
   });
 
   it('keeps two operators in one process apart: each factory has its own registry', async () => {

@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import type { AuthService, Condition } from '../../../operator/api/types.js';
 import type { ServiceUrlResolver } from '../../../operator/controller/analysis-runner.js';
 import type { KubeClient, KubeObject } from '../../../operator/kube/client.js';
+import { createOperatorMetrics } from '../../../operator/observability/metrics.js';
 import { sendCommand } from '../../../operator/rollout-commands.js';
 import { readRolloutStatus } from '../../../operator/rollout/index.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../../service/db/embedded.js';
@@ -199,6 +200,37 @@ describe('blue/green rollouts against a real control plane', function () {
     expect((await sendCommand(operator.client, { namespace: ns, name: 'manual' }, 'retry')).accepted).to.equal(true);
     await eventually('Paused again after retry', async () => ((await getAuth('manual')).status?.phase === 'Paused' ? true : undefined), 90_000);
     expect(history(await getAuth('manual'))).to.include('Retried');
+  });
+
+  it('moves keyward_operator_rollout_phase with the rollout, and drops the series of a deleted AuthService', async () => {
+    // Read on scrape from this operator's cache, as `keyward-operator run` wires it.
+    const metrics = createOperatorMetrics({ authServices: () => operator.controller.authServices() });
+    /** The gauge's value per phase for one AuthService of this namespace; {} when it has no series. */
+    const gauge = async (name: string): Promise<Record<string, number>> => {
+      const values: Record<string, number> = {};
+      for (const [, labels, value] of (await metrics.registry.metrics()).matchAll(/^keyward_operator_rollout_phase\{([^}]*)\} (\S+)$/gm)) {
+        const l = Object.fromEntries([...(labels ?? '').matchAll(/(\w+)="([^"]*)"/g)].map(([, k, v]) => [k, v]));
+        if (l['namespace'] === ns && l['name'] === name && l['phase']) values[l['phase']] = Number(value);
+      }
+      return values;
+    };
+    const only = (phase: string) => Object.fromEntries(['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded'].map((p) => [p, p === phase ? 1 : 0]));
+    const reaches = (name: string, phase: string) =>
+      eventually(`the gauge of ${name} at ${phase}`, async () => (JSON.stringify(await gauge(name)) === JSON.stringify(only(phase)) ? true : undefined), 90_000);
+
+    await deployed('gauge', { rollout: { autoPromotion: false } });
+    await reaches('gauge', 'Healthy');
+    await setImage('gauge', 'registry.example/keyward-service:1.5.0');
+    await reaches('gauge', 'Paused');
+    expect(await selector('gauge')).to.equal('blue');
+    expect((await sendCommand(operator.client, { namespace: ns, name: 'gauge' }, 'promote')).accepted).to.equal(true);
+    await reaches('gauge', 'Healthy');
+    expect(await selector('gauge')).to.equal('green');
+
+    await admin.delete(authPath('gauge'));
+    await eventually('no gauge series for the deleted AuthService', async () => (Object.keys(await gauge('gauge')).length === 0 ? true : undefined), 60_000);
+    // The others are still reported.
+    expect(await gauge('plain')).to.deep.equal(only('Healthy'));
   });
 
   it('continues exactly where it stopped when the operator is restarted mid-rollout, running no step twice', async () => {
