@@ -1,7 +1,7 @@
 /**
  * The service's start-up and shutdown sequences, each a short function that
  * reads top to bottom (STYLE.md §10):
- *   config → database (embedded if none) → migrate → cache → listen → ready;
+ *   config → database (embedded if none) → migrate → encrypt plaintext TOTP secrets → cache → listen → ready;
  *   SIGTERM → not ready → stop accepting → drain in-flight → finish background work and mail → close pool and Redis → exit.
  */
 import { hkdfSync } from 'node:crypto';
@@ -23,6 +23,8 @@ import { createApp } from './http/app.js';
 import { openApiDocument } from './http/openapi/document.js';
 import type { Lifecycle } from './http/routes/operations.js';
 import type { Logger } from './logging/logger.js';
+import { loadTotpKeyRing } from './mfa/encryption-keys.js';
+import { prepareTotpSecrets } from './mfa/secrets-at-start.js';
 import { createMetrics, type Metrics, type MetricsSources } from './metrics/registry.js';
 import { createPasswordHasher } from './passwords/hash.js';
 import { createLockout, createRateLimit } from './security/limits.js';
@@ -110,6 +112,9 @@ export async function startService(config: Config, options: StartOptions): Promi
   const db = createDatabase(pool, metrics);
   const migrated = await migrate(pool, (line) => logger.info(line));
   logger.info('database schema ready', { version: migrated.current, applied: migrated.applied.length });
+  const totpKeys = await loadTotpKeyRing({ ...config.mfa, production: config.production, dataDir: config.dataDir }, logger);
+  const mfa = createMfaStore(db, totpKeys);
+  await prepareTotpSecrets(mfa, totpKeys, logger);
 
   const redisConfig = config.cache.redisUrl === undefined ? undefined : { ...config.cache, redisUrl: config.cache.redisUrl };
   const onRedisError = (err: Error): void => void logger.debug('redis connection error', { error: err.message });
@@ -156,7 +161,7 @@ export async function startService(config: Config, options: StartOptions): Promi
       redis,
     }),
     oneTimeTokens: createOneTimeTokens(db),
-    mfa: createMfaStore(db),
+    mfa,
     outbox,
     background,
     account: { ...config.account, appUrl: config.email.appUrl, totpIssuer: config.jwt.issuer },

@@ -5,10 +5,11 @@
  * account's lockout like a wrong password, and leaves the mfa_token usable
  * until it expires, so a typo does not mean starting over.
  */
-import { AppError, isAppError } from '../errors.js';
+import { AppError } from '../errors.js';
 import { hashRecoveryCode, normalizeRecoveryCode } from '../mfa/recovery-codes.js';
 import { matchTotp } from '../mfa/totp.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
+import { attemptMfaCode } from './mfa-attempt.js';
 import type { StartedSession } from './session-start.js';
 import { completeSignIn, type SignInMethod } from './sign-in.js';
 
@@ -21,41 +22,38 @@ export async function verifyMfa(deps: AuthDeps, input: MfaVerification, client: 
   if (client.ip) await deps.limits.login.consume(client.ip);
   const userId = await deps.oneTimeTokens.peek(input.mfa_token, 'mfa_login');
   const account = userId === undefined ? undefined : await deps.users.findById(userId);
-  const factor = account && (await deps.mfa.find(account.id));
+  // Decrypted before any code is checked: a secret no key opens answers 503 and costs no attempt.
+  const factor = account && (await deps.mfa.open(account.id));
   // The factor may have been turned off since the password step: start over.
   if (!account || !factor?.confirmed) throw new AppError('invalid_mfa_token');
 
-  const reservation = await deps.lockout.reserve(account.email);
   const code = input.code.trim();
-  const step = reservation.allowed ? matchTotp(factor.secret, code, deps.now()) : undefined;
-  const recovery = reservation.allowed && step === undefined ? normalizeRecoveryCode(code) : undefined;
-  const method: SignInMethod = step !== undefined ? 'totp' : 'recovery_code';
   let remaining: number | undefined;
-
-  try {
-    if (!reservation.allowed || (step === undefined && recovery === undefined)) throw new AppError('invalid_mfa_code');
-    const session = await completeSignIn(deps, account, client, method, async (tx) => {
-      if ((await deps.oneTimeTokens.consume(tx, input.mfa_token, 'mfa_login')) === undefined) throw new AppError('invalid_mfa_token');
-      if (step !== undefined) {
-        // Refused when this step, or a later one, was used already: the same code twice is a replay.
-        if (!(await deps.mfa.useStep(tx, account.id, step))) throw new AppError('invalid_mfa_code');
-        return;
-      }
-      if (!(await deps.mfa.useRecoveryCode(tx, account.id, hashRecoveryCode(recovery!)))) throw new AppError('invalid_mfa_code');
-      remaining = await deps.mfa.remainingRecoveryCodes(tx, account.id);
-      await deps.events.record({ type: 'recovery_code_used', userId: account.id, ip: client.ip, details: { remaining } }, tx);
-    });
-    if (method === 'recovery_code') {
-      deps.outbox.enqueue(account.email, { name: 'mfa_changed', change: 'recovery_code_used', remainingRecoveryCodes: remaining });
-    }
-    return session;
-  } catch (err) {
-    if (!isAppError(err) || err.code !== 'invalid_mfa_code') throw err;
-    await deps.events.record({ type: 'mfa_failed', userId: account.id, ip: client.ip, details: { reason: reservation.allowed ? 'wrong_code' : 'locked' } });
-    if (reservation.allowed) {
-      const lockedFor = await deps.lockout.fail(account.email, reservation.lastChance);
-      if (lockedFor !== undefined) await deps.events.record({ type: 'account_locked', userId: account.id, ip: client.ip, details: { seconds: lockedFor } });
-    }
-    throw err;
+  const { session, method } = await attemptMfaCode(deps, {
+    user: account,
+    client,
+    check: async () => {
+      const step = matchTotp(factor.secret, code, deps.now());
+      const recovery = step === undefined ? normalizeRecoveryCode(code) : undefined;
+      if (step === undefined && recovery === undefined) throw new AppError('invalid_mfa_code');
+      const method: SignInMethod = step !== undefined ? 'totp' : 'recovery_code';
+      const session = await completeSignIn(deps, account, client, method, async (tx) => {
+        if ((await deps.oneTimeTokens.consume(tx, input.mfa_token, 'mfa_login')) === undefined) throw new AppError('invalid_mfa_token');
+        if (step !== undefined) {
+          // Refused when this step, or a later one, was used already: the same code twice is a replay.
+          if (!(await deps.mfa.useStep(tx, account.id, step))) throw new AppError('invalid_mfa_code');
+          await deps.mfa.reseal(tx, account.id, factor);
+          return;
+        }
+        if (!(await deps.mfa.useRecoveryCode(tx, account.id, hashRecoveryCode(recovery!)))) throw new AppError('invalid_mfa_code');
+        remaining = await deps.mfa.remainingRecoveryCodes(tx, account.id);
+        await deps.events.record({ type: 'recovery_code_used', userId: account.id, ip: client.ip, details: { remaining } }, tx);
+      });
+      return { session, method };
+    },
+  });
+  if (method === 'recovery_code') {
+    deps.outbox.enqueue(account.email, { name: 'mfa_changed', change: 'recovery_code_used', remainingRecoveryCodes: remaining });
   }
+  return session;
 }

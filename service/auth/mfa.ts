@@ -5,7 +5,7 @@
  * off needs the password. Each change is audited and mailed to the owner.
  */
 import { AppError } from '../errors.js';
-import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from '../mfa/recovery-codes.js';
+import { newRecoveryCodes, recoveryCodeHashes } from '../mfa/recovery-codes.js';
 import { matchTotp, newTotpSecret, otpauthUri } from '../mfa/totp.js';
 import type { Principal } from './authenticate.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
@@ -26,7 +26,7 @@ export async function enrollTotp(deps: AuthDeps, principal: Principal, client: C
 }
 
 export async function confirmTotp(deps: AuthDeps, principal: Principal, code: string, client: ClientInfo): Promise<string[]> {
-  const factor = await deps.mfa.find(principal.userId);
+  const factor = await deps.mfa.open(principal.userId);
   if (!factor) throw new AppError('mfa_not_enrolled');
   if (factor.confirmed) throw new AppError('mfa_already_enabled');
   const step = matchTotp(factor.secret, code.trim(), deps.now());
@@ -34,7 +34,8 @@ export async function confirmTotp(deps: AuthDeps, principal: Principal, code: st
   const codes = newRecoveryCodes();
   const user = await deps.db.transaction('auth.mfa_enable', async (tx) => {
     if (!(await deps.mfa.confirm(tx, principal.userId, step))) throw new AppError('mfa_not_enrolled');
-    await deps.mfa.replaceRecoveryCodes(tx, principal.userId, codes.map((c) => hashRecoveryCode(normalizeRecoveryCode(c)!)));
+    await deps.mfa.reseal(tx, principal.userId, factor);
+    await deps.mfa.replaceRecoveryCodes(tx, principal.userId, recoveryCodeHashes(codes));
     await deps.events.record({ type: 'mfa_enabled', userId: principal.userId, sessionId: principal.sessionId, ip: client.ip, details: { factor: 'totp' } }, tx);
     return deps.users.findById(principal.userId);
   });

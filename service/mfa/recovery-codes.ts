@@ -22,3 +22,8 @@ export function normalizeRecoveryCode(input: string): string | undefined {
 export function hashRecoveryCode(normalized: string): string {
   return createHash('sha256').update(normalized, 'utf8').digest('hex');
 }
+
+/** The hashes stored for codes `newRecoveryCodes` made. */
+export function recoveryCodeHashes(codes: readonly string[]): string[] {
+  return codes.map((code) => hashRecoveryCode(normalizeRecoveryCode(code)!));
+}

@@ -2,19 +2,43 @@
  * TOTP factors and recovery codes. A factor is pending until its first code is
  * confirmed; `last_used_step` makes every code single-use (RFC 6238 §5.2: "the
  * verifier MUST NOT accept the second attempt of the same OTP").
+ *
+ * Secrets are encrypted at rest (../mfa/secret-box.ts). This store is the only
+ * code that reads or writes `totp_factors.secret`, so it encrypts and decrypts
+ * here and nowhere else: no caller can write a plaintext secret by mistake.
  */
 import type { Database, Queryable } from '../db/pool.js';
+import { AppError } from '../errors.js';
+import type { TotpKeyRing } from '../mfa/encryption-keys.js';
+import { isSealed, openSecret, sealSecret, type SecretFailure } from '../mfa/secret-box.js';
 
 export interface TotpFactor {
-  secret: string;
   confirmed: boolean;
   lastUsedStep: number | null;
 }
 
+/** A factor with its secret decrypted, for checking a code. */
+export interface OpenedTotpFactor extends TotpFactor {
+  secret: string;
+  /** The column as read, so a re-encryption only replaces what was decrypted. */
+  stored: string;
+  /** Encrypted with a previous key, or not at all: `reseal` after its next successful use. */
+  stale: boolean;
+}
+
 export interface MfaStore {
+  /** The factor's state without decrypting its secret: all a password login needs to know. */
   find(userId: string, tx?: Queryable): Promise<TotpFactor | undefined>;
-  /** Stores a new pending secret; false when a confirmed factor exists (it is never replaced this way). */
+  /**
+   * The factor with its secret; undefined when there is none. Throws 503
+   * `mfa_unavailable` when no key decrypts it (no TOTP_ENCRYPTION_KEY, a key
+   * retired too early, a row copied from another user): never "wrong code".
+   */
+  open(userId: string, tx?: Queryable): Promise<OpenedTotpFactor | undefined>;
+  /** Stores a new pending secret, encrypted; false when a confirmed factor exists (it is never replaced this way). */
   savePending(userId: string, secret: string): Promise<boolean>;
+  /** After a successful use of a stale factor: encrypts it again with the current key. A no-op otherwise. */
+  reseal(tx: Queryable, userId: string, factor: OpenedTotpFactor): Promise<void>;
   /** Turns a pending factor on, recording the step of the code that confirmed it; false if none is pending. */
   confirm(tx: Queryable, userId: string, step: number): Promise<boolean>;
   /** Records an accepted code's step; false when that step (or a later one) was already used: a replay. */
@@ -25,6 +49,10 @@ export interface MfaStore {
   /** Uses a recovery code up; false when it is unknown or already used. */
   useRecoveryCode(tx: Queryable, userId: string, codeHash: string): Promise<boolean>;
   remainingRecoveryCodes(tx: Queryable, userId: string): Promise<number>;
+  /** Encrypts every secret still stored in plaintext, in one transaction; returns how many. */
+  sealPlaintext(): Promise<number>;
+  /** How many factors each key encrypted, by kid; `plaintext` counts those not encrypted yet. */
+  countByKey(): Promise<Map<string, number>>;
 }
 
 interface FactorRow {
@@ -33,23 +61,73 @@ interface FactorRow {
   last_used_step: string | null;
 }
 
-export function createMfaStore(db: Database): MfaStore {
+// What newTotpSecret() wrote before secrets were encrypted: RFC 4648 base32.
+const plaintextPattern = '^[A-Z2-7]+=*$';
+const plaintext = new RegExp(plaintextPattern);
+
+const unavailable = (reason: string): AppError => new AppError('mfa_unavailable', { cause: new Error(reason) });
+
+function failure(userId: string, result: SecretFailure): AppError {
+  switch (result.reason) {
+    case 'unknown_key':
+      return unavailable(`the TOTP secret of user ${userId} was encrypted with key ${result.kid ?? '?'}, which is neither TOTP_ENCRYPTION_KEY nor in TOTP_PREVIOUS_ENCRYPTION_KEYS: add the key that encrypted it to TOTP_PREVIOUS_ENCRYPTION_KEYS`);
+    case 'does_not_decrypt':
+      return unavailable(`the TOTP secret of user ${userId} does not decrypt with key ${result.kid ?? '?'}: the row was altered or copied from another user's`);
+    case 'malformed':
+      return unavailable(`the TOTP secret of user ${userId} is neither an encrypted value (v1.<kid>.<iv>.<ciphertext>) nor a base32 secret`);
+  }
+}
+
+const factorOf = (row: FactorRow): TotpFactor => ({
+  confirmed: row.confirmed_at !== null,
+  lastUsedStep: row.last_used_step === null ? null : Number(row.last_used_step),
+});
+
+/** `keys` undefined: production without TOTP_ENCRYPTION_KEY, where every use of a secret answers 503. */
+export function createMfaStore(db: Database, keys: TotpKeyRing | undefined): MfaStore {
+  const noKey = (): AppError => unavailable('TOTP_ENCRYPTION_KEY is not set, and NODE_ENV=production does not generate one: set it to 32 random bytes in base64 (openssl rand -base64 32)');
+  const read = async (userId: string, tx?: Queryable): Promise<FactorRow | undefined> => {
+    const sql = 'SELECT secret, confirmed_at, last_used_step FROM totp_factors WHERE user_id = $1';
+    const { rows } = tx ? await tx.query<FactorRow>(sql, [userId]) : await db.query<FactorRow>('totp_factors.find', sql, [userId]);
+    return rows[0];
+  };
+
   return {
     async find(userId, tx) {
-      const sql = 'SELECT secret, confirmed_at, last_used_step FROM totp_factors WHERE user_id = $1';
-      const { rows } = tx ? await tx.query<FactorRow>(sql, [userId]) : await db.query<FactorRow>('totp_factors.find', sql, [userId]);
-      const row = rows[0];
-      return row && { secret: row.secret, confirmed: row.confirmed_at !== null, lastUsedStep: row.last_used_step === null ? null : Number(row.last_used_step) };
+      const row = await read(userId, tx);
+      return row && factorOf(row);
+    },
+    async open(userId, tx) {
+      const row = await read(userId, tx);
+      if (!row) return undefined;
+      if (!keys) throw noKey();
+      const factor = { ...factorOf(row), stored: row.secret };
+      if (!isSealed(row.secret)) {
+        // Start-up encrypts every plaintext secret (sealPlaintext). One can still appear while an older
+        // version runs beside this one during a rollout and enrolls someone: accept it, and encrypt it
+        // at its first successful use, rather than lock that user out until the next restart.
+        if (!plaintext.test(row.secret)) throw failure(userId, { ok: false, reason: 'malformed' });
+        return { ...factor, secret: row.secret, stale: true };
+      }
+      const opened = openSecret(keys, userId, row.secret);
+      if (!opened.ok) throw failure(userId, opened);
+      return { ...factor, secret: opened.secret, stale: opened.kid !== keys.current.kid };
     },
     async savePending(userId, secret) {
+      if (!keys) throw noKey();
       const { rowCount } = await db.query(
         'totp_factors.save_pending',
         `INSERT INTO totp_factors (user_id, secret) VALUES ($1, $2)
          ON CONFLICT (user_id) DO UPDATE SET secret = EXCLUDED.secret, created_at = now(), last_used_step = NULL
           WHERE totp_factors.confirmed_at IS NULL`,
-        [userId, secret],
+        [userId, sealSecret(keys, userId, secret)],
       );
       return (rowCount ?? 0) > 0;
+    },
+    async reseal(tx, userId, factor) {
+      if (!factor.stale || !keys) return;
+      // Only if the row still holds what was decrypted: a concurrent change is left alone.
+      await tx.query('UPDATE totp_factors SET secret = $3 WHERE user_id = $1 AND secret = $2', [userId, factor.stored, sealSecret(keys, userId, factor.secret)]);
     },
     async confirm(tx, userId, step) {
       const { rowCount } = await tx.query(
@@ -85,6 +163,31 @@ export function createMfaStore(db: Database): MfaStore {
     async remainingRecoveryCodes(tx, userId) {
       const { rows } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL', [userId]);
       return rows[0]?.n ?? 0;
+    },
+    async sealPlaintext() {
+      if (!keys) return 0;
+      return db.transaction('totp_factors.seal_plaintext', async (tx) => {
+        // FOR UPDATE: a replica starting at the same moment waits here, then finds these rows
+        // encrypted (PostgreSQL re-checks the WHERE on the updated row) and converts nothing twice.
+        const { rows } = await tx.query<{ user_id: string; secret: string }>(
+          `SELECT user_id, secret FROM totp_factors WHERE secret ~ '${plaintextPattern}' FOR UPDATE`,
+        );
+        if (rows.length === 0) return 0;
+        await tx.query(
+          `UPDATE totp_factors AS f SET secret = s.sealed FROM unnest($1::uuid[], $2::text[]) AS s(user_id, sealed)
+            WHERE f.user_id = s.user_id`,
+          [rows.map((r) => r.user_id), rows.map((r) => sealSecret(keys, r.user_id, r.secret))],
+        );
+        return rows.length;
+      });
+    },
+    async countByKey() {
+      const { rows } = await db.query<{ kid: string; n: number }>(
+        'totp_factors.count_by_key',
+        `SELECT CASE WHEN secret LIKE 'v1.%' THEN split_part(secret, '.', 2) ELSE 'plaintext' END AS kid, count(*)::int AS n
+           FROM totp_factors GROUP BY 1`,
+      );
+      return new Map(rows.map((r) => [r.kid, r.n]));
     },
   };
 }

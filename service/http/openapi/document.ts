@@ -103,13 +103,13 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
     delete: { summary: 'Sign one session out, at once (its access token included).', tag: 'sessions', bearer: true, ok: { 204: undefined }, errors: ['session_not_found', ...storage] },
   },
   '/api/auth/mfa/totp/enroll': {
-    post: { summary: 'Start TOTP enrollment: a secret and its otpauth:// URI. Off until confirmed.', tag: 'mfa', bearer: true, cache: 'no-store', ok: { 200: ref('TotpEnrollment') }, errors: ['mfa_already_enabled', ...storage] },
+    post: { summary: 'Start TOTP enrollment: a secret and its otpauth:// URI. Off until confirmed.', tag: 'mfa', bearer: true, cache: 'no-store', ok: { 200: ref('TotpEnrollment') }, errors: ['mfa_already_enabled', 'mfa_unavailable', ...storage] },
   },
   '/api/auth/mfa/totp/confirm': {
     post: {
       summary: 'Turn the factor on with a code from the app; answers ten single-use recovery codes, shown once.',
       tag: 'mfa', bearer: true, body: schemas.totpConfirm, cache: 'no-store', ok: { 200: ref('RecoveryCodes') },
-      errors: ['invalid_mfa_code', 'mfa_not_enrolled', 'mfa_already_enabled', ...storage],
+      errors: ['invalid_mfa_code', 'mfa_not_enrolled', 'mfa_already_enabled', 'mfa_unavailable', ...storage],
     },
   },
   '/api/auth/mfa/totp/disable': {
@@ -118,7 +118,7 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
   '/api/auth/mfa/verify': {
     post: {
       summary: 'Finish a login: the mfa_token from /login and a TOTP code (once per 30 s period) or a recovery code. Wrong codes count toward the lockout.',
-      tag: 'mfa', body: schemas.mfaVerify, ok: { 200: ref('Session') }, errors: ['invalid_mfa_token', 'invalid_mfa_code', 'rate_limited', ...storage],
+      tag: 'mfa', body: schemas.mfaVerify, ok: { 200: ref('Session') }, errors: ['invalid_mfa_token', 'invalid_mfa_code', 'rate_limited', 'mfa_unavailable', ...storage],
     },
   },
   '/health': {
