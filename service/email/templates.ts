@@ -9,7 +9,7 @@ export type EmailTemplate =
   | { name: 'reset_password'; link: string; validForMinutes: number }
   | { name: 'password_changed'; how: 'changed' | 'reset' }
   | { name: 'login_after_lockout'; ip: string | undefined; userAgent: string | undefined }
-  | { name: 'mfa_changed'; change: 'enabled' | 'disabled' | 'recovery_code_used'; remainingRecoveryCodes?: number }
+  | { name: 'mfa_changed'; change: 'enabled' | 'disabled' | 'recovery_code_used' | 'recovery_codes_regenerated'; remainingRecoveryCodes?: number }
   | { name: 'account_exists'; forgotPasswordLink: string };
 
 export type TemplateName = EmailTemplate['name'];
@@ -90,6 +90,7 @@ export function renderEmail(template: EmailTemplate): RenderedEmail {
         enabled: 'Two-step verification with an authenticator app was turned on for your account.',
         disabled: 'Two-step verification was turned off for your account.',
         recovery_code_used: `A recovery code was used to sign in to your account${template.remainingRecoveryCodes === undefined ? '' : `; ${template.remainingRecoveryCodes} remain`}.`,
+        recovery_codes_regenerated: 'New recovery codes were made for your account; the earlier ones no longer work.',
       }[template.change];
       return compose('Your second factor changed', [what, notYou]);
     }

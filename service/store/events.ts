@@ -27,7 +27,8 @@ export type SecurityEventType =
   | 'mfa_disabled'
   | 'mfa_challenge_issued'
   | 'mfa_failed'
-  | 'recovery_code_used';
+  | 'recovery_code_used'
+  | 'recovery_codes_regenerated';
 
 export interface SecurityEvent {
   type: SecurityEventType;

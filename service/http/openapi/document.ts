@@ -115,6 +115,13 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
   '/api/auth/mfa/totp/disable': {
     post: { summary: 'Turn the factor off; needs the password.', tag: 'mfa', bearer: true, body: schemas.totpDisable, ok: { 204: undefined }, errors: ['invalid_password', 'mfa_not_enabled', ...storage] },
   },
+  '/api/auth/mfa/recovery-codes': {
+    post: {
+      summary: 'Replace every recovery code with ten new ones, shown once; needs a current TOTP code (not a recovery code), which counts toward the lockout when wrong.',
+      tag: 'mfa', bearer: true, body: schemas.totpConfirm, cache: 'no-store', ok: { 200: ref('RecoveryCodes') },
+      errors: ['invalid_mfa_code', 'mfa_not_enabled', 'mfa_unavailable', ...storage],
+    },
+  },
   '/api/auth/mfa/verify': {
     post: {
       summary: 'Finish a login: the mfa_token from /login and a TOTP code (once per 30 s period) or a recovery code. Wrong codes count toward the lockout.',

@@ -1,9 +1,10 @@
-/** The TOTP second factor under /api/auth/mfa: enroll, confirm, disable, and the second step of a login. */
+/** The TOTP second factor under /api/auth/mfa: enroll, confirm, disable, new recovery codes, and the second step of a login. */
 import { Router } from 'express';
 import { authenticate } from '../../auth/authenticate.js';
 import type { AuthDeps } from '../../auth/deps.js';
 import { confirmTotp, disableTotp, enrollTotp } from '../../auth/mfa.js';
 import { verifyMfa } from '../../auth/mfa-login.js';
+import { regenerateRecoveryCodes } from '../../auth/mfa-recovery-codes.js';
 import { measurer } from '../measure.js';
 import { parseBody, schemas } from '../validate.js';
 import { clientInfo } from '../client.js';
@@ -30,6 +31,14 @@ export function mfaRoutes(deps: AuthDeps): Router {
     const input = parseBody(req, schemas.totpDisable);
     await measured('mfa_disable', () => disableTotp(deps, principal, input.password, clientInfo(req)));
     res.status(204).end();
+  });
+
+  router.post('/mfa/recovery-codes', async (req, res) => {
+    const principal = await authenticate(deps, req.get('authorization'));
+    // The same {code} body as confirm; only a current TOTP code is accepted (see regenerateRecoveryCodes).
+    const input = parseBody(req, schemas.totpConfirm);
+    const codes = await measured('mfa_recovery_codes', () => regenerateRecoveryCodes(deps, principal, input.code, clientInfo(req)));
+    res.set(noStore).json({ recovery_codes: codes });
   });
 
   router.post('/mfa/verify', async (req, res) => {

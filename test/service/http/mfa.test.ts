@@ -147,6 +147,103 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
     expect(again.body.error.code).to.equal('mfa_not_enabled');
   });
 
+  describe('POST /api/auth/mfa/recovery-codes', () => {
+    const regenerate = (accessToken: string | undefined, code: string) =>
+      mailing.service.request('POST', '/api/auth/mfa/recovery-codes', { token: accessToken, body: { code } });
+    const storedHashes = async (userId: string): Promise<string[]> =>
+      (await query<{ code_hash: string }>(mailing.service.databaseUrl, 'SELECT code_hash FROM recovery_codes WHERE user_id = $1 ORDER BY code_hash', [userId])).map((r) => r.code_hash);
+
+    it('replaces every recovery code with ten new ones for a current TOTP code, audits it and tells the owner', async () => {
+      const { account, userId, accessToken, secret, recoveryCodes } = await enrolled();
+      const before = await storedHashes(userId);
+      // The confirmation used this step's code; the next step's is within the allowed drift.
+      const code = totp(secret, Date.now() + 30_000);
+      const res = await regenerate(accessToken, code);
+      expect(res.status).to.equal(200);
+      expect(res.headers.get('cache-control')).to.equal('no-store');
+      expect(res.body).to.have.all.keys('recovery_codes');
+      expect(res.body.recovery_codes).to.have.length(10);
+      for (const fresh of res.body.recovery_codes) expect(fresh).to.match(/^[a-z2-7]{4}(-[a-z2-7]{4}){3}$/);
+      expect(res.body.recovery_codes).to.not.include.members(recoveryCodes);
+
+      const after = await storedHashes(userId);
+      expect(after).to.have.length(10);
+      expect(after.filter((h) => before.includes(h))).to.deep.equal([]);
+      const events = await query(mailing.service.databaseUrl, `SELECT details FROM security_events WHERE user_id = $1 AND type = 'recovery_codes_regenerated'`, [userId]);
+      expect(events.map((e) => e['details'])).to.deep.equal([{ count: 10 }]);
+      const notice = await mailing.smtp.waitFor(account.email, /New recovery codes/);
+      expect(notice.subject).to.equal('Your second factor changed');
+      for (const fresh of res.body.recovery_codes) expect(notice.text + JSON.stringify(events)).to.not.contain(fresh);
+
+      // The code is used up, as at sign-in.
+      const replay = await regenerate(accessToken, code);
+      expect(replay.status).to.equal(401);
+      expect(replay.body.error.code).to.equal('invalid_mfa_code');
+    });
+
+    it('makes the old codes stop working and the new ones work, each once', async () => {
+      const { account, accessToken, secret, recoveryCodes } = await enrolled();
+      const fresh = (await regenerate(accessToken, totp(secret, Date.now() + 30_000))).body.recovery_codes as string[];
+      // One mfa_token takes several tries (a typo does not mean starting over); the lockout threshold is 3.
+      const verify = (mfaToken: string, code: string) => mailing.service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: mfaToken, code } });
+
+      const first = await passwordStep(account);
+      const old = await verify(first, recoveryCodes[1]!);
+      expect(old.status).to.equal(401);
+      expect(old.body.error.code).to.equal('invalid_mfa_code');
+      expect((await verify(first, fresh[0]!)).status).to.equal(200);
+
+      const second = await passwordStep(account);
+      const again = await verify(second, fresh[0]!);
+      expect(again.status).to.equal(401);
+      expect(again.body.error.code).to.equal('invalid_mfa_code');
+      expect((await verify(second, fresh[1]!)).status).to.equal(200);
+    });
+
+    it('refuses a wrong code, or a recovery code, with invalid_mfa_code, counting toward the lockout; nothing is replaced', async () => {
+      const { account, userId, accessToken, secret, recoveryCodes } = await enrolled();
+      const before = await storedHashes(userId);
+      // Threshold 3: a recovery code and two wrong TOTP codes lock the account.
+      for (const code of [recoveryCodes[0]!, '000000', '111111']) {
+        const res = await regenerate(accessToken, code);
+        expect(res.status, code).to.equal(401);
+        expect(res.body.error.code).to.equal('invalid_mfa_code');
+      }
+      const right = await regenerate(accessToken, totp(secret, Date.now() + 30_000));
+      expect(right.status).to.equal(401);
+      expect(right.body.error.code).to.equal('invalid_mfa_code');
+      expect((await mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } })).status).to.equal(401);
+
+      expect(await storedHashes(userId)).to.deep.equal(before);
+      const events = await query(
+        mailing.service.databaseUrl,
+        `SELECT type, details->>'reason' AS reason, details->>'during' AS during FROM security_events WHERE user_id = $1 AND type IN ('mfa_failed', 'account_locked') ORDER BY id`,
+        [userId],
+      );
+      expect(events.map((e) => `${e['type']}:${e['reason'] ?? ''}:${e['during'] ?? ''}`)).to.deep.equal([
+        'mfa_failed:wrong_code:recovery_codes', 'mfa_failed:wrong_code:recovery_codes', 'mfa_failed:wrong_code:recovery_codes',
+        'account_locked::', 'mfa_failed:locked:recovery_codes',
+      ]);
+    });
+
+    it('answers 409 mfa_not_enabled without a confirmed factor, pending or none', async () => {
+      const registered = (await mailing.service.request('POST', '/api/auth/register', { body: newAccount() })).body;
+      const none = await regenerate(registered.access_token, '123456');
+      expect(none.status).to.equal(409);
+      expect(none.body.error.code).to.equal('mfa_not_enabled');
+      await mailing.service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token });
+      const pending = await regenerate(registered.access_token, '123456');
+      expect(pending.status).to.equal(409);
+      expect(pending.body.error.code).to.equal('mfa_not_enabled');
+    });
+
+    it('needs an access token', async () => {
+      const res = await regenerate(undefined, '123456');
+      expect(res.status).to.equal(401);
+      expect(res.body.error.code).to.equal('missing_token');
+    });
+  });
+
   it('audits every change, and never logs the secret or a recovery code', async () => {
     const from = mailing.service.logs.length;
     const { userId, secret, recoveryCodes } = await enrolled();
