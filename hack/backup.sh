@@ -13,7 +13,7 @@
 #   BACKUP_S3_BUCKET        bucket (required)
 #   BACKUP_S3_PREFIX        key prefix, default postgresql/
 #   BACKUP_S3_ENDPOINT      S3-compatible endpoint URL; unset for AWS S3
-#   BACKUP_RETENTION_DAYS   default 30
+#   BACKUP_RETENTION_DAYS   whole days, 1 or more, default 30
 #   BACKUP_ENCRYPTION_KEY   key file (a passphrase), default /etc/backup/encryption.key
 #   BACKUP_STORAGE_CLASS    default STANDARD_IA
 #   BACKUP_WORK_DIR         scratch space for the dump, default /tmp
@@ -52,7 +52,8 @@ aws_cli() {
 
 check_configuration() {
   stage "check configuration"
-  [[ "$BACKUP_RETENTION_DAYS" =~ ^-?[0-9]+$ ]] || { log "BACKUP_RETENTION_DAYS must be a whole number of days, not '${BACKUP_RETENTION_DAYS}'"; return 64; }
+  # 0 or fewer days puts the cutoff at or after now, so retention would delete the backup just uploaded.
+  [[ "$BACKUP_RETENTION_DAYS" =~ ^0*[1-9][0-9]*$ ]] || { log "BACKUP_RETENTION_DAYS must be a positive whole number of days (1 or more), not '${BACKUP_RETENTION_DAYS}'"; return 64; }
   [[ -r "$BACKUP_ENCRYPTION_KEY" && -s "$BACKUP_ENCRYPTION_KEY" ]] || { log "encryption key file ${BACKUP_ENCRYPTION_KEY} is missing, unreadable or empty"; return 66; }
   [[ -d "$BACKUP_WORK_DIR" && -w "$BACKUP_WORK_DIR" ]] || { log "work directory ${BACKUP_WORK_DIR} is not writable"; return 73; }
 }

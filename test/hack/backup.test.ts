@@ -126,6 +126,18 @@ describe('hack/backup.sh and hack/restore-test.sh', function () {
     expect(env.keys(bucket)).to.deep.equal(before);
   });
 
+  it('refuses a retention of zero, negative or not whole days before taking a backup', function () {
+    const before = env.keys(bucket);
+    for (const days of ['0', '00', '-1', '1.5', '30d', ' 30']) {
+      const backup = run(backupScript, { BACKUP_RETENTION_DAYS: days });
+      expect(backup.exitCode, `BACKUP_RETENTION_DAYS=${days}: ${backup.output}`).to.equal(64);
+      expect(backup.output).to.include(`BACKUP_RETENTION_DAYS must be a positive whole number of days (1 or more), not '${days}'`);
+      expect(backup.output).to.include('FAILED at stage "check configuration"');
+      expect(backup.output).not.to.include('dump and compress');
+    }
+    expect(env.keys(bucket)).to.deep.equal(before);
+  });
+
   it('deletes only its own backups older than the retention', function () {
     const old = `postgresql/postgresql_backup_${stampDaysAgo(31)}.sql.gz.enc`;
     const older = `postgresql/postgresql_backup_${stampDaysAgo(400)}.sql.gz.enc`;
