@@ -7,6 +7,7 @@
  * that release still starts on the newer schema when a rollout is rolled back.
  */
 import type pg from 'pg';
+import { withClient } from './pool.js';
 
 export interface Migration {
   version: number;
@@ -138,8 +139,11 @@ export interface MigrationResult {
 }
 
 /** Applies every migration newer than the database's version, in order, all or none. */
-export async function migrate(pool: pg.Pool, log: (message: string) => void = () => undefined): Promise<MigrationResult> {
-  const client = await pool.connect();
+export function migrate(pool: pg.Pool, log: (message: string) => void = () => undefined): Promise<MigrationResult> {
+  return withClient(pool, (client) => migrateWith(client, log));
+}
+
+async function migrateWith(client: pg.PoolClient, log: (message: string) => void): Promise<MigrationResult> {
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [migrationLockKey]);
@@ -167,7 +171,5 @@ export async function migrate(pool: pg.Pool, log: (message: string) => void = ()
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
-  } finally {
-    client.release();
   }
 }

@@ -34,6 +34,28 @@ export function createPool(url: string, config: DatabaseConfig, onIdleError: (er
   return pool;
 }
 
+/**
+ * Lends a client to `work`. While a client is checked out, pg-pool removes its own error
+ * listener, and pg emits 'error' when the server ends the connection (a failover, a restart,
+ * pg_terminate_backend): with no listener Node throws it and the whole process dies. The
+ * statement in flight fails on its own; the listener only keeps the error, and a client that
+ * saw one is destroyed on release instead of going back to the pool.
+ */
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error): void => {
+    broken = err;
+  };
+  client.on('error', onError);
+  try {
+    return await work(client);
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -56,20 +78,19 @@ export function createDatabase(pool: pg.Pool, metrics: Pick<Metrics, 'databaseQu
     pool,
     query: (operation, text, values) => timed(operation, () => pool.query(text, values)),
     async transaction(operation, work) {
-      return timed(operation, async () => {
-        const client = await pool.connect();
-        try {
-          await client.query('BEGIN');
-          const result = await work(client);
-          await client.query('COMMIT');
-          return result;
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw err;
-        } finally {
-          client.release();
-        }
-      });
+      return timed(operation, () =>
+        withClient(pool, async (client) => {
+          try {
+            await client.query('BEGIN');
+            const result = await work(client);
+            await client.query('COMMIT');
+            return result;
+          } catch (err) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            throw err;
+          }
+        }),
+      );
     },
     async ping(timeoutMs) {
       const started = performance.now();

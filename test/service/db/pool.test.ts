@@ -1,0 +1,55 @@
+import { expect } from 'chai';
+import pg from 'pg';
+import { createDatabase, type Database } from '../../../service/db/pool.js';
+import { createMetrics } from '../../../service/metrics/registry.js';
+import { createTestDatabase } from '../../support/postgres.js';
+
+describe('service/db/pool: a connection the server ends mid-transaction', () => {
+  let url: string;
+  let pool: pg.Pool;
+  let db: Database;
+
+  beforeEach(async () => {
+    url = await createTestDatabase('pool');
+    pool = new pg.Pool({ connectionString: url, max: 2 });
+    pool.on('error', () => undefined); // idle clients: the service's createPool does the same
+    db = createDatabase(pool, createMetrics());
+  });
+
+  afterEach(() => pool.end());
+
+  it('fails that transaction as unavailable, keeps the process up, and never lends the dead client again', async () => {
+    let backend = 0;
+    const started = new Promise<void>((resolve, reject) => {
+      // The transaction tells us its backend pid, then waits; the server ends it from outside.
+      void db
+        .transaction('test.terminated', async (tx) => {
+          backend = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+          resolve();
+          await tx.query('SELECT pg_sleep(10)');
+        })
+        .then(
+          () => reject(new Error('the transaction finished although its connection was terminated')),
+          (err: Error) => outcome.push(err),
+        );
+    });
+    const outcome: Error[] = [];
+    await started;
+
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query('SELECT pg_terminate_backend($1)', [backend]);
+    } finally {
+      await admin.end();
+    }
+    while (outcome.length === 0) await new Promise((r) => setTimeout(r, 20));
+    // An uncaught 'error' would have failed this test as "Uncaught Error" (mocha) and the service's process.
+    expect(outcome[0]!.message).to.match(/terminat|Connection/i);
+
+    // Both slots of the pool work again: the dead client was destroyed, not returned.
+    const pids = await Promise.all([1, 2].map(() => db.transaction('test.after', async (tx) => (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.1)')).rows[0]!.pid)));
+    expect(pids).to.have.length(2);
+    expect(pids).not.to.include(backend);
+  });
+});
