@@ -36,6 +36,8 @@ const toPublic = (row: UserRow): PublicUser => ({
   created_at: row.created_at.toISOString(),
 });
 
+const toAccount = (row: UserRow | undefined): UserWithHash | undefined => (row ? { user: toPublic(row), passwordHash: row.password_hash } : undefined);
+
 const uniqueViolation = '23505';
 
 export interface NewUser {
@@ -48,6 +50,7 @@ export interface NewUser {
 export interface UserStore {
   create(tx: Queryable, user: NewUser): Promise<PublicUser>;
   findByEmail(email: string): Promise<UserWithHash | undefined>;
+  /** findByIdWithHash without the hash: the same query. */
   findById(id: string): Promise<PublicUser | undefined>;
   findByIdWithHash(id: string): Promise<UserWithHash | undefined>;
   setPassword(tx: Queryable, id: string, passwordHash: string): Promise<PublicUser>;
@@ -56,6 +59,11 @@ export interface UserStore {
 }
 
 export function createUserStore(db: Database): UserStore {
+  const findByIdWithHash = async (id: string): Promise<UserWithHash | undefined> => {
+    const { rows } = await db.query<UserRow>('users.find_by_id', 'SELECT * FROM users WHERE id = $1', [id]);
+    return toAccount(rows[0]);
+  };
+
   return {
     async create(tx, user) {
       try {
@@ -71,18 +79,10 @@ export function createUserStore(db: Database): UserStore {
     },
     async findByEmail(email) {
       const { rows } = await db.query<UserRow>('users.find_by_email', 'SELECT * FROM users WHERE email = $1', [email]);
-      const row = rows[0];
-      return row ? { user: toPublic(row), passwordHash: row.password_hash } : undefined;
+      return toAccount(rows[0]);
     },
-    async findById(id) {
-      const { rows } = await db.query<UserRow>('users.find_by_id', 'SELECT * FROM users WHERE id = $1', [id]);
-      return rows[0] ? toPublic(rows[0]) : undefined;
-    },
-    async findByIdWithHash(id) {
-      const { rows } = await db.query<UserRow>('users.find_by_id', 'SELECT * FROM users WHERE id = $1', [id]);
-      const row = rows[0];
-      return row ? { user: toPublic(row), passwordHash: row.password_hash } : undefined;
-    },
+    findById: async (id) => (await findByIdWithHash(id))?.user,
+    findByIdWithHash,
     async setPassword(tx, id, passwordHash) {
       const { rows } = await tx.query<UserRow>(
         'UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1 RETURNING *',
