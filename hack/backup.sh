@@ -5,23 +5,57 @@
 #
 # This file is the only copy: the operator ships it verbatim as backup.sh in
 # ConfigMap <name>-backup-scripts (operator/reconcile/backup.ts reads it), and
-# its CronJob sets the variables below. Edits to that ConfigMap are overwritten.
-#
-# Needs bash, GNU date, pg_dump (the server's major version or newer), gzip,
-# openssl 1.1.1+ and the aws CLI. Configured only through the environment:
-#   DATABASE_URL            postgres://… of the database to dump (required)
-#   BACKUP_S3_BUCKET        bucket (required)
-#   BACKUP_S3_PREFIX        key prefix, default postgresql/
-#   BACKUP_S3_ENDPOINT      S3-compatible endpoint URL; unset for AWS S3
-#   BACKUP_RETENTION_DAYS   whole days, 1 or more, default 30
-#   BACKUP_ENCRYPTION_KEY   key file (a passphrase), default /etc/backup/encryption.key
-#   BACKUP_STORAGE_CLASS    default STANDARD_IA
-#   BACKUP_WORK_DIR         scratch space for the dump, default /tmp
-# Restore: hack/restore-test.sh, or by hand:
-#   aws s3 cp s3://BUCKET/KEY - | openssl enc -d -aes-256-cbc -pbkdf2 -pass file:KEYFILE | gunzip | psql "$DATABASE_URL"
+# its CronJob sets the variables in usage() below. Edits to that ConfigMap are
+# overwritten.
 set -euo pipefail
 # The ERR trap below also fires inside functions.
 set -o errtrace
+
+usage() {
+  cat <<'USAGE'
+Usage: backup.sh [-h|--help]
+
+Dumps the PostgreSQL database at DATABASE_URL (pg_dump | gzip), encrypts the
+dump with openssl AES-256-CBC (PBKDF2, key file), checks that it decrypts and
+decompresses, uploads it to s3://BUCKET/PREFIXpostgresql_backup_<UTC time>.sql.gz.enc
+and then deletes this script's own backups under the prefix that are older
+than the retention. Takes no arguments: it is configured by the environment.
+
+Environment:
+  DATABASE_URL            postgres://… of the database to dump (required)
+  BACKUP_S3_BUCKET        bucket (required)
+  BACKUP_S3_PREFIX        key prefix, default postgresql/
+  BACKUP_S3_ENDPOINT      S3-compatible endpoint URL; unset for AWS S3
+  BACKUP_RETENTION_DAYS   whole days, 1 or more, default 30
+  BACKUP_ENCRYPTION_KEY   key file (a passphrase), default /etc/backup/encryption.key
+  BACKUP_STORAGE_CLASS    default STANDARD_IA
+  BACKUP_WORK_DIR         scratch space for the dump, default /tmp
+  and the aws CLI's own (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, …)
+
+Needs bash, GNU date, pg_dump (the server's major version or newer), gzip,
+openssl 1.1.1+ and the aws CLI.
+
+Exit status:
+  0    backed up, verified and uploaded; retention applied
+  1    DATABASE_URL or BACKUP_S3_BUCKET is unset
+  2    unknown option or unexpected argument
+  64   BACKUP_RETENTION_DAYS is not a whole number of 1 or more
+  66   the encryption key file is missing, unreadable or empty
+  73   the work directory is not writable
+  any other (or 1)  the status of the command that failed; the last log line names the stage
+
+Restore: hack/restore-test.sh, or by hand:
+  aws s3 cp s3://BUCKET/KEY - | openssl enc -d -aes-256-cbc -pbkdf2 -pass file:KEYFILE | gunzip | psql "$DATABASE_URL"
+USAGE
+}
+
+# Before the required variables are checked, so --help works without them.
+case "${1:-}" in
+  -h | --help) usage; exit 0 ;;
+  "") ;;
+  -*) echo "backup.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  *) echo "backup.sh: takes no arguments, got '$1': it is configured by the environment (see --help)" >&2; exit 2 ;;
+esac
 
 : "${DATABASE_URL:?DATABASE_URL is required}"
 : "${BACKUP_S3_BUCKET:?BACKUP_S3_BUCKET is required}"

@@ -3,22 +3,62 @@
 # backup that hack/backup.sh uploaded, decrypt it, restore it into a scratch
 # database on the same server, check the users table, drop the scratch database.
 # A backup is only as good as its last restore: run this on a schedule too.
-#
-# Usage: hack/restore-test.sh [KEY]     KEY: one object to test instead of the newest
-# Environment (the same names as hack/backup.sh):
-#   DATABASE_URL            postgres://… of a role that may CREATE DATABASE on the
-#                           server to restore into (required; the database it names
-#                           is only used to connect, never written)
-#   BACKUP_S3_BUCKET        bucket (required)
-#   BACKUP_S3_PREFIX        key prefix, default postgresql/
-#   BACKUP_S3_ENDPOINT      S3-compatible endpoint URL; unset for AWS S3
-#   BACKUP_ENCRYPTION_KEY   key file, default /etc/backup/encryption.key
-#   BACKUP_WORK_DIR         scratch space, default /tmp
-#   RESTORE_MIN_USERS       fail when the restored users table has fewer rows, default 1
-#   RESTORE_EXPECT_USERS    fail unless it has exactly this many rows (optional)
-# Needs bash, psql (the dump's major version or newer), gunzip, openssl 1.1.1+, the aws CLI.
+# Arguments, environment and exit status: usage() below, or --help.
 set -euo pipefail
 set -o errtrace
+
+usage() {
+  cat <<'USAGE'
+Usage: restore-test.sh [-h|--help] [KEY]
+
+Downloads the newest backup that hack/backup.sh uploaded under
+s3://BUCKET/PREFIX (or the object KEY), decrypts and restores it into a scratch
+database on the server of DATABASE_URL, checks the number of rows in its users
+table, and drops the scratch database again, also when a step fails.
+
+Arguments:
+  KEY                     the object key (PREFIX included) of one backup to test
+                          instead of the newest
+  -h, --help              print this text and exit
+  --                      end of options: a KEY that starts with - comes after it
+
+Environment (the same names as hack/backup.sh):
+  DATABASE_URL            postgres://… of a role that may CREATE DATABASE on the
+                          server to restore into (required; the database it names
+                          is only used to connect, never written)
+  BACKUP_S3_BUCKET        bucket (required)
+  BACKUP_S3_PREFIX        key prefix, default postgresql/ (matched literally)
+  BACKUP_S3_ENDPOINT      S3-compatible endpoint URL; unset for AWS S3
+  BACKUP_ENCRYPTION_KEY   key file, default /etc/backup/encryption.key
+  BACKUP_WORK_DIR         scratch space, default /tmp
+  RESTORE_MIN_USERS       fail when the restored users table has fewer rows, default 1
+  RESTORE_EXPECT_USERS    fail unless it has exactly this many rows (optional)
+  and the aws CLI's own (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, …)
+
+Needs bash, psql (the dump's major version or newer), gunzip, openssl 1.1.1+
+and the aws CLI.
+
+Exit status:
+  0    the backup restored and its users table has the expected rows
+  1    DATABASE_URL or BACKUP_S3_BUCKET is unset, or no backup under the prefix
+  2    unknown option or more than one KEY
+  64   RESTORE_MIN_USERS or RESTORE_EXPECT_USERS is not a whole number
+  65   the restored users table has the wrong number of rows
+  66   the encryption key file is missing, unreadable or empty
+  any other (or 1)  the status of the command that failed; the last log line names the stage
+USAGE
+}
+
+# Before the required variables are checked, so --help works without them.
+while (($# > 0)); do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    --) shift; break ;;
+    -*) echo "restore-test.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+if (($# > 1)); then echo "restore-test.sh: one KEY at most, got $# arguments (see --help)" >&2; exit 2; fi
 
 : "${DATABASE_URL:?DATABASE_URL is required}"
 : "${BACKUP_S3_BUCKET:?BACKUP_S3_BUCKET is required}"
@@ -69,10 +109,16 @@ cleanup() {
 trap cleanup EXIT
 
 newest_backup() {
-  local listing
+  local listing key newest=""
   listing=$(aws_cli s3api list-objects-v2 --bucket "$BACKUP_S3_BUCKET" --prefix "$BACKUP_S3_PREFIX" --query 'Contents[].Key' --output text)
-  # The names carry a sortable UTC timestamp, so the newest sorts last.
-  printf '%s\n' "$listing" | tr '\t' '\n' | grep -E "^${BACKUP_S3_PREFIX}postgresql_backup_[0-9]{8}_[0-9]{6}\.sql\.gz\.enc\$" | sort | tail -n 1 || true
+  while IFS= read -r key; do
+    # The quoted prefix is matched literally, as backup.sh's retention matches it: a
+    # prefix such as "db.v1+(eu)/" is a key prefix, not a regular expression.
+    [[ "$key" =~ ^"${BACKUP_S3_PREFIX}"postgresql_backup_[0-9]{8}_[0-9]{6}\.sql\.gz\.enc$ ]] || continue
+    # The names carry a sortable UTC timestamp, so the newest sorts last.
+    if [[ "$key" > "$newest" ]]; then newest="$key"; fi
+  done < <(printf '%s\n' "$listing" | tr '\t' '\n')
+  printf '%s' "$newest"
 }
 
 main() {

@@ -126,6 +126,43 @@ describe('hack/backup.sh and hack/restore-test.sh', function () {
     expect(env.keys(bucket)).to.deep.equal(before);
   });
 
+  for (const [name, script] of [['backup.sh', backupScript], ['restore-test.sh', restoreScript]] as const) {
+    it(`${name} --help and -h print the usage and exit 0 without touching the bucket or the server`, function () {
+      const before = env.keys(bucket);
+      for (const flag of ['--help', '-h']) {
+        const help = run(script, {}, [flag]);
+        expect(help.exitCode, help.output).to.equal(0);
+        expect(help.output).to.include(`Usage: ${name}`).and.include('Environment').and.include('BACKUP_S3_PREFIX').and.include('Exit status');
+        expect(help.output).not.to.include('check configuration...');
+      }
+      expect(env.keys(bucket)).to.deep.equal(before);
+      expect(scratchDatabases()).to.equal('');
+    });
+
+    it(`${name} refuses an unknown option with exit 2 before doing anything`, function () {
+      const before = env.keys(bucket);
+      const unknown = run(script, {}, ['--dry-run']);
+      expect(unknown.exitCode, unknown.output).to.equal(2);
+      expect(unknown.output).to.include("unknown option '--dry-run'");
+      expect(unknown.output).not.to.include('check configuration...');
+      expect(env.keys(bucket)).to.deep.equal(before);
+      expect(scratchDatabases()).to.equal('');
+    });
+  }
+
+  it('restores the newest backup under a prefix full of regular-expression metacharacters, matched literally', function () {
+    const prefix = 'db.v1+(eu)[a]/';
+    const backup = run(backupScript, { BACKUP_S3_PREFIX: prefix });
+    expect(backup.exitCode, backup.output).to.equal(0);
+    const taken = env.keys(bucket).filter((k) => k.startsWith(prefix));
+    expect(taken).to.have.length(1);
+
+    const restore = run(restoreScript, { BACKUP_S3_PREFIX: prefix, RESTORE_EXPECT_USERS: String(USERS) });
+    expect(restore.exitCode, restore.output).to.equal(0);
+    expect(restore.output).to.include(`testing s3://${bucket}/${taken[0]}`);
+    expect(scratchDatabases()).to.equal('');
+  });
+
   it('refuses a retention of zero, negative or not whole days before taking a backup', function () {
     const before = env.keys(bucket);
     for (const days of ['0', '00', '-1', '1.5', '30d', ' 30']) {
