@@ -12,7 +12,14 @@ const email = z
   .pipe(z.email({ error: 'is not a valid email address' }))
   .meta({ format: 'email', examples: ['ada@example.com'] });
 
-const name = z.string({ error: 'must be a string' }).trim().min(1, { error: 'must not be empty' }).max(100, { error: 'must be at most 100 characters' });
+// Control characters (C0, DEL, C1) have no place in a name, and PostgreSQL's text refuses NUL outright.
+// Spelled as \u ranges, not \p{Cc}: the pattern is published in /openapi.json for any regex engine.
+const name = z
+  .string({ error: 'must be a string' })
+  .trim()
+  .min(1, { error: 'must not be empty' })
+  .max(100, { error: 'must be at most 100 characters' })
+  .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, { error: 'must not contain control characters' });
 // Length rules for passwords live in passwords/policy.ts (bytes, not characters); here only the type.
 const password = z.string({ error: 'must be a string' }).max(4096, { error: 'is far too long' })
   .meta({ description: '8 to 72 UTF-8 bytes, not one of the 10,000 most common passwords (checked after the type).' });
