@@ -63,6 +63,18 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
     return rows[0]!.id;
   };
 
+  // session_live in rotate's SELECT comes from a snapshot: a logout committing since would let us hand
+  // out a pair that is dead on arrival. This UPDATE locks the session row and re-checks its newest
+  // version, so a revocation either committed first (no row: refused, nothing written) or waits for
+  // this rotation and then revokes its successor with it.
+  const touchLiveSession = async (tx: Queryable, sessionId: string): Promise<boolean> => {
+    const { rowCount } = await tx.query(
+      'UPDATE sessions SET last_used_at = now() WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()',
+      [sessionId],
+    );
+    return rowCount === 1;
+  };
+
   return {
     async issue(tx, sessionId, expiresAt) {
       const token = newOpaqueToken();
@@ -97,13 +109,16 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
 
         const successor = successorOf(token);
         if (row.rotated_at === null) {
+          if (!(await touchLiveSession(tx, row.session_id))) return { kind: 'invalid' };
           const successorId = await insert(tx, row.session_id, successor, null);
           await tx.query('UPDATE refresh_tokens SET rotated_at = now(), successor_id = $2 WHERE id = $1', [row.id, successorId]);
-          await tx.query('UPDATE sessions SET last_used_at = now() WHERE id = $1', [row.session_id]);
           return { kind: 'rotated', token: successor, sessionId: row.session_id, userId: row.user_id };
         }
         if (row.within_grace && row.successor_rotated === false) {
-          if (row.successor_hash === hashOpaqueToken(successor)) return { kind: 'rotated', token: successor, sessionId: row.session_id, userId: row.user_id };
+          if (row.successor_hash === hashOpaqueToken(successor)) {
+            if (!(await touchLiveSession(tx, row.session_id))) return { kind: 'invalid' };
+            return { kind: 'rotated', token: successor, sessionId: row.session_id, userId: row.user_id };
+          }
           // The successor was derived with another key (a signing-key rotation, or the other colour
           // during a blue/green flip): a retry, not theft. Refuse it without revoking the session.
           return { kind: 'invalid' };

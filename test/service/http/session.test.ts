@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import pg from 'pg';
-import { newAccount, startTestService, type TestService } from '../../support/service.js';
+import { newAccount, startTestService, type TestResponse, type TestService } from '../../support/service.js';
+import { holdLock } from './row-lock.js';
 
 describe('sessions: /api/auth/refresh, /me, /logout, /logout-all', () => {
   let service: TestService;
@@ -120,6 +121,36 @@ describe('sessions: /api/auth/refresh, /me, /logout, /logout-all', () => {
       const { rows } = await client.query(`SELECT type FROM security_events WHERE user_id = $1 AND type = 'refresh_token_reused'`, [first.user.id]);
       await client.end();
       expect(rows).to.have.length(1);
+    });
+
+    describe('when the session is revoked while the refresh runs', () => {
+      /** A logout on another replica, under way when the refresh reads the session; committed once the refresh waits for it. */
+      const refreshDuringLogout = async (userId: string, refreshToken: string): Promise<TestResponse> => {
+        const logout = await holdLock(service.databaseUrl, `UPDATE sessions SET revoked_at = now(), revoked_reason = 'logout' WHERE user_id = $1`, [userId]);
+        try {
+          const refreshing = service.request('POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } });
+          await logout.waitUntilBlocking();
+          await logout.commit();
+          return await refreshing;
+        } finally {
+          await logout.close();
+        }
+      };
+
+      it('answers 401 invalid_refresh_token, not a pair that is dead on arrival', async () => {
+        const first = await signUp();
+        const res = await refreshDuringLogout(first.user.id, first.refresh_token);
+        expect(res.status).to.equal(401);
+        expect(res.body.error.code).to.equal('invalid_refresh_token');
+      });
+
+      it('answers a retry within the grace window the same way', async () => {
+        const first = await signUp();
+        expect((await service.request('POST', '/api/auth/refresh', { body: { refresh_token: first.refresh_token } })).status).to.equal(200);
+        const res = await refreshDuringLogout(first.user.id, first.refresh_token);
+        expect(res.status).to.equal(401);
+        expect(res.body.error.code).to.equal('invalid_refresh_token');
+      });
     });
 
     it('answers 401 invalid_refresh_token for an unknown token and 400 for a wrong type', async () => {
