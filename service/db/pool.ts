@@ -5,6 +5,7 @@
 import pg from 'pg';
 import type { DatabaseConfig } from '../config/env.js';
 import type { Metrics } from '../metrics/registry.js';
+import { withTimeout } from '../util/timeout.js';
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -54,14 +55,6 @@ export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient)
     client.off('error', onError);
     client.release(broken);
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export function createDatabase(pool: pg.Pool, metrics: Pick<Metrics, 'databaseQueryDuration'>): Database {

@@ -14,6 +14,7 @@
  */
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/registry.js';
+import { errorMessage } from '../util/error-message.js';
 import type { OutboxStore, QueuedMail } from './outbox-store.js';
 import { renderEmail, storable, templateNames, type EmailTemplate } from './templates.js';
 import type { MailTransport } from './transport.js';
@@ -50,8 +51,6 @@ export interface OutboxOptions {
 export function retryDelayMs(failedAttempts: number, baseMs: number, maxMs: number): number {
   return Math.min(baseMs * 2 ** (failedAttempts - 1), maxMs);
 }
-
-const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 // Messages claimed from PostgreSQL per round trip.
 const claimBatch = 10;

@@ -6,6 +6,8 @@
 import nodemailer from 'nodemailer';
 import type { CheckResult } from '../health/checks.js';
 import type { Logger } from '../logging/logger.js';
+import { errorMessage } from '../util/error-message.js';
+import { withTimeout } from '../util/timeout.js';
 
 export interface OutgoingMail {
   to: string;
@@ -27,16 +29,8 @@ export interface SmtpTransportOptions {
   from: string;
   /** Per step of a delivery (connect, greeting, each command): a hung server must not hold a retry slot forever. */
   timeoutMs?: number;
-}
-
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  /** How long one health verdict is reused (default 30 s). */
+  healthTtlMs?: number;
 }
 
 export function createSmtpTransport(options: SmtpTransportOptions): MailTransport {
@@ -46,19 +40,36 @@ export function createSmtpTransport(options: SmtpTransportOptions): MailTranspor
     { from: options.from },
   );
   const { hostname, port } = new URL(options.url);
+  const healthTtlMs = options.healthTtlMs ?? 30_000;
+  let lastHealth: { at: number; result: Promise<CheckResult> } | undefined;
+  let checking: Promise<CheckResult> | undefined;
+
+  const verify = async (checkTimeoutMs: number): Promise<CheckResult> => {
+    const started = performance.now();
+    try {
+      // EHLO (and AUTH when the URL carries credentials), then QUIT: proves the server would take a message.
+      await withTimeout(transporter.verify(), checkTimeoutMs, `SMTP server ${hostname}:${port || 'default port'}`);
+      return { status: 'healthy', latency_ms: Math.round(performance.now() - started), details: null };
+    } catch (err) {
+      return { status: 'degraded', latency_ms: Math.round(performance.now() - started), details: errorMessage(err) };
+    }
+  };
+
   return {
     async send(mail) {
       await transporter.sendMail({ to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
     },
-    async health(checkTimeoutMs) {
-      const started = performance.now();
-      try {
-        // EHLO (and AUTH when the URL carries credentials), then QUIT: proves the server would take a message.
-        await withTimeout(transporter.verify(), checkTimeoutMs, `SMTP server ${hostname}:${port || 'default port'}`);
-        return { status: 'healthy', latency_ms: Math.round(performance.now() - started), details: null };
-      } catch (err) {
-        return { status: 'degraded', latency_ms: Math.round(performance.now() - started), details: message(err) };
-      }
+    health(checkTimeoutMs) {
+      // /health is unauthenticated and probed every few seconds by each kubelet: one SMTP
+      // login per call would let anyone drive logins at the provider (rate limits, lockouts),
+      // and slow verifications would pile up. One verification at a time, its verdict reused.
+      if (lastHealth && performance.now() - lastHealth.at < healthTtlMs) return lastHealth.result;
+      checking ??= verify(checkTimeoutMs).then((result) => {
+        lastHealth = { at: performance.now(), result: Promise.resolve(result) };
+        checking = undefined;
+        return result;
+      });
+      return checking;
     },
     close: () => transporter.close(),
   };

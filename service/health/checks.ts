@@ -4,6 +4,7 @@
  * down, degraded when an optional dependency is.
  */
 import type { CacheHealth } from '../cache/two-level.js';
+import { errorMessage } from '../util/error-message.js';
 
 export interface CheckResult {
   status: 'healthy' | 'degraded' | 'unhealthy' | 'disabled';
@@ -30,15 +31,13 @@ export interface HealthSources {
 // Below the readiness probe's 3 s timeout, so the probe sees our 503 rather than its own timeout.
 export const checkTimeoutMs = 2000;
 
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
 async function checkDatabase(sources: HealthSources): Promise<CheckResult> {
   const started = performance.now();
   try {
     const latency = await sources.pingDatabase(checkTimeoutMs);
     return { status: 'healthy', latency_ms: Math.round(latency), details: null };
   } catch (err) {
-    return { status: 'unhealthy', latency_ms: Math.round(performance.now() - started), details: message(err) };
+    return { status: 'unhealthy', latency_ms: Math.round(performance.now() - started), details: errorMessage(err) };
   }
 }
 

@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { healthReport, checkTimeoutMs, type HealthSources } from '../../health/checks.js';
 import type { Metrics } from '../../metrics/registry.js';
 import type { Jwks } from '../../tokens/jwks.js';
+import { errorMessage } from '../../util/error-message.js';
 
 /** Lifecycle flags the server sequence flips: started after migrations, draining after SIGTERM. */
 export interface Lifecycle {
@@ -40,7 +41,7 @@ export function operationsRoutes(deps: OperationsDeps): Router {
       await deps.health.pingDatabase(checkTimeoutMs);
       res.set(noStore).json({ status: 'ready' });
     } catch (err) {
-      res.set(noStore).status(503).json({ status: 'database_unreachable', details: err instanceof Error ? err.message : String(err) });
+      res.set(noStore).status(503).json({ status: 'database_unreachable', details: errorMessage(err) });
     }
   });
 

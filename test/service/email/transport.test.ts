@@ -35,6 +35,19 @@ describe('mail transports', () => {
       transport.close();
     });
 
+    it('verifies once per interval however often /health asks, and sees an outage after it', async () => {
+      const server = await startSmtpServer();
+      const transport = createSmtpTransport({ url: server.url, from: 'no-reply@keyward.test', healthTtlMs: 300 });
+      const together = await Promise.all([1, 2, 3, 4, 5].map(() => transport.health(2000)));
+      expect(new Set(together).size, 'five concurrent checks share one verification').to.equal(1);
+      await server.stop();
+      // Within the interval the verdict stands; no new connection is tried.
+      expect(await transport.health(2000)).to.equal(together[0]);
+      await new Promise((r) => setTimeout(r, 350));
+      expect((await transport.health(2000)).status).to.equal('degraded');
+      transport.close();
+    });
+
     it('reports healthy while the server answers, degraded when it does not', async () => {
       const up = createSmtpTransport({ url: smtp.url, from: 'no-reply@keyward.test' });
       expect(await up.health(2000)).to.deep.include({ status: 'healthy', details: null });
