@@ -6,7 +6,8 @@
  * With REQUIRE_EMAIL_VERIFICATION the answer is 202 "check your mail" whether
  * the address is new or taken, after the same work (a bcrypt hash and an insert
  * attempt), and the owner of a taken address is mailed instead: the endpoint
- * cannot be used to learn which addresses have accounts. Without it a taken
+ * cannot be used to learn which addresses have accounts. That notice counts
+ * toward the address's mail budget (limits.emailAddress). Without it a taken
  * address answers 409 email_taken, as most sign-up forms expect.
  */
 import { isAppError } from '../errors.js';
@@ -49,8 +50,25 @@ export async function register(deps: AuthDeps, input: Registration, client: Clie
     return { status: 201, body: response };
   } catch (err) {
     if (!(required && isAppError(err) && err.code === 'email_taken')) throw err;
-    await deps.events.record({ type: 'registration_repeated', ip: client.ip, details: { email: input.email } });
-    deps.outbox.enqueue(input.email, { name: 'account_exists', forgotPasswordLink: `${deps.account.appUrl}/forgot-password` });
+    const notified = await withinAddressBudget(deps, input.email);
+    await deps.events.record({ type: 'registration_repeated', ip: client.ip, details: { email: input.email, notified } });
+    if (notified) deps.outbox.enqueue(input.email, { name: 'account_exists', forgotPasswordLink: `${deps.account.appUrl}/forgot-password` });
     return { status: 202, body: { verification_required: true, email: input.email } };
+  }
+}
+
+/**
+ * Each sign-up with a taken address mails its owner: without the per-address budget that
+ * reset and verification mail share, anyone could flood a stranger's inbox through this form.
+ * Over budget the notice is dropped, never answered 429: a new address gets no 429, so
+ * that answer would tell which addresses have accounts.
+ */
+async function withinAddressBudget(deps: AuthDeps, email: string): Promise<boolean> {
+  try {
+    await deps.limits.emailAddress.consume(email);
+    return true;
+  } catch (err) {
+    if (isAppError(err) && err.code === 'rate_limited') return false;
+    throw err;
   }
 }

@@ -1,6 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import pg from 'pg';
-import { newAccount, startTestService, type TestService } from '../../support/service.js';
+import { query } from '../../support/db.js';
+import { eventually } from '../../support/eventually.js';
+import { newAccount, serviceWithSmtp, startTestService, type TestService } from '../../support/service.js';
 
 describe('POST /api/auth/register', () => {
   let service: TestService;
@@ -82,5 +85,27 @@ describe('POST /api/auth/register', () => {
     const after = Number((await client.query('SELECT count(*) FROM users')).rows[0].count);
     await client.end();
     expect(after).to.equal(before);
+  });
+
+  describe('with REQUIRE_EMAIL_VERIFICATION=true', () => {
+    const mailing = serviceWithSmtp({ REQUIRE_EMAIL_VERIFICATION: 'true', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_EMAIL_PER_ADDRESS_PER_HOUR: '2' });
+
+    it('mails the owner of a taken address within the per-address budget, answering every attempt the same', async () => {
+      const existing = newAccount();
+      expect((await mailing.service.request('POST', '/api/auth/register', { body: existing })).status).to.equal(202);
+      const answers = [];
+      for (let i = 0; i < 5; i++) answers.push(await mailing.service.request('POST', '/api/auth/register', { body: existing }));
+      for (const res of answers) {
+        expect(res.status).to.equal(202);
+        expect(res.body).to.deep.equal({ verification_required: true, email: existing.email });
+      }
+      const notices = (): number => mailing.smtp.to(existing.email).filter((m) => /Someone tried to register/.test(m.subject)).length;
+      await eventually('two notices', async () => (notices() >= 2 ? true : undefined), 10_000, 25);
+      // The outbox sends in the background: give a notice past the budget time to arrive, were one queued.
+      await sleep(500);
+      expect(notices()).to.equal(2);
+      const events = await query(mailing.service.databaseUrl, `SELECT details->>'notified' AS notified FROM security_events WHERE type = 'registration_repeated' AND details->>'email' = $1 ORDER BY id`, [existing.email]);
+      expect(events.map((e) => e['notified'])).to.deep.equal(['true', 'true', 'false', 'false', 'false']);
+    });
   });
 });
