@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { AuthDeps } from './auth/deps.js';
 import { createCache, type Cache } from './cache/two-level.js';
 import { createRedis } from './cache/redis.js';
-import type { Config } from './config/env.js';
+import { ConfigError, type Config } from './config/env.js';
 import type { EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
 import { createDatabase, createPool, type Database } from './db/pool.js';
@@ -34,7 +34,7 @@ import { createSessionStore } from './store/sessions.js';
 import { createUserStore } from './store/users.js';
 import { createAccessTokens } from './tokens/access.js';
 import { buildJwks } from './tokens/jwks.js';
-import { generateDevelopmentKeys, loadKeyRing, type KeyRing, type KeyRingConfig } from './tokens/keys.js';
+import { generateDevelopmentKeys, KeyRingConfigError, loadKeyRing, type KeyRing, type KeyRingConfig } from './tokens/keys.js';
 import { createOneTimeTokens } from './tokens/one-time.js';
 import { createRefreshTokens } from './tokens/refresh.js';
 import { createBackground, type Background } from './util/background.js';
@@ -60,11 +60,27 @@ export interface StartOptions {
   now?: () => number;
 }
 
+// The environment variable behind each KeyRingConfig field, so a bad key is reported as configuration.
+const keyRingVariables: Record<string, string> = {
+  algorithm: 'JWT_ALGORITHM',
+  signingKeyPem: 'JWT_SIGNING_KEY',
+  verificationKeyPems: 'JWT_VERIFICATION_KEYS',
+  secret: 'JWT_SECRET',
+  verificationSecrets: 'JWT_PREVIOUS_SECRETS',
+};
+
+/** The token key ring, or a ConfigError naming the variable (entry n of a list counted from 1). */
 async function keyRingFor(config: Config, logger: Logger): Promise<KeyRing> {
   const { jwt } = config;
-  const ring: KeyRingConfig = jwt.algorithm === 'HS256'
-    ? { algorithm: 'HS256', secret: jwt.secret!, verificationSecrets: jwt.previousSecrets }
-    : { algorithm: 'ES256', signingKeyPem: jwt.signingKey, verificationKeyPems: jwt.verificationKeys };
+  // Every variable is passed whatever the algorithm, so one meant for the other algorithm is
+  // refused by name rather than silently ignored.
+  const ring: KeyRingConfig = {
+    algorithm: jwt.algorithm,
+    signingKeyPem: jwt.signingKey,
+    verificationKeyPems: jwt.verificationKeys,
+    secret: jwt.secret,
+    verificationSecrets: jwt.previousSecrets,
+  };
   if (ring.algorithm === 'ES256' && ring.signingKeyPem === undefined) {
     const dev = await generateDevelopmentKeys(config.dataDir);
     ring.signingKeyPem = dev.signingKeyPem;
@@ -72,7 +88,14 @@ async function keyRingFor(config: Config, logger: Logger): Promise<KeyRing> {
       `DEVELOPMENT SIGNING KEY in use (${dev.path}${dev.created ? ', just generated' : ''}): set JWT_SIGNING_KEY before serving real users; NODE_ENV=production refuses to start without it`,
     );
   }
-  return loadKeyRing(ring);
+  try {
+    return loadKeyRing(ring);
+  } catch (err) {
+    if (!(err instanceof KeyRingConfigError)) throw err;
+    const [, field = err.field, index] = /^(\w+)(?:\[(\d+)\])?$/.exec(err.field) ?? [];
+    const entry = index === undefined ? '' : `entry ${Number(index) + 1}: `;
+    throw new ConfigError(keyRingVariables[field] ?? err.field, `${entry}${err.message.slice(err.field.length + 2)}`);
+  }
 }
 
 function mailTransportFor(config: Config, logger: Logger): MailTransport {
@@ -96,6 +119,9 @@ export async function startService(config: Config, options: StartOptions): Promi
   const lifecycle: Lifecycle = { started: false, draining: false };
   const sources: MetricsSources = {};
   const metrics = createMetrics(sources);
+
+  // Before any database: a bad key is a configuration error, found without starting PostgreSQL.
+  const keyRing = await keyRingFor(config, logger);
 
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.database.url;
@@ -130,7 +156,6 @@ export async function startService(config: Config, options: StartOptions): Promi
     logger,
   });
 
-  const keyRing = await keyRingFor(config, logger);
   const sessions = createSessionStore(db, cache, now);
   const mailTransport = mailTransportFor(config, logger);
   const outboxStore = createOutboxStore(db);

@@ -178,6 +178,22 @@ describe('keyward-service serve: invalid configuration', function () {
     expect(result.stderr).to.contain('JWT_SIGNING_KEY').and.to.contain('NODE_ENV=production');
   });
 
+  // DATABASE_URL points at a closed port: a refusal that came after the database would be
+  // a connection error instead, so these also show the keys are checked before PostgreSQL.
+  const keyCases: [string, Record<string, string>, string, string][] = [
+    ['JWT_PREVIOUS_SECRETS', { JWT_ALGORITHM: 'HS256', JWT_SECRET: 's'.repeat(40), JWT_PREVIOUS_SECRETS: `${'p'.repeat(40)},short` }, 'JWT_PREVIOUS_SECRETS: entry 2: must be at least 32 bytes', 'short'],
+    ['JWT_SIGNING_KEY', { JWT_SIGNING_KEY: '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbA==\n-----END PRIVATE KEY-----' }, 'JWT_SIGNING_KEY: is not a PEM private key', 'bm90IGEga2V5IGF0IGFsbA=='],
+    ['JWT_SECRET', { JWT_SECRET: 'z'.repeat(40) }, 'JWT_SECRET: is only used with HS256', 'z'.repeat(40)],
+  ];
+  for (const [variable, env, message, value] of keyCases) {
+    it(`exits 78 naming ${variable} when its key is wrong, before any database, without echoing it`, async () => {
+      const result = await refused({ ...env, DATABASE_URL: 'postgres://127.0.0.1:1/none' });
+      expect(result.code).to.equal(78);
+      expect(result.stderr).to.contain(`invalid configuration: ${message}`);
+      expect(result.stderr + result.stdout).to.not.contain(value);
+    });
+  }
+
   it('names DATABASE_URL without echoing the password it carries', async () => {
     const result = await refused({ DATABASE_URL: 'mysql://keyward:Hunter2-secret@db.internal/auth' });
     expect(result.code).to.equal(78);
