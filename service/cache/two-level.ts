@@ -3,13 +3,19 @@
  * L2 Redis (3600 s, 5 s timeout) shared by every replica. Writes go to both
  * levels and are announced on a Redis channel so other replicas drop their L1
  * copy at once: a revoked session stops working everywhere, not after 300 s.
- * Redis being down only costs hits; the caller then reads PostgreSQL.
+ * Redis being down only costs hits; the caller then reads PostgreSQL. A write
+ * that cannot reach Redis (or whose announcement cannot) is remembered, and on
+ * reconnection the key is made unknown everywhere before shared() answers true
+ * again (unsynced.ts, repair.ts): a logout during a blip is never lost.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/registry.js';
+import { channel, keyInvalidation, parseInvalidation } from './invalidation.js';
+import { createRepair, unknownValue } from './repair.js';
+import { createUnsynced, type Unsynced } from './unsynced.js';
 
 export interface CacheHealth {
   status: 'healthy' | 'degraded' | 'disabled';
@@ -19,9 +25,11 @@ export interface CacheHealth {
 
 export interface Cache {
   /**
-   * False while Redis is configured but unreachable: other replicas' changes
-   * (a logout) cannot reach this replica's memory then, so state that must be
-   * current everywhere should be read from PostgreSQL instead.
+   * True only while every replica's changes reach this one at once: Redis and its
+   * invalidation channel are up, and every write this process made has reached
+   * them. False without Redis (nothing tells this process of a logout on another
+   * replica), during an outage, and until writes missed during one are repaired.
+   * State that must be current everywhere (revocation) is read from PostgreSQL then.
    */
   shared(): boolean;
   get<T>(key: string): Promise<T | undefined>;
@@ -47,9 +55,12 @@ export interface CacheOptions {
   metrics: Pick<Metrics, 'cacheHits' | 'cacheMisses'>;
   logger: Logger;
   prefix?: string;
+  /** Keys remembered one by one while Redis misses writes, before whole namespaces are (unsynced.ts). */
+  unsyncedLimit?: number;
 }
 
-const channel = 'keyward:cache:invalidate';
+// About 1 MB of keys: far more than the writes of a blip, while a long outage costs no more memory.
+const defaultUnsyncedLimit = 10_000;
 
 export async function createCache(options: CacheOptions): Promise<Cache> {
   const prefix = options.prefix ?? 'keyward:';
@@ -58,6 +69,8 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
   // lru-cache needs object-or-primitive values that are not undefined; wrap them.
   const memory = new LRUCache<string, { value: unknown }>({ max: options.memorySize, ttl: options.memoryTtlSeconds * 1000 });
   let lastRedisError: string | null = null;
+  let listening = false;
+  const unsynced: Unsynced = createUnsynced(options.unsyncedLimit ?? defaultUnsyncedLimit);
 
   const redisFailed = (err: unknown): void => {
     const message = err instanceof Error ? err.message : String(err);
@@ -66,36 +79,56 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
     lastRedisError = message;
   };
   const redisUp = (): boolean => redis !== undefined && redis.status === 'ready';
+  const repair = redis && createRepair({ redis, unsynced, prefix, instance, logger, failed: redisFailed });
+  /** Redis, or the replicas listening to it, may still hold what `key` was before this write. */
+  const missed = (key: string): void => {
+    unsynced.mark(key);
+    repair?.request();
+  };
   if (redis) {
     // Requests skip Redis while it is not ready, so they never see the outage: the connection reports it.
     redis.on('error', redisFailed);
     redis.on('ready', () => {
       if (lastRedisError !== null) logger.info('redis available again');
       lastRedisError = null;
+      repair?.request();
     });
   }
 
   if (subscriber) {
     subscriber.on('message', (_channel: string, message: string) => {
-      const [origin, key] = [message.slice(0, 36), message.slice(37)];
-      if (origin !== instance) memory.delete(key);
+      const invalidation = parseInvalidation(message);
+      if (invalidation.origin === instance) return;
+      if ('key' in invalidation) memory.delete(invalidation.key);
+      else for (const key of [...memory.keys()]) if (key.startsWith(invalidation.namespace)) memory.delete(key);
     });
+    // Between a reconnection and the SUBSCRIBE's reply, invalidations still go unheard.
+    subscriber.on('close', () => (listening = false));
     await subscribeOnEveryConnection(subscriber, {
       // Invalidations published while this instance was cut off never arrive: drop the
       // memory level rather than keep serving entries (a revoked session) they would have removed.
       reconnected: () => memory.clear(),
+      subscribed: () => (listening = true),
       failed: redisFailed,
     });
   }
 
-  const announce = async (key: string): Promise<void> => {
-    if (!redisUp()) return;
-    await redis!.publish(channel, `${instance}:${key}`).catch(redisFailed);
+  /** Writes `key` to Redis (or deletes it) and tells the other replicas; remembers the key if either fails. */
+  const writeThrough = async (key: string, write: (redis: Redis) => Promise<unknown>): Promise<void> => {
+    if (!redisUp()) return missed(key);
+    try {
+      await write(redis!);
+      await redis!.publish(channel, keyInvalidation(instance, key));
+    } catch (err) {
+      redisFailed(err);
+      // Unknown whether the write landed; either way other replicas may keep the old value in memory.
+      missed(key);
+    }
   };
 
   return {
-    // The invalidation channel must be up too: without it, other replicas' writes do not reach L1.
-    shared: () => redis === undefined || (redisUp() && (subscriber === undefined || subscriber.status === 'ready')),
+    // The invalidation channel must be up and subscribed too: without it, other replicas' writes do not reach L1.
+    shared: () => redisUp() && listening && subscriber?.status === 'ready' && unsynced.empty(),
 
     async get<T>(key: string): Promise<T | undefined> {
       const local = memory.get(key);
@@ -104,11 +137,12 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
         return local.value as T;
       }
       metrics.cacheMisses.inc({ level: 'memory' });
-      if (!redisUp()) return undefined;
+      // Redis may hold what this process overwrote while cut off: the caller reads PostgreSQL instead.
+      if (!redisUp() || unsynced.has(key)) return undefined;
       try {
         const raw = await redis!.get(prefix + key);
         lastRedisError = null;
-        if (raw === null) {
+        if (raw === null || raw === unknownValue) {
           metrics.cacheMisses.inc({ level: 'redis' });
           return undefined;
         }
@@ -125,16 +159,12 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
 
     async set<T>(key: string, value: T): Promise<void> {
       memory.set(key, { value });
-      if (!redisUp()) return;
-      try {
-        await redis!.set(prefix + key, JSON.stringify(value), 'EX', options.redisTtlSeconds);
-      } catch (err) {
-        redisFailed(err);
-      }
-      await announce(key);
+      if (!redis) return;
+      await writeThrough(key, (client) => client.set(prefix + key, JSON.stringify(value), 'EX', options.redisTtlSeconds));
     },
 
     async add<T>(key: string, value: T): Promise<void> {
+      // A fill that misses Redis is not remembered: Redis then holds nothing or a newer value.
       if (!redisUp()) {
         if (!memory.has(key)) memory.set(key, { value });
         return;
@@ -150,13 +180,8 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
 
     async delete(key: string): Promise<void> {
       memory.delete(key);
-      if (!redisUp()) return;
-      try {
-        await redis!.del(prefix + key);
-      } catch (err) {
-        redisFailed(err);
-      }
-      await announce(key);
+      if (!redis) return;
+      await writeThrough(key, (client) => client.del(prefix + key));
     },
 
     async health(): Promise<CacheHealth> {
@@ -172,6 +197,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
     },
 
     async close(): Promise<void> {
+      repair?.stop();
       memory.clear();
       subscriber?.disconnect();
       if (redis) await redis.quit().catch(() => redis.disconnect());
@@ -186,13 +212,19 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
  * so the first attempt cannot be made up front. Resolves once subscribed, or once
  * the first connection attempt fails (Redis is optional: serve, subscribe when it comes).
  */
-function subscribeOnEveryConnection(subscriber: Redis, on: { reconnected: () => void; failed: (err: unknown) => void }): Promise<void> {
+function subscribeOnEveryConnection(
+  subscriber: Redis,
+  on: { reconnected: () => void; subscribed: () => void; failed: (err: unknown) => void },
+): Promise<void> {
   let connections = 0;
   return new Promise((resolve) => {
     const subscribe = (): void => {
       connections += 1;
       if (connections > 1) on.reconnected();
-      subscriber.subscribe(channel).then(() => resolve(), (err: unknown) => {
+      subscriber.subscribe(channel).then(() => {
+        on.subscribed();
+        resolve();
+      }, (err: unknown) => {
         on.failed(err);
         resolve();
       });

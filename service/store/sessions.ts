@@ -1,7 +1,8 @@
 /**
  * Sessions: one per login, the unit that refresh tokens rotate within and that
  * logout revokes. Access tokens carry the session id (`sid`), and `isActive`
- * answers from the two-level cache so revocation is immediate yet cheap.
+ * answers from the two-level cache while it is shared by every replica, from
+ * PostgreSQL otherwise: revocation is immediate everywhere, and cheap with Redis.
  */
 import type { Cache } from '../cache/two-level.js';
 import type { Database, Queryable } from '../db/pool.js';
@@ -75,8 +76,11 @@ export function createSessionStore(db: Database, cache: Cache, now: () => number
 
     async isActive(sessionId, userId) {
       if (!uuidPattern.test(sessionId)) return false;
-      // While Redis is down, a logout on another replica cannot reach this one's memory: ask PostgreSQL.
-      let state = cache.shared() ? await cache.get<CachedSession>(cacheKey(sessionId)) : undefined;
+      // This process's memory cannot be trusted with revocation unless something tells it of a logout
+      // on another replica: without Redis nothing does, and while Redis is down (or has not yet caught
+      // up with writes it missed) nothing reliably does. Then one primary-key lookup answers instead.
+      const shared = cache.shared();
+      let state = shared ? await cache.get<CachedSession>(cacheKey(sessionId)) : undefined;
       if (!state) {
         const { rows } = await db.query<{ user_id: string; revoked_at: Date | null; expires_at: Date }>(
           'sessions.state',
@@ -86,7 +90,8 @@ export function createSessionStore(db: Database, cache: Cache, now: () => number
         const row = rows[0];
         if (!row) return false;
         state = { userId: row.user_id, revoked: row.revoked_at !== null, expiresAt: row.expires_at.getTime() };
-        await cache.add(cacheKey(sessionId), state);
+        // Fill only a cache that readers trust: an unshared fill would just take memory from profiles.
+        if (shared) await cache.add(cacheKey(sessionId), state);
       }
       return state.userId === userId && !state.revoked && state.expiresAt > now();
     },

@@ -1,0 +1,134 @@
+import { expect } from 'chai';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { createCache, type Cache } from '../../../service/cache/two-level.js';
+import { createRedis } from '../../../service/cache/redis.js';
+import { createLogger } from '../../../service/logging/logger.js';
+import { createMetrics } from '../../../service/metrics/registry.js';
+import { eventually } from '../../support/eventually.js';
+import { startRedis, type TestRedis } from '../../support/redis.js';
+import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js';
+
+interface Session {
+  userId: string;
+  revoked: boolean;
+}
+
+const quiet = createLogger({ level: 'error', stream: new Writable({ write: (_chunk, _encoding, callback) => callback() }) });
+
+/** A cache as the service builds it, with its two connections to `url`. */
+async function cacheOn(url: string, extra: { unsyncedLimit?: number } = {}): Promise<Cache> {
+  const config = { memoryCacheSize: 100, memoryCacheTtlSeconds: 300, redisUrl: url, redisDefaultTtlSeconds: 3600, redisTimeoutSeconds: 1 };
+  return createCache({
+    memorySize: config.memoryCacheSize,
+    memoryTtlSeconds: config.memoryCacheTtlSeconds,
+    redisTtlSeconds: config.redisDefaultTtlSeconds,
+    redis: createRedis(config, () => undefined),
+    subscriber: createRedis(config, () => undefined),
+    metrics: createMetrics(),
+    logger: quiet,
+    ...extra,
+  });
+}
+
+const untilShared = (cache: Cache): Promise<true> =>
+  eventually('the cache to be shared again', async () => (cache.shared() ? true : undefined), 10_000, 50);
+
+describe('the two-level cache', () => {
+  it('is never shared without Redis: nothing would tell it of another replica\'s writes', async () => {
+    const cache = await createCache({ memorySize: 10, memoryTtlSeconds: 300, redisTtlSeconds: 3600, metrics: createMetrics(), logger: quiet });
+    await cache.set('session:a', { userId: 'u', revoked: false });
+    expect(cache.shared()).to.equal(false);
+    // Still a cache for what may be stale: profiles.
+    expect(await cache.get('session:a')).to.deep.equal({ userId: 'u', revoked: false });
+    await cache.close();
+  });
+
+  describe('writes that miss Redis during a blip', () => {
+    let redis: TestRedis;
+    let inspect: Redis;
+    let proxy: TcpProxy;
+    // `cut` reaches Redis through the proxy; `direct` is another replica that never loses Redis.
+    let cut: Cache;
+    let direct: Cache;
+    before(async () => {
+      redis = await startRedis();
+      inspect = new Redis(redis.url);
+      proxy = await startTcpProxy(redis.port);
+    });
+    afterEach(async () => {
+      await cut?.close();
+      await direct?.close();
+    });
+    after(async () => {
+      inspect?.disconnect();
+      await proxy?.stop();
+      await redis?.stop();
+    });
+
+    it('make the key unknown in Redis and in other replicas\' memory before it is shared again', async function () {
+      this.timeout(20_000);
+      cut = await cacheOn(`redis://127.0.0.1:${proxy.port}`);
+      direct = await cacheOn(redis.url);
+      await untilShared(cut);
+      await direct.set<Session>('session:s1', { userId: 'u', revoked: false });
+      expect(await direct.get('session:s1')).to.deep.equal({ userId: 'u', revoked: false });
+
+      await proxy.cut();
+      await cut.set<Session>('session:s1', { userId: '', revoked: true });
+      expect(cut.shared()).to.equal(false);
+      expect(await inspect.get('keyward:session:s1'), 'Redis missed the write').to.contain('"revoked":false');
+
+      await proxy.restore();
+      await untilShared(cut);
+      expect(await inspect.get('keyward:session:s1')).to.equal('!unknown');
+      expect(await inspect.ttl('keyward:session:s1')).to.be.within(1, 60);
+      // The other replica dropped its copy and finds nothing it may use: it reads PostgreSQL.
+      expect(await direct.get('session:s1')).to.equal(undefined);
+      // A reader that looked the session up before the revocation cannot put its stale answer back.
+      await direct.add<Session>('session:s1', { userId: 'u', revoked: false });
+      expect(await inspect.get('keyward:session:s1')).to.equal('!unknown');
+      expect(await direct.get('session:s1')).to.equal(undefined);
+      // A write-through replaces the unknown marker.
+      await direct.set<Session>('session:s1', { userId: '', revoked: true });
+      expect(await cut.get('session:s1')).to.deep.equal({ userId: '', revoked: true });
+    });
+
+    it('does not replay its own older value over a newer one written by another replica meanwhile', async function () {
+      this.timeout(20_000);
+      cut = await cacheOn(`redis://127.0.0.1:${proxy.port}`);
+      direct = await cacheOn(redis.url);
+      await untilShared(cut);
+      await proxy.cut();
+      // Created on the cut-off replica during the blip, revoked on the other one.
+      await cut.set<Session>('session:s2', { userId: 'u', revoked: false });
+      await direct.set<Session>('session:s2', { userId: '', revoked: true });
+      await proxy.restore();
+      await untilShared(cut);
+      expect(await inspect.get('keyward:session:s2')).to.not.contain('"revoked":false');
+      expect(await cut.get('session:s2')).to.equal(undefined);
+    });
+
+    it('past its limit, makes the whole namespace unknown and leaves other namespaces alone', async function () {
+      this.timeout(20_000);
+      cut = await cacheOn(`redis://127.0.0.1:${proxy.port}`, { unsyncedLimit: 1 });
+      direct = await cacheOn(redis.url);
+      await untilShared(cut);
+      await direct.set<Session>('session:other', { userId: 'v', revoked: false });
+      await direct.set('user:v', { id: 'v' });
+      expect(await direct.get('session:other')).to.deep.equal({ userId: 'v', revoked: false });
+
+      await proxy.cut();
+      await cut.set<Session>('session:s3', { userId: '', revoked: true });
+      await cut.set<Session>('session:s4', { userId: '', revoked: true });
+      await cut.delete('session:s5');
+      await proxy.restore();
+      await untilShared(cut);
+
+      expect(await inspect.get('keyward:session:other'), 'a key the cut-off replica never wrote').to.equal('!unknown');
+      expect(await direct.get('session:other'), "dropped from the other replica's memory").to.equal(undefined);
+      expect(await direct.get('user:v')).to.deep.equal({ id: 'v' });
+      expect(await inspect.get('keyward:user:v')).to.equal(JSON.stringify({ id: 'v' }));
+    });
+  });
+});
