@@ -6,10 +6,23 @@
 #
 # Starts the real service on the embedded PostgreSQL in a throwaway directory, on a
 # free loopback port, and stops it afterwards. schemathesis (PyPI) is installed once
-# into a virtualenv under ~/.cache/keyward, by version.
+# into a virtualenv in the build cache, by version.
 #
 #   bash hack/schemathesis.sh                 # up to 100 cases per operation and phase
 #   SCHEMATHESIS_MAX_EXAMPLES=200 SCHEMATHESIS_SEED=7 bash hack/schemathesis.sh
+#
+# Environment:
+#   SCHEMATHESIS_SEED           the generator's seed, default a random one. The seed is
+#                               printed at the start and in the summary; the same seed
+#                               (with the same version, examples and API) generates the
+#                               same cases, so CI pins it (.ci/run) and a failure seen
+#                               elsewhere can be replayed with the seed it printed.
+#   SCHEMATHESIS_MAX_EXAMPLES   cases per operation and phase, default 100
+#   KEYWARD_CACHE_DIR           the build cache shared with hack/cluster/build.sh and
+#                               hack/tools/build.sh, default ~/.cache/keyward; the
+#                               virtualenv is <cache>/schemathesis-<version>
+# Exit status: 0 when every check passed and the service logged no error; 1 otherwise;
+# 2 when SCHEMATHESIS_SEED or SCHEMATHESIS_MAX_EXAMPLES is not a whole number.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
@@ -17,7 +30,10 @@ root=$PWD
 version=4.32.5
 max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-100}
 seed=${SCHEMATHESIS_SEED:-$RANDOM}
-venv="${XDG_CACHE_HOME:-$HOME/.cache}/keyward/schemathesis-$version"
+[[ "$seed" =~ ^[0-9]+$ ]] || { echo "SCHEMATHESIS_SEED must be a whole number, not '$seed'" >&2; exit 2; }
+[[ "$max_examples" =~ ^[1-9][0-9]*$ ]] || { echo "SCHEMATHESIS_MAX_EXAMPLES must be a whole number of 1 or more, not '$max_examples'" >&2; exit 2; }
+venv="${KEYWARD_CACHE_DIR:-$HOME/.cache/keyward}/schemathesis-$version"
+echo "schemathesis $version, seed $seed (set SCHEMATHESIS_SEED=$seed to generate the same cases again)"
 
 # A virtualenv cannot be moved (its scripts name their interpreter by path): a marker
 # written last tells a finished install from one that was interrupted.
@@ -53,12 +69,31 @@ env PORT="$port" HOST=127.0.0.1 KEYWARD_DATA_DIR="$work/data" LOG_LEVEL=warn BCR
   node --import tsx service/cli.ts serve >"$work/service.log" 2>&1 &
 service_pid=$!
 
+# The service's log, for a start that went wrong: LOG_LEVEL=warn keeps it short.
+service_log_tail() {
+  echo "--- last 50 lines of the service log ($work/service.log) ---" >&2
+  if [ -s "$work/service.log" ]; then tail -n 50 "$work/service.log" >&2; else echo "(empty)" >&2; fi
+  echo "---" >&2
+}
+
+# Up to 60 s: the first start initialises the embedded PostgreSQL and runs the migrations.
+ready=
 for _ in $(seq 1 120); do
-  if curl -fs "$url/health/ready" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$service_pid" 2>/dev/null; then cat "$work/service.log"; echo "the service exited before it was ready" >&2; exit 1; fi
+  if curl -fs --max-time 2 "$url/health/ready" >/dev/null 2>&1; then ready=1; break; fi
+  if ! kill -0 "$service_pid" 2>/dev/null; then service_log_tail; echo "the service exited before it was ready" >&2; exit 1; fi
   sleep 0.5
 done
-curl -fs "$url/health/ready" >/dev/null
+if [ -z "$ready" ]; then
+  service_log_tail
+  code=$(curl -s --max-time 2 -o "$work/ready.out" -w '%{http_code}' "$url/health/ready" || true)
+  if [ "${code:-000}" = 000 ]; then
+    answer="no answer: it is not listening on $url, or too slow to answer"
+  else
+    answer="HTTP $code $(head -c 500 "$work/ready.out")"
+  fi
+  echo "the service is running but did not become ready within 60 s: GET $url/health/ready gave $answer" >&2
+  exit 1
+fi
 
 # A real account, so the operations behind a Bearer token reach their handlers.
 access_token() {
