@@ -6,6 +6,8 @@
  * (when verification is required) or a second factor to present.
  */
 import { AppError } from '../errors.js';
+import { releasingOnError } from '../security/limits.js';
+import type { PublicUser } from '../store/users.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
 import type { StartedSession } from './session-start.js';
 import { completeSignIn } from './sign-in.js';
@@ -24,30 +26,35 @@ export interface MfaChallenge {
 export async function login(deps: AuthDeps, input: Credentials, client: ClientInfo): Promise<StartedSession | MfaChallenge> {
   if (client.ip) await deps.limits.login.consume(client.ip);
   const reservation = await deps.lockout.reserve(input.email);
-  const account = await deps.users.findByEmail(input.email);
-  const ok = reservation.allowed && account
-    ? await deps.passwords.verify(input.password, account.passwordHash)
-    : await deps.passwords.verifyAgainstDummy(input.password);
+  // Until a password is judged wrong, a failure (PostgreSQL down, a bug) is no guess: the
+  // reservation goes back, or an outage of LOCKOUT_THRESHOLD requests would lock the account.
+  const { account, ok } = await releasingOnError(deps.lockout, input.email, async () => {
+    const account = await deps.users.findByEmail(input.email);
+    const ok = reservation.allowed && account
+      ? await deps.passwords.verify(input.password, account.passwordHash)
+      : await deps.passwords.verifyAgainstDummy(input.password);
+    return { account, ok };
+  });
 
   if (!ok || !account || !reservation.allowed) {
     const reason = !reservation.allowed ? 'locked' : account ? 'wrong_password' : 'unknown_user';
+    // Counted before the audit write: a database failure there must not make the guess free.
+    // Unknown addresses lock exactly like real ones, or the lockout itself would reveal which exist.
+    const lockedFor = reservation.allowed ? await deps.lockout.fail(input.email, reservation.lastChance) : undefined;
     await deps.events.record({ type: 'login_failed', userId: account?.user.id, ip: client.ip, details: { reason, email: input.email } });
-    if (reservation.allowed && account) {
-      const lockedFor = await deps.lockout.fail(input.email, reservation.lastChance);
-      if (lockedFor !== undefined) {
-        await deps.events.record({ type: 'account_locked', userId: account.user.id, ip: client.ip, details: { seconds: lockedFor } });
-      }
-    } else if (reservation.allowed) {
-      // Unknown addresses lock exactly like real ones, or the lockout itself would reveal which exist.
-      await deps.lockout.fail(input.email, reservation.lastChance);
+    if (account && lockedFor !== undefined) {
+      await deps.events.record({ type: 'account_locked', userId: account.user.id, ip: client.ip, details: { seconds: lockedFor } });
     }
     throw new AppError('invalid_credentials');
   }
+  // The password was right: nothing that fails from here on was a guess either.
+  return releasingOnError(deps.lockout, input.email, () => afterRightPassword(deps, account.user, client));
+}
 
-  const { user } = account;
+async function afterRightPassword(deps: AuthDeps, user: PublicUser, client: ClientInfo): Promise<StartedSession | MfaChallenge> {
   if (deps.account.requireEmailVerification && !user.email_verified) {
     // The password was right: the count of wrong guesses starts over, but no session opens.
-    await deps.lockout.succeed(input.email);
+    await deps.lockout.succeed(user.email);
     await deps.events.record({ type: 'login_refused_unverified', userId: user.id, ip: client.ip });
     throw new AppError('email_not_verified');
   }

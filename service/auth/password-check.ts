@@ -5,23 +5,24 @@
  * unlimited password oracle.
  */
 import { AppError } from '../errors.js';
+import { releasingOnError } from '../security/limits.js';
 import type { UserWithHash } from '../store/users.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
 
 export async function checkCurrentPassword(deps: AuthDeps, account: UserWithHash, password: string, client: ClientInfo, during: string): Promise<void> {
   const { email, id } = account.user;
   const reservation = await deps.lockout.reserve(email);
-  const ok = reservation.allowed
-    ? await deps.passwords.verify(password, account.passwordHash)
-    : await deps.passwords.verifyAgainstDummy(password);
+  // A comparison that throws judged nothing: the reservation goes back.
+  const ok = await releasingOnError(deps.lockout, email, () => (reservation.allowed
+    ? deps.passwords.verify(password, account.passwordHash)
+    : deps.passwords.verifyAgainstDummy(password)));
   if (ok && reservation.allowed) {
     await deps.lockout.succeed(email);
     return;
   }
+  // Counted before the audit write: a database failure there must not make the guess free.
+  const lockedFor = reservation.allowed ? await deps.lockout.fail(email, reservation.lastChance) : undefined;
   await deps.events.record({ type: 'login_failed', userId: id, ip: client.ip, details: { reason: reservation.allowed ? 'wrong_password' : 'locked', during } });
-  if (reservation.allowed) {
-    const lockedFor = await deps.lockout.fail(email, reservation.lastChance);
-    if (lockedFor !== undefined) await deps.events.record({ type: 'account_locked', userId: id, ip: client.ip, details: { seconds: lockedFor } });
-  }
+  if (lockedFor !== undefined) await deps.events.record({ type: 'account_locked', userId: id, ip: client.ip, details: { seconds: lockedFor } });
   throw new AppError('invalid_password');
 }

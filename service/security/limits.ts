@@ -74,6 +74,11 @@ export interface Lockout {
   /** Records that the reserved evaluation failed; returns the lock length when this failure locked the account. */
   fail(account: string, lastChance: boolean): Promise<number | undefined>;
   /**
+   * Gives back a reservation that never came to a wrong password: the request failed for
+   * another reason (PostgreSQL down, a bug). Otherwise an outage alone locks accounts.
+   */
+  release(account: string): Promise<void>;
+  /**
    * A correct password clears the failure count and the lockout history; answers
    * whether the account had been locked within the history window (a day), so the
    * owner can be told of this sign-in.
@@ -88,6 +93,21 @@ const historyWindowSeconds = 86400;
 
 export function lockoutSeconds(lockoutNumber: number, baseSeconds: number, maxSeconds: number): number {
   return Math.min(baseSeconds * 2 ** Math.max(0, lockoutNumber - 1), maxSeconds);
+}
+
+/**
+ * Runs `work`, part of a reserved attempt that has not come to a wrong password; if it
+ * throws, the reservation is given back and the error rethrown. Judge a wrong password
+ * outside it (with `fail`), or a failure to record that guess would refund it.
+ */
+export async function releasingOnError<T>(lockout: Lockout, account: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    // A release that fails leaves the attempt counted, as before: the caller must see the first error.
+    await lockout.release(account).catch(() => undefined);
+    throw err;
+  }
 }
 
 export function createLockout(options: LockoutOptions): Lockout {
@@ -109,6 +129,13 @@ export function createLockout(options: LockoutOptions): Lockout {
       const seconds = lockoutSeconds(lockouts.consumedPoints, options.baseSeconds, options.maxSeconds);
       await attempts.block(account, seconds);
       return seconds;
+    },
+    async release(account) {
+      const res = await attempts.get(account);
+      // Nothing to give back once a success cleared the count (a reward would then grant an extra
+      // guess), nor past the threshold: the account is locked or being guessed at by others.
+      if (!res || res.consumedPoints <= 0 || res.consumedPoints > options.threshold) return;
+      await attempts.reward(account);
     },
     async succeed(account) {
       const past = await history.get(account);

@@ -102,6 +102,19 @@ describe('POST /api/auth/login', () => {
     expect(counts).to.deep.equal({ wrong_password: 5, locked: 7 });
   });
 
+  it('does not count attempts that failed for want of the database toward the lockout', async () => {
+    const { email, password } = await register();
+    await withDatabaseRefusingConnections(service.databaseUrl, async () => {
+      // One more than the threshold: before, these alone locked the account.
+      for (let i = 0; i < 6; i++) {
+        const res = await service.request('POST', '/api/auth/login', { body: { email, password } });
+        expect(res.status).to.be.at.least(500);
+      }
+    });
+    const res = await service.request('POST', '/api/auth/login', { body: { email, password } });
+    expect(res.status).to.equal(200);
+  });
+
   it('limits login attempts per client address with 429 and Retry-After', async () => {
     const limited = await startTestService({ RATE_LIMIT_LOGIN_PER_MINUTE: '3' });
     try {
@@ -119,3 +132,24 @@ describe('POST /api/auth/login', () => {
     }
   });
 });
+
+/**
+ * Runs `during` while PostgreSQL turns away every connection to the service's database: its open
+ * ones are ended, new ones refused. Switched from the server's maintenance database, since no
+ * connection to this one is let in meanwhile.
+ */
+async function withDatabaseRefusingConnections(databaseUrl: string, during: () => Promise<void>): Promise<void> {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const maintenance = new URL(databaseUrl);
+  maintenance.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: maintenance.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+    await during();
+  } finally {
+    await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+    await admin.end();
+  }
+}
