@@ -154,7 +154,11 @@ describe('backup', function () {
       expect(result.afterFailedRun, 'a failed dump uploads nothing').to.deep.equal(result.afterFirstRun);
 
       expect(result.expiryRun.exitCode, result.expiryRun.output).to.equal(0);
-      expect(result.afterExpiryRun).to.deep.equal(['other/postgresql_backup_20000101_000000.sql.gz.enc', 'postgresql/notes.txt']);
+      expect(result.expiryRun.output).to.include('deleted old backup postgresql/postgresql_backup_20000101_000000.sql.gz.enc');
+      const taken = result.afterExpiryRun.filter((k) => /^postgresql\/postgresql_backup_\d{8}_\d{6}\.sql\.gz\.enc$/.test(k));
+      expect(taken, 'the expired one deleted; the first run\'s and the new one kept').to.have.length(2).and.include(result.afterFirstRun[0]);
+      expect(taken).not.to.include('postgresql/postgresql_backup_20000101_000000.sql.gz.enc');
+      expect(result.afterExpiryRun).to.include.members(['other/postgresql_backup_20000101_000000.sql.gz.enc', 'postgresql/notes.txt']);
     });
   });
 });
