@@ -138,6 +138,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const sendStored = async (mail: QueuedMail, queue: OutboxStore): Promise<void> => {
     const name = mail.template.name;
     try {
+      // During a rollout both colours drain the table: a template from the newer release is
+      // left for a replica that knows it (a failed attempt here, so it is not kept forever).
+      if (!templateNames.includes(name)) throw new Error(`template ${JSON.stringify(name)} is unknown to this version`);
       await deliver(mail.to, mail.template);
     } catch (err) {
       const error = errorMessage(err);

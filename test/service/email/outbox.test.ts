@@ -117,15 +117,19 @@ describe('email outbox: notices wait in PostgreSQL', () => {
 
   beforeEach(async () => {
     pool = new pg.Pool({ connectionString: await createTestDatabase('outbox') });
+    pool.on('error', () => undefined); // idle clients when the test PostgreSQL stops, as createPool does
     await migrate(pool);
     db = createDatabase(pool, createMetrics());
     store = createOutboxStore(db);
   });
 
   afterEach(async () => {
-    await Promise.all(opened.splice(0).map((o) => o.close(100)));
-    await Promise.all(smtps.splice(0).map((s) => s.stop()));
-    await pool.end();
+    try {
+      await Promise.all(opened.splice(0).map((o) => o.close(100)));
+      await Promise.all(smtps.splice(0).map((s) => s.stop()));
+    } finally {
+      await pool.end();
+    }
   });
 
   it('stores a notice, delivers it and removes it', async () => {
@@ -209,6 +213,19 @@ describe('email outbox: notices wait in PostgreSQL', () => {
     } finally {
       await down.end();
     }
+  });
+
+  it('leaves a notice of a template it does not know to a newer replica, as a failed attempt, never an empty mail', async () => {
+    const smtp = await smtpServer();
+    await pool.query(`INSERT INTO email_outbox (recipient, template) VALUES ('next@example.com', '{"name":"from_the_next_release"}')`);
+    const outbox = outboxFor(smtp, createMetrics(), { baseDelayMs: 60_000 });
+    outbox.enqueue('known@example.com', notice);
+    await smtp.waitFor('known@example.com');
+    while ((await rows()).some((r) => r.last_error === null)) await sleep(20);
+    const [left] = await rows();
+    expect(left).to.deep.include({ recipient: 'next@example.com', attempts: 1 });
+    expect(left!.last_error).to.contain('"from_the_next_release" is unknown to this version');
+    expect(smtp.to('next@example.com')).to.deep.equal([]);
   });
 
   it('reports the notices waiting as email_outbox_depth', async () => {
