@@ -45,7 +45,8 @@ export async function register(deps: AuthDeps, input: Registration, client: Clie
     });
     deps.outbox.enqueue(user.email, message);
     if (!response) return { status: 202, body: { verification_required: true, email: user.email } };
-    await deps.cache.set(`user:${user.id}`, user);
+    // Filled, never overwritten: the link mailed above may already have verified the address.
+    await deps.cache.add(`user:${user.id}`, user);
     deps.logger.debug('session started', { user_id: user.id, session_id: sessionId });
     return { status: 201, body: response };
   } catch (err) {

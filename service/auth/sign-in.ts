@@ -26,8 +26,9 @@ export async function completeSignIn(
   });
   const wasLocked = await deps.lockout.succeed(user.email);
   if (wasLocked) deps.outbox.enqueue(user.email, { name: 'login_after_lockout', ip: client.ip, userAgent: client.userAgent });
-  // Written through so the `me` that follows a login is a cache hit.
-  await deps.cache.set(`user:${user.id}`, user);
+  // Filled so the `me` that follows a login is a cache hit; filled, never overwritten: `user` was
+  // read before the password check, and a verification committed since has cached the newer row.
+  await deps.cache.add(`user:${user.id}`, user);
   deps.logger.debug('session started', { user_id: user.id, session_id: sessionId });
   return response;
 }

@@ -9,8 +9,10 @@ import { eventually } from '../../support/eventually.js';
 
 export interface HeldTransaction {
   query(sql: string, values?: unknown[]): Promise<pg.QueryResult>;
-  /** Resolves once some other backend in this database waits for a lock (the request under test). */
-  waitUntilBlocking(): Promise<void>;
+  /** How many backends in this database wait for a lock right now. */
+  waiting(): Promise<number>;
+  /** Resolves once `count` backends in this database wait for a lock (the requests under test). */
+  waitUntilBlocking(count?: number): Promise<void>;
   commit(): Promise<void>;
   /** Rolls back unless committed, and disconnects; safe to call twice. */
   close(): Promise<void>;
@@ -23,22 +25,24 @@ export async function holdLock(databaseUrl: string, lock: string, values: unknow
   let open = true;
   await client.query('BEGIN');
   await client.query(lock, values);
+  // Counted on a connection of its own: this one is busy holding the lock.
+  const waiting = async (): Promise<number> => {
+    const observer = new pg.Client({ connectionString: databaseUrl });
+    await observer.connect();
+    try {
+      const { rows } = await observer.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      return rows[0]!.n;
+    } finally {
+      await observer.end();
+    }
+  };
   return {
     query: (sql, args) => client.query(sql, args),
-    async waitUntilBlocking() {
-      // Polled on a connection of its own: this one is busy holding the lock.
-      const observer = new pg.Client({ connectionString: databaseUrl });
-      await observer.connect();
-      try {
-        await eventually('a request waiting for the held lock', async () => {
-          const { rows } = await observer.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-          );
-          return rows[0]!.n > 0 ? true : undefined;
-        }, 10_000, 20);
-      } finally {
-        await observer.end();
-      }
+    waiting,
+    async waitUntilBlocking(count = 1) {
+      await eventually(`${count} request(s) waiting for a lock`, async () => ((await waiting()) >= count ? true : undefined), 10_000, 20);
     },
     async commit() {
       await client.query('COMMIT');

@@ -3,6 +3,7 @@ import { query } from '../../support/db.js';
 import { eventually } from '../../support/eventually.js';
 import { newAccount, startTestService, type TestService } from '../../support/service.js';
 import { linkToken, startSmtpServer, type TestSmtp } from '../../support/smtp.js';
+import { holdLock } from './row-lock.js';
 
 describe('email verification: /api/auth/verify-email, /api/auth/resend-verification', () => {
   let smtp: TestSmtp;
@@ -41,6 +42,34 @@ describe('email verification: /api/auth/verify-email, /api/auth/resend-verificat
     expect(events).to.have.length(1);
     expect(events[0]).to.include({ ip: '127.0.0.1' });
     expect(events[0]!['request_id']).to.be.a('string');
+  });
+
+  it('shows the address verified on /me when the verification commits while a login is under way', async () => {
+    const account = newAccount();
+    expect((await service.request('POST', '/api/auth/register', { body: account })).status).to.equal(201);
+    const token = linkToken(await smtp.waitFor(account.email, /Verify/));
+    // The login has read the account (not yet verified) and checked the password; its session
+    // waits here, behind a lock on the sessions table, while the link is followed.
+    const sessionsHeld = await holdLock(service.databaseUrl, 'LOCK TABLE sessions IN SHARE MODE');
+    const login = service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
+    try {
+      await sessionsHeld.waitUntilBlocking();
+      let verifiedStatus: number | undefined;
+      const verifying = service.request('POST', '/api/auth/verify-email', { body: { token } }).then((res) => {
+        verifiedStatus = res.status;
+      });
+      // The verification may finish now, or wait for the login's session (when the login holds the user row).
+      await eventually('the verification to finish or to wait for the login', async () => (verifiedStatus !== undefined || (await sessionsHeld.waiting()) >= 2 ? true : undefined), 10_000, 20);
+      await sessionsHeld.commit();
+      await verifying;
+      expect(verifiedStatus).to.equal(200);
+    } finally {
+      await sessionsHeld.close();
+    }
+    const signedIn = await login;
+    expect(signedIn.status).to.equal(200);
+    const me = await service.request('GET', '/api/auth/me', { token: signedIn.body.access_token });
+    expect(me.body.user.email_verified).to.equal(true);
   });
 
   it('refuses an expired link', async () => {
