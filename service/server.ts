@@ -6,6 +6,7 @@
  */
 import { hkdfSync } from 'node:crypto';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
@@ -241,8 +242,12 @@ interface ShutdownParts {
   timeoutMs: number;
 }
 
-// Mail in flight gets a few seconds to finish; messages waiting for a retry are dropped (and counted).
+// Mail in flight gets a few seconds to finish; notices waiting for a retry stay in PostgreSQL for
+// the next instance, link messages waiting in memory are dropped (and counted).
 const outboxCloseMs = 5000;
+// Closing the pool waits for every borrowed client; a handler still holding one after the HTTP
+// drain must not hold the exit past the budget, but a normal close always gets this long.
+const closeFloorMs = 1000;
 
 async function shutdown(parts: ShutdownParts): Promise<void> {
   const { server, lifecycle, logger } = parts;
@@ -267,8 +272,11 @@ async function shutdown(parts: ShutdownParts): Promise<void> {
   // Work the last requests started after answering (forgot-password lookups) still needs the pool.
   await parts.background.drain(left());
   await parts.outbox.close(Math.min(outboxCloseMs, left()));
-  await parts.db.close();
-  await parts.cache.close();
+  const closing = Promise.all([parts.db.close(), parts.cache.close()]);
+  const closeBudget = Math.max(closeFloorMs, left());
+  if ((await Promise.race([closing, sleep(closeBudget, 'timeout' as const, { ref: false })])) === 'timeout') {
+    logger.warn(`database and cache connections still closing after ${closeBudget} ms; leaving them to the exit`);
+  }
   if (parts.embedded) await parts.embedded.stop();
   logger.info('shutdown complete');
 }

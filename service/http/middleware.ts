@@ -41,23 +41,37 @@ function routeLabel(req: Request, res: Response): string {
   return typeof route?.path === 'string' ? `${mount}${route.path}` : 'unmatched';
 }
 
+/** What nginx logs for a request whose client closed the connection before the answer: 499. */
+const clientClosedRequest = 499;
+
 export function observe(metrics: Metrics, logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
-    res.on('finish', () => {
+    const record = (status: number): void => {
       const seconds = (performance.now() - started) / 1000;
-      const labels = { method: req.method, route: routeLabel(req, res), status: String(res.statusCode) };
+      const labels = { method: req.method, route: routeLabel(req, res), status: String(status) };
       metrics.httpRequests.inc(labels);
       metrics.httpRequestDuration.observe(labels, seconds);
       // Probes and scrapes would drown the access log: they go at debug.
       const level = labels.route.startsWith('/health') || labels.route === '/metrics' ? 'debug' : 'info';
-      logger.log(level, 'request', {
+      logger.log(level, status === clientClosedRequest ? 'request aborted by the client' : 'request', {
         request_id: res.locals['requestId'],
         method: req.method,
         route: labels.route,
-        status: res.statusCode,
+        status,
         duration_ms: Math.round(seconds * 1000 * 10) / 10,
       });
+    };
+    let finished = false;
+    res.on('finish', () => {
+      finished = true;
+      record(res.statusCode);
+    });
+    // 'finish' means the answer reached the socket; a client that hung up first never gets
+    // one (even if an answer was written into the dead socket), and without this the request
+    // would be missing from the metrics and the log altogether.
+    res.on('close', () => {
+      if (!finished) record(clientClosedRequest);
     });
     next();
   };

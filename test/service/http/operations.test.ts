@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { expect } from 'chai';
 import pg from 'pg';
 import { newAccount, startTestService, type TestService } from '../../support/service.js';
@@ -210,6 +212,21 @@ describe('operations endpoints', () => {
   });
 
   describe('logs', () => {
+    it('log and count a request whose client hangs up before the answer, as 499', async () => {
+      const from = service.logs.length;
+      // Half a body, then the connection closes: the answer can never be written.
+      const socket = connect(service.port, '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write('POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email":');
+      await new Promise((r) => setTimeout(r, 50));
+      socket.destroy();
+      const aborted = async (): Promise<Record<string, unknown> | undefined> => service.logs.slice(from).find((l) => l['message'] === 'request aborted by the client');
+      for (let i = 0; i < 100 && !(await aborted()); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await aborted()).to.deep.include({ method: 'POST', status: 499 });
+      const metrics = samples((await service.request('GET', '/metrics')).text);
+      expect(metrics.some((m) => m.name === 'http_requests_total' && m.labels['status'] === '499' && m.labels['method'] === 'POST')).to.equal(true);
+    });
+
     it('never contain a password or a token used in a request', async () => {
       const account = newAccount({ password: `Unique-Pass-${Date.now()}` });
       const from = service.logs.length;
