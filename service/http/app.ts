@@ -2,6 +2,7 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { AuthDeps } from '../auth/deps.js';
+import { methodNotAllowed } from './method-not-allowed.js';
 import { enterRequestContext, errorHandler, notFound, observe, rememberMountPath, requestId } from './middleware.js';
 import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
@@ -33,6 +34,7 @@ export function createApp(options: AppOptions): Express {
   app.use(operationsRoutes(options.operations));
   app.use('/api/auth', rememberMountPath, authRoutes(options.auth), accountRoutes(options.auth), sessionRoutes(options.auth), mfaRoutes(options.auth));
 
+  app.use(methodNotAllowed(options.operations.openapi));
   app.use(notFound);
   app.use(errorHandler(options.auth.logger));
   return app;

@@ -292,6 +292,24 @@ describe('operations endpoints', () => {
       expect(res.body.error.request_id).to.be.a('string');
     });
 
+    it('answers a known path asked with another method with 405 and the methods it takes', async () => {
+      const cases: [string, string, string][] = [
+        ['GET', '/api/auth/login', 'POST'],
+        ['DELETE', '/api/auth/me', 'GET, HEAD'],
+        ['PUT', '/api/auth/sessions/0b6f5a0e-8a4b-4c1e-9d2f-1a2b3c4d5e6f', 'DELETE'],
+        ['POST', '/.well-known/jwks.json', 'GET, HEAD'],
+      ];
+      for (const [method, path, allow] of cases) {
+        const res = await service.request(method, path);
+        expect(res.status, `${method} ${path}`).to.equal(405);
+        expect(res.headers.get('allow'), `${method} ${path}`).to.equal(allow);
+        expect(res.body.error).to.include({ code: 'method_not_allowed', message: `${method} is not allowed on ${path}; use ${allow}.` });
+      }
+      // A path that only looks like one: still 404.
+      expect((await service.request('GET', '/api/auth/sessions/a/b')).status).to.equal(404);
+      expect((await service.request('GET', '/.well-known/jwksXjson')).status).to.equal(404);
+    });
+
     it('sends the security headers helmet sets, and no X-Powered-By', async () => {
       for (const path of ['/health', '/api/auth/nothing-here']) {
         const res = await service.request('GET', path);
