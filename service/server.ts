@@ -16,7 +16,7 @@ import { createRedis } from './cache/redis.js';
 import { ConfigError, type Config } from './config/env.js';
 import type { EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
-import { createDatabase, createPool, type Database } from './db/pool.js';
+import { createDatabase, createPool, warmPool, type Database } from './db/pool.js';
 import { createOutbox, type Outbox } from './email/outbox.js';
 import { createOutboxStore } from './email/outbox-store.js';
 import { createLogTransport, createSmtpTransport, type MailTransport } from './email/transport.js';
@@ -139,6 +139,7 @@ export async function startService(config: Config, options: StartOptions): Promi
   const db = createDatabase(pool, metrics);
   const migrated = await migrate(pool, (line) => logger.info(line));
   logger.info('database schema ready', { version: migrated.current, applied: migrated.applied.length });
+  await warmPool(pool, config.database.minConnections);
   const totpKeys = await loadTotpKeyRing({ ...config.mfa, production: config.production, dataDir: config.dataDir }, logger);
   const mfa = createMfaStore(db, totpKeys);
   await prepareTotpSecrets(mfa, totpKeys, logger);

@@ -36,6 +36,17 @@ export function createPool(url: string, config: DatabaseConfig, onIdleError: (er
 }
 
 /**
+ * Opens `count` connections now. pg-pool's `min` only stops idle connections below it from
+ * being closed; it never opens them, so without this the first requests after a start or a
+ * rollout would each pay for a connection (TLS and SCRAM included) — the guide's
+ * min_connections means connections ready before traffic arrives.
+ */
+export async function warmPool(pool: pg.Pool, count: number): Promise<void> {
+  const clients = await Promise.all(Array.from({ length: count }, () => pool.connect()));
+  for (const client of clients) client.release();
+}
+
+/**
  * Lends a client to `work`. While a client is checked out, pg-pool removes its own error
  * listener, and pg emits 'error' when the server ends the connection (a failover, a restart,
  * pg_terminate_backend): with no listener Node throws it and the whole process dies. The

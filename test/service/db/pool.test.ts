@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import pg from 'pg';
-import { createDatabase, type Database } from '../../../service/db/pool.js';
+import { createDatabase, createPool, warmPool, type Database } from '../../../service/db/pool.js';
 import { createMetrics } from '../../../service/metrics/registry.js';
 import { createTestDatabase } from '../../support/postgres.js';
 
@@ -51,5 +51,20 @@ describe('service/db/pool: a connection the server ends mid-transaction', () => 
     const pids = await Promise.all([1, 2].map(() => db.transaction('test.after', async (tx) => (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.1)')).rows[0]!.pid)));
     expect(pids).to.have.length(2);
     expect(pids).not.to.include(backend);
+  });
+});
+
+describe('service/db/pool: DATABASE_MIN_CONNECTIONS', () => {
+  it('are open and idle once the pool is warmed, and stay open past the idle timeout', async () => {
+    const pool = createPool(await createTestDatabase('pool'), { maxConnections: 6, minConnections: 3, connectionTimeoutSeconds: 5, idleTimeoutSeconds: 1, maxLifetimeSeconds: 1800 }, () => undefined);
+    try {
+      expect(pool.totalCount).to.equal(0);
+      await warmPool(pool, 3);
+      expect([pool.totalCount, pool.idleCount]).to.deep.equal([3, 3]);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(pool.totalCount).to.equal(3);
+    } finally {
+      await pool.end();
+    }
   });
 });
