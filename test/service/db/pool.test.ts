@@ -56,7 +56,7 @@ describe('service/db/pool: a connection the server ends mid-transaction', () => 
 
 describe('service/db/pool: DATABASE_MIN_CONNECTIONS', () => {
   it('are open and idle once the pool is warmed, and stay open past the idle timeout', async () => {
-    const pool = createPool(await createTestDatabase('pool'), { maxConnections: 6, minConnections: 3, connectionTimeoutSeconds: 5, idleTimeoutSeconds: 1, maxLifetimeSeconds: 1800 }, () => undefined);
+    const pool = createPool(await createTestDatabase('pool'), { url: undefined, maxConnections: 6, minConnections: 3, connectionTimeoutSeconds: 5, idleTimeoutSeconds: 1, maxLifetimeSeconds: 1800 }, () => undefined);
     try {
       expect(pool.totalCount).to.equal(0);
       await warmPool(pool, 3);
