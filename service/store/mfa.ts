@@ -49,8 +49,11 @@ export interface MfaStore {
   /** Uses a recovery code up; false when it is unknown or already used. */
   useRecoveryCode(tx: Queryable, userId: string, codeHash: string): Promise<boolean>;
   remainingRecoveryCodes(tx: Queryable, userId: string): Promise<number>;
-  /** Encrypts every secret still stored in plaintext, in one transaction; returns how many. */
-  sealPlaintext(): Promise<number>;
+  /**
+   * Encrypts with the current key every secret still in plaintext or under a previous key, in
+   * batches; returns how many of each, and how many no configured key opens (left as they are).
+   */
+  sealStale(): Promise<{ plaintext: number; rekeyed: number; failed: number }>;
   /** How many factors each key encrypted, by kid; `plaintext` counts those not encrypted yet. */
   countByKey(): Promise<Map<string, number>>;
 }
@@ -64,6 +67,8 @@ interface FactorRow {
 // What newTotpSecret() wrote before secrets were encrypted: RFC 4648 base32.
 const plaintextPattern = '^[A-Z2-7]+=*$';
 const plaintext = new RegExp(plaintextPattern);
+// Factors resealed per transaction at start-up.
+const sealBatch = 500;
 
 const unavailable = (reason: string): AppError => new AppError('mfa_unavailable', { cause: new Error(reason) });
 
@@ -103,7 +108,7 @@ export function createMfaStore(db: Database, keys: TotpKeyRing | undefined): Mfa
       if (!keys) throw noKey();
       const factor = { ...factorOf(row), stored: row.secret };
       if (!isSealed(row.secret)) {
-        // Start-up encrypts every plaintext secret (sealPlaintext). One can still appear while an older
+        // Start-up encrypts every plaintext secret (sealStale). One can still appear while an older
         // version runs beside this one during a rollout and enrolls someone: accept it, and encrypt it
         // at its first successful use, rather than lock that user out until the next restart.
         if (!plaintext.test(row.secret)) throw failure(userId, { ok: false, reason: 'malformed' });
@@ -164,22 +169,46 @@ export function createMfaStore(db: Database, keys: TotpKeyRing | undefined): Mfa
       const { rows } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL', [userId]);
       return rows[0]?.n ?? 0;
     },
-    async sealPlaintext() {
-      if (!keys) return 0;
-      return db.transaction('totp_factors.seal_plaintext', async (tx) => {
-        // FOR UPDATE: a replica starting at the same moment waits here, then finds these rows
-        // encrypted (PostgreSQL re-checks the WHERE on the updated row) and converts nothing twice.
-        const { rows } = await tx.query<{ user_id: string; secret: string }>(
-          `SELECT user_id, secret FROM totp_factors WHERE secret ~ '${plaintextPattern}' FOR UPDATE`,
-        );
-        if (rows.length === 0) return 0;
-        await tx.query(
-          `UPDATE totp_factors AS f SET secret = s.sealed FROM unnest($1::uuid[], $2::text[]) AS s(user_id, sealed)
-            WHERE f.user_id = s.user_id`,
-          [rows.map((r) => r.user_id), rows.map((r) => sealSecret(keys, r.user_id, r.secret))],
-        );
-        return rows.length;
-      });
+    async sealStale() {
+      const done = { plaintext: 0, rekeyed: 0, failed: 0 };
+      if (!keys) return done;
+      const previousKids = [...keys.keys.keys()].filter((kid) => kid !== keys.current.kid);
+      const failedUsers: string[] = [];
+      // Batches of their own transactions: a large table is not held under one lock for long,
+      // and SKIP LOCKED lets replicas starting together share the work (and skip a row a
+      // sign-in is resealing). Rows no key opens are left alone, reported, and not retried.
+      for (;;) {
+        const batch = await db.transaction('totp_factors.seal_stale', async (tx) => {
+          const { rows } = await tx.query<{ user_id: string; secret: string }>(
+            `SELECT user_id, secret FROM totp_factors
+              WHERE (secret ~ '${plaintextPattern}' OR split_part(secret, '.', 2) = ANY($1::text[])) AND user_id <> ALL($2::uuid[])
+              ORDER BY user_id LIMIT ${sealBatch} FOR UPDATE SKIP LOCKED`,
+            [previousKids, failedUsers],
+          );
+          const sealed: { userId: string; secret: string }[] = [];
+          for (const row of rows) {
+            const wasPlaintext = !isSealed(row.secret);
+            const opened = wasPlaintext ? { ok: true as const, secret: row.secret } : openSecret(keys, row.user_id, row.secret);
+            if (!opened.ok) {
+              failedUsers.push(row.user_id);
+              done.failed += 1;
+              continue;
+            }
+            sealed.push({ userId: row.user_id, secret: sealSecret(keys, row.user_id, opened.secret) });
+            if (wasPlaintext) done.plaintext += 1;
+            else done.rekeyed += 1;
+          }
+          if (sealed.length > 0) {
+            await tx.query(
+              `UPDATE totp_factors AS f SET secret = s.sealed FROM unnest($1::uuid[], $2::text[]) AS s(user_id, sealed)
+                WHERE f.user_id = s.user_id`,
+              [sealed.map((r) => r.userId), sealed.map((r) => r.secret)],
+            );
+          }
+          return rows.length;
+        });
+        if (batch < sealBatch) return done;
+      }
     },
     async countByKey() {
       const { rows } = await db.query<{ kid: string; n: number }>(

@@ -92,26 +92,29 @@ describe('TOTP secrets encrypted at rest, against PostgreSQL', () => {
     expect(JSON.stringify(service.logs)).to.not.contain(secret);
   });
 
-  it('rotates: a previous key still decrypts, and the factor is re-encrypted with the new key at its next use', async () => {
+  it('rotates: the new key re-encrypts every secret under the previous one at start-up, and one written later under it at its next use', async () => {
     const [oldKey, newerKey] = [newKey(), newKey()];
-    const before = await start({ TOTP_ENCRYPTION_KEY: base64(oldKey) });
-    const [used, idle] = [await enroll(before), await enroll(before)];
-    await stop(before);
+    const under = (key: Buffer): RegExp => new RegExp(`^v1\\.${totpKid(key)}\\.`);
+    const previousStep = await start({ TOTP_ENCRYPTION_KEY: base64(oldKey) });
+    const [first, second] = [await enroll(previousStep), await enroll(previousStep)];
 
     const rotating = await start({ TOTP_ENCRYPTION_KEY: base64(newerKey), TOTP_PREVIOUS_ENCRYPTION_KEYS: base64(oldKey) });
-    const warning = rotating.logs.find((l) => l['level'] === 'warn' && String(l['message']).includes('previous key'));
-    expect(warning?.['message']).to.contain(`2 TOTP secret(s) are still encrypted with previous key(s) ${totpKid(oldKey)}`);
-    expect((await signIn(rotating, used)).status).to.equal(200);
-    expect(await storedSecret(used.userId)).to.match(new RegExp(`^v1\\.${totpKid(newerKey)}\\.`));
-    expect(await storedSecret(idle.userId)).to.match(new RegExp(`^v1\\.${totpKid(oldKey)}\\.`));
-    expect((await signIn(rotating, idle)).status).to.equal(200);
-    await stop(rotating);
+    const report = rotating.logs.find((l) => String(l['message']).startsWith('TOTP secrets:'));
+    expect(report).to.include({ converted: 0, rekeyed: 2, encryption_kid: totpKid(newerKey) });
+    expect(report?.['factors_by_kid']).to.deep.equal({ [totpKid(newerKey)]: 2 });
+    expect(rotating.logs.some((l) => l['level'] === 'warn' && String(l['message']).includes('previous key'))).to.equal(false);
+    for (const who of [first, second]) expect(await storedSecret(who.userId)).to.match(under(newerKey));
 
-    // Both were used once: the old key can go.
-    const after = await start({ TOTP_ENCRYPTION_KEY: base64(newerKey) });
-    expect(after.logs.some((l) => String(l['message']).includes('previous key'))).to.equal(false);
-    expect((await signIn(after, used)).status).to.equal(200);
-    expect((await signIn(after, idle)).status).to.equal(200);
+    // A pod of the previous step, still serving during the flip, enrolls someone under the old key.
+    const late = await enroll(previousStep);
+    expect(await storedSecret(late.userId)).to.match(under(oldKey));
+    expect((await signIn(rotating, late)).status).to.equal(200);
+    expect(await storedSecret(late.userId)).to.match(under(newerKey));
+    await Promise.all([stop(previousStep), stop(rotating)]);
+
+    const retired = await start({ TOTP_ENCRYPTION_KEY: base64(newerKey) });
+    expect(retired.logs.some((l) => l['level'] !== 'info' && String(l['message']).includes('previous key'))).to.equal(false);
+    for (const who of [first, second, late]) expect((await signIn(retired, who)).status).to.equal(200);
   });
 
   it('refuses a secret copied into another user\'s row: 503 mfa_unavailable, logged, never a sign-in and never "wrong code"', async () => {
