@@ -51,5 +51,6 @@ describe('email templates', () => {
     expect(renderEmail({ name: 'password_changed', how: 'changed' }).text).to.contain('other sessions were signed out');
     expect(renderEmail({ name: 'mfa_changed', change: 'disabled' }).text).to.contain('turned off');
     expect(renderEmail({ name: 'mfa_changed', change: 'recovery_code_used', remainingRecoveryCodes: 9 }).text).to.contain('9 remain');
+    expect(renderEmail({ name: 'mfa_changed', change: 'recovery_codes_regenerated' }).text).to.contain('the earlier ones no longer work');
   });
 });
