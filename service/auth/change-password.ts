@@ -22,9 +22,13 @@ export async function changePassword(deps: AuthDeps, principal: Principal, input
   if (input.new_password === input.current_password) throw new AppError('password_unchanged', { details: { field: 'new_password' } });
   const passwordHash = await deps.passwords.hash(input.new_password);
   const revoked = await deps.db.transaction('auth.change_password', async (tx) => {
+    // First: its row lock is what a concurrent sign-in waits for or has waited for (lockForSignIn), so
+    // a login that checked the old password either sees the new hash or has its session revoked below.
     await deps.users.setPassword(tx, principal.userId, passwordHash);
-    // A reset link mailed before the change must not undo it.
+    // A reset link mailed before the change must not undo it, nor may a login that passed the old
+    // password and waits for its second factor finish with it.
     await deps.oneTimeTokens.revokeAll(tx, principal.userId, 'reset_password');
+    await deps.oneTimeTokens.revokeAll(tx, principal.userId, 'mfa_login');
     const ids = await deps.sessions.revokeAllForUser(principal.userId, 'password_changed', { tx, except: principal.sessionId });
     await deps.events.record(
       { type: 'password_changed', userId: principal.userId, sessionId: principal.sessionId, ip: client.ip, details: { other_sessions_revoked: ids.length } },

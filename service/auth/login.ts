@@ -5,9 +5,9 @@
  * Only after the right password may the answer differ: an unverified address
  * (when verification is required) or a second factor to present.
  */
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import { releasingOnError } from '../security/limits.js';
-import type { PublicUser } from '../store/users.js';
+import type { UserWithHash } from '../store/users.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
 import type { StartedSession } from './session-start.js';
 import { completeSignIn } from './sign-in.js';
@@ -48,10 +48,11 @@ export async function login(deps: AuthDeps, input: Credentials, client: ClientIn
     throw new AppError('invalid_credentials');
   }
   // The password was right: nothing that fails from here on was a guess either.
-  return releasingOnError(deps.lockout, input.email, () => afterRightPassword(deps, account.user, client));
+  return releasingOnError(deps.lockout, input.email, () => afterRightPassword(deps, account, client));
 }
 
-async function afterRightPassword(deps: AuthDeps, user: PublicUser, client: ClientInfo): Promise<StartedSession | MfaChallenge> {
+async function afterRightPassword(deps: AuthDeps, account: UserWithHash, client: ClientInfo): Promise<StartedSession | MfaChallenge> {
+  const { user } = account;
   if (deps.account.requireEmailVerification && !user.email_verified) {
     // The password was right: the count of wrong guesses starts over, but no session opens.
     await deps.lockout.succeed(user.email);
@@ -59,16 +60,35 @@ async function afterRightPassword(deps: AuthDeps, user: PublicUser, client: Clie
     throw new AppError('email_not_verified');
   }
 
-  const factor = await deps.mfa.find(user.id);
-  if (factor?.confirmed) {
-    // The lockout is not cleared yet: a right password followed by wrong codes keeps counting,
-    // so knowing the password does not buy unlimited guesses at the code.
-    const mfaToken = await deps.db.transaction('auth.mfa_challenge', async (tx) => {
-      const token = await deps.oneTimeTokens.issue(tx, user.id, 'mfa_login', deps.account.mfaTokenTtlSeconds);
-      await deps.events.record({ type: 'mfa_challenge_issued', userId: user.id, ip: client.ip }, tx);
-      return token;
-    });
-    return { mfa_required: true, mfa_token: mfaToken, expires_in: deps.account.mfaTokenTtlSeconds };
+  try {
+    const factor = await deps.mfa.find(user.id);
+    if (factor?.confirmed) {
+      // The lockout is not cleared yet: a right password followed by wrong codes keeps counting,
+      // so knowing the password does not buy unlimited guesses at the code.
+      const mfaToken = await deps.db.transaction('auth.mfa_challenge', async (tx) => {
+        passwordUnchanged(account, await deps.users.lockForSignIn(tx, user.id));
+        const token = await deps.oneTimeTokens.issue(tx, user.id, 'mfa_login', deps.account.mfaTokenTtlSeconds);
+        await deps.events.record({ type: 'mfa_challenge_issued', userId: user.id, ip: client.ip }, tx);
+        return token;
+      });
+      return { mfa_required: true, mfa_token: mfaToken, expires_in: deps.account.mfaTokenTtlSeconds };
+    }
+    return await completeSignIn(deps, user, client, 'password', async (_tx, current) => passwordUnchanged(account, current));
+  } catch (err) {
+    // Only passwordUnchanged answers invalid_credentials past the password check.
+    if (isAppError(err) && err.code === 'invalid_credentials') {
+      await deps.events.record({ type: 'login_failed', userId: user.id, ip: client.ip, details: { reason: 'password_changed', email: user.email } });
+    }
+    throw err;
   }
-  return completeSignIn(deps, user, client, 'password');
+}
+
+/**
+ * Refuses when the hash verified at the start of the login is no longer the account's: a change
+ * or reset committed since, and nothing the old password opens may outlive it. The answer is
+ * a wrong password's, which is what the password now is. `current` is read with the row lock
+ * that the change's own UPDATE takes (lockForSignIn), so one of the two always comes second.
+ */
+function passwordUnchanged(verified: UserWithHash, current: UserWithHash | undefined): void {
+  if (current?.passwordHash !== verified.passwordHash) throw new AppError('invalid_credentials');
 }

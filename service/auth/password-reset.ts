@@ -47,10 +47,14 @@ export async function resetPassword(deps: AuthDeps, input: PasswordReset, client
   const { user, revoked } = await deps.db.transaction('auth.reset_password', async (tx) => {
     const userId = await deps.oneTimeTokens.consume(tx, input.token, 'reset_password');
     if (userId === undefined) throw new AppError('invalid_reset_token');
+    // Its row lock orders the reset against sign-ins (lockForSignIn): a login that checked the old
+    // password either sees the new hash or has its session revoked below.
     await deps.users.setPassword(tx, userId, passwordHash);
     // The link reached the mailbox, which proves the address as well as a verification link would.
     const user = await deps.users.markEmailVerified(tx, userId);
     await deps.oneTimeTokens.revokeAll(tx, userId, 'reset_password');
+    // A login that passed the old password and waits for its second factor must not finish with it.
+    await deps.oneTimeTokens.revokeAll(tx, userId, 'mfa_login');
     const revoked = await deps.sessions.revokeAllForUser(userId, 'password_reset', { tx });
     await deps.events.record({ type: 'password_reset', userId, ip: client.ip, details: { sessions_revoked: revoked.length } }, tx);
     return { user, revoked };

@@ -53,6 +53,13 @@ export interface UserStore {
   /** findByIdWithHash without the hash: the same query. */
   findById(id: string): Promise<PublicUser | undefined>;
   findByIdWithHash(id: string): Promise<UserWithHash | undefined>;
+  /**
+   * Reads the user inside a sign-in's `tx`, locked FOR SHARE until it ends. A password change or
+   * reset (setPassword, an UPDATE of the row) has then either committed, and this returns its hash,
+   * or waits until the sign-in's session exists, and revokes it with the others.
+   */
+  lockForSignIn(tx: Queryable, id: string): Promise<UserWithHash | undefined>;
+  /** Takes the row lock that sign-ins wait for (lockForSignIn): call it first in a password change's transaction. */
   setPassword(tx: Queryable, id: string, passwordHash: string): Promise<PublicUser>;
   /** Sets email_verified_at unless it is set already; returns the user as it now is. */
   markEmailVerified(tx: Queryable, id: string): Promise<PublicUser>;
@@ -83,6 +90,10 @@ export function createUserStore(db: Database): UserStore {
     },
     findById: async (id) => (await findByIdWithHash(id))?.user,
     findByIdWithHash,
+    async lockForSignIn(tx, id) {
+      const { rows } = await tx.query<UserRow>('SELECT * FROM users WHERE id = $1 FOR SHARE', [id]);
+      return toAccount(rows[0]);
+    },
     async setPassword(tx, id, passwordHash) {
       const { rows } = await tx.query<UserRow>(
         'UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1 RETURNING *',

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { query } from '../../support/db.js';
 import { newAccount, serviceWithSmtp } from '../../support/service.js';
+import { enrollTotp } from './mfa-enrollment.js';
 
 describe('POST /api/auth/change-password', () => {
   const mailing = serviceWithSmtp({ LOCKOUT_THRESHOLD: '3', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_LOGIN_PER_MINUTE: '0' });
@@ -36,6 +37,37 @@ describe('POST /api/auth/change-password', () => {
     expect(events).to.have.length(1);
     expect(events[0]!['details']).to.deep.equal({ other_sessions_revoked: 1 });
     expect(JSON.stringify(events)).to.not.contain('passphrase');
+  });
+
+  it('voids a login that passed the old password and waits for its second factor', async () => {
+    const account = newAccount();
+    const registered = (await mailing.service.request('POST', '/api/auth/register', { body: account })).body;
+    const { recoveryCodes } = await enrollTotp(mailing.service, registered.access_token);
+    const half = await mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
+    expect(half.body.mfa_required).to.equal(true);
+    const changed = await mailing.service.request('POST', '/api/auth/change-password', {
+      token: registered.access_token,
+      body: { current_password: account.password, new_password: 'my new long passphrase' },
+    });
+    expect(changed.status).to.equal(200);
+    const finish = await mailing.service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: half.body.mfa_token, code: recoveryCodes[0] } });
+    expect(finish.status).to.equal(401);
+    expect(finish.body.error.code).to.equal('invalid_mfa_token');
+  });
+
+  it('leaves no session opened with the old password alive, however logins interleave with the change', async () => {
+    const { account, current, userId } = await twoSessions();
+    // Two logins and the change's own password check: within the suite's LOCKOUT_THRESHOLD of 3.
+    const logins = Array.from({ length: 2 }, () => mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } }));
+    const changed = await mailing.service.request('POST', '/api/auth/change-password', {
+      token: current.access_token,
+      body: { current_password: account.password, new_password: 'my new long passphrase' },
+    });
+    expect(changed.status).to.equal(200);
+    await Promise.all(logins);
+    const sid = JSON.parse(Buffer.from(current.access_token!.split('.')[1]!, 'base64url').toString()).sid;
+    const live = await query(mailing.service.databaseUrl, 'SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL', [userId]);
+    expect(live.map((r) => r['id'])).to.deep.equal([sid]);
   });
 
   it('answers 403 invalid_password for a wrong current password, and counts it toward the lockout', async () => {

@@ -1,6 +1,10 @@
+import bcrypt from 'bcrypt';
 import { expect } from 'chai';
 import pg from 'pg';
-import { newAccount, startTestService, type TestService } from '../../support/service.js';
+import { query } from '../../support/db.js';
+import { newAccount, startTestService, type TestResponse, type TestService } from '../../support/service.js';
+import { enrollTotp } from './mfa-enrollment.js';
+import { holdLock } from './row-lock.js';
 
 describe('POST /api/auth/login', () => {
   let service: TestService;
@@ -113,6 +117,51 @@ describe('POST /api/auth/login', () => {
     });
     const res = await service.request('POST', '/api/auth/login', { body: { email, password } });
     expect(res.status).to.equal(200);
+  });
+
+  describe('racing a password change', () => {
+    /**
+     * Logs in with `password` while a change, as change-password writes it, holds the account's
+     * row: the login has read the old hash and checked the password against it by the time the
+     * change commits.
+     */
+    const loginDuringChange = async (userId: string, email: string, password: string): Promise<TestResponse> => {
+      const change = await holdLock(service.databaseUrl, 'SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
+      const login = service.request('POST', '/api/auth/login', { body: { email, password } });
+      try {
+        await change.waitUntilBlocking();
+        await change.query('UPDATE users SET password_hash = $2 WHERE id = $1', [userId, await bcrypt.hash('a brand new passphrase', 4)]);
+        await change.query(`UPDATE sessions SET revoked_at = now(), revoked_reason = 'password_changed' WHERE user_id = $1 AND revoked_at IS NULL`, [userId]);
+        await change.query(`UPDATE one_time_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, [userId]);
+        await change.commit();
+      } finally {
+        await change.close();
+      }
+      return login;
+    };
+
+    it('refuses the old password with invalid_credentials instead of opening a session that outlives the change', async () => {
+      const account = newAccount();
+      const userId = (await service.request('POST', '/api/auth/register', { body: account })).body.user.id;
+      const res = await loginDuringChange(userId, account.email, account.password);
+      expect(res.status).to.equal(401);
+      expect(res.body.error.code).to.equal('invalid_credentials');
+      const live = await query(service.databaseUrl, 'SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL', [userId]);
+      expect(live).to.deep.equal([]);
+      const events = await query(service.databaseUrl, `SELECT details FROM security_events WHERE user_id = $1 AND type = 'login_failed'`, [userId]);
+      expect(events).to.deep.equal([{ details: { reason: 'password_changed', email: account.email } }]);
+    });
+
+    it('issues no second-factor challenge for the old password either', async () => {
+      const account = newAccount();
+      const registered = (await service.request('POST', '/api/auth/register', { body: account })).body;
+      await enrollTotp(service, registered.access_token);
+      const res = await loginDuringChange(registered.user.id, account.email, account.password);
+      expect(res.status).to.equal(401);
+      expect(res.body.error.code).to.equal('invalid_credentials');
+      const pending = await query(service.databaseUrl, `SELECT id FROM one_time_tokens WHERE user_id = $1 AND purpose = 'mfa_login' AND used_at IS NULL`, [registered.user.id]);
+      expect(pending).to.deep.equal([]);
+    });
   });
 
   it('limits login attempts per client address with 429 and Retry-After', async () => {

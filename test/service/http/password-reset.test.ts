@@ -3,6 +3,7 @@ import { query } from '../../support/db.js';
 import { eventually } from '../../support/eventually.js';
 import { newAccount, startTestService, type TestService } from '../../support/service.js';
 import { linkToken, startSmtpServer, type TestSmtp } from '../../support/smtp.js';
+import { enrollTotp } from './mfa-enrollment.js';
 
 describe('password reset: /api/auth/forgot-password, /api/auth/reset-password', () => {
   let smtp: TestSmtp;
@@ -94,6 +95,18 @@ describe('password reset: /api/auth/forgot-password, /api/auth/reset-password', 
     expect(notice.text).to.not.contain('a brand new passphrase');
     const events = await query(service.databaseUrl, `SELECT details FROM security_events WHERE user_id = $1 AND type = 'password_reset'`, [session.user.id]);
     expect(events).to.deep.equal([{ details: { sessions_revoked: 2 } }]);
+  });
+
+  it('voids a login that passed the old password and waits for its second factor', async () => {
+    const { account, session } = await signUp();
+    const { recoveryCodes } = await enrollTotp(service, session.access_token);
+    const half = await service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
+    expect(half.body.mfa_required).to.equal(true);
+    const token = await resetLink(account.email);
+    expect((await service.request('POST', '/api/auth/reset-password', { body: { token, password: 'a fine new passphrase' } })).status).to.equal(204);
+    const finish = await service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: half.body.mfa_token, code: recoveryCodes[0] } });
+    expect(finish.status).to.equal(401);
+    expect(finish.body.error.code).to.equal('invalid_mfa_token');
   });
 
   it('never writes the reset token or the new password to the log or the audit trail', async () => {
