@@ -28,7 +28,12 @@ export async function attemptMfaCode<T>(deps: AuthDeps, attempt: MfaAttempt<T>):
     if (!reservation.allowed) throw new AppError('invalid_mfa_code');
     return await attempt.check();
   } catch (err) {
-    if (!isAppError(err) || err.code !== 'invalid_mfa_code') throw err;
+    if (!isAppError(err) || err.code !== 'invalid_mfa_code') {
+      // Not a wrong code (the database down, no key to open the secret): the attempt is given
+      // back, or outages alone would lock out someone who never typed a wrong code.
+      if (reservation.allowed) await deps.lockout.release(user.email).catch(() => undefined);
+      throw err;
+    }
     const reason = reservation.allowed ? 'wrong_code' : 'locked';
     await deps.events.record({ type: 'mfa_failed', userId: user.id, ip: client.ip, details: attempt.during ? { reason, during: attempt.during } : { reason } });
     if (reservation.allowed) {
