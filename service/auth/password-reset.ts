@@ -5,6 +5,7 @@
  * Forgot Password Cheat Sheet). The link works once, for 30 minutes by default;
  * using it sets the new password, signs out every session and tells the owner.
  */
+import { linkMinutes } from '../email/templates.js';
 import { AppError } from '../errors.js';
 import { checkPassword } from '../passwords/policy.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
@@ -29,7 +30,7 @@ export async function forgotPassword(deps: AuthDeps, email: string, client: Clie
     deps.outbox.enqueue(account.user.email, {
       name: 'reset_password',
       link: `${deps.account.appUrl}/reset-password?token=${token}`,
-      validForMinutes: Math.round(ttl / 60),
+      validForMinutes: linkMinutes(ttl),
     });
   });
 }

@@ -5,7 +5,7 @@
  */
 import type { Queryable } from '../db/pool.js';
 import { AppError } from '../errors.js';
-import type { EmailTemplate } from '../email/templates.js';
+import { linkMinutes, type EmailTemplate } from '../email/templates.js';
 import type { PublicUser } from '../store/users.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
 
@@ -15,17 +15,9 @@ export async function issueVerification(deps: AuthDeps, tx: Queryable, user: Pub
   await deps.oneTimeTokens.revokeAll(tx, user.id, 'verify_email');
   const token = await deps.oneTimeTokens.issue(tx, user.id, 'verify_email', ttl);
   await deps.events.record({ type: 'verification_email_sent', userId: user.id, ip: client.ip }, tx);
-  return { name: 'verify_email', link: `${deps.account.appUrl}/verify-email?token=${token}`, validForHours: validForHours(ttl) };
+  return { name: 'verify_email', link: `${deps.account.appUrl}/verify-email?token=${token}`, validForMinutes: linkMinutes(ttl) };
 }
 
-/**
- * The verify_email template reads "expires in N hours" and takes hours only, while the TTL
- * may be as short as a minute: whole hours said "0 hours". Two decimals instead, rounded
- * down so the message never promises more time than the link has (60 s reads 0.01 hours).
- */
-function validForHours(ttlSeconds: number): number {
-  return Math.max(0.01, Math.floor(ttlSeconds / 36) / 100);
-}
 
 export async function verifyEmail(deps: AuthDeps, token: string, client: ClientInfo): Promise<PublicUser> {
   if (client.ip) await deps.limits.recovery.consume(client.ip);

@@ -5,7 +5,7 @@
  */
 
 export type EmailTemplate =
-  | { name: 'verify_email'; link: string; validForHours: number }
+  | { name: 'verify_email'; link: string; validForMinutes: number }
   | { name: 'reset_password'; link: string; validForMinutes: number }
   | { name: 'password_changed'; how: 'changed' | 'reset' }
   | { name: 'login_after_lockout'; ip: string | undefined; userAgent: string | undefined }
@@ -45,6 +45,20 @@ const escapeHtml = (value: string): string =>
 /** A paragraph is a string; a link paragraph is [label, href]. */
 type Block = string | { link: string; label: string };
 
+/**
+ * The whole minutes a link with this TTL works, rounded down so that a message never promises
+ * more time than the link has (and at least 1: the shortest TTL configuration allows is 60 s).
+ */
+export function linkMinutes(ttlSeconds: number): number {
+  return Math.max(1, Math.floor(ttlSeconds / 60));
+}
+
+/** "24 hours", "1 hour", "90 minutes", "1 minute": whole hours when it is some, minutes otherwise. */
+export function lifetime(minutes: number): string {
+  const plural = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  return minutes % 60 === 0 ? plural(minutes / 60, 'hour') : plural(minutes, 'minute');
+}
+
 const notYou = 'If this was not you, reset your password at once and review your active sessions.';
 
 function compose(subject: string, blocks: Block[]): RenderedEmail {
@@ -64,13 +78,13 @@ export function renderEmail(template: EmailTemplate): RenderedEmail {
       return compose('Verify your email address', [
         'Confirm that this address belongs to you by opening the link below.',
         { label: 'Verify my email address', link: template.link },
-        `The link works once and expires in ${template.validForHours} hours. If you did not create an account, ignore this message.`,
+        `The link works once and expires in ${lifetime(template.validForMinutes)}. If you did not create an account, ignore this message.`,
       ]);
     case 'reset_password':
       return compose('Reset your password', [
         'Someone asked to reset the password of the account with this address. To choose a new password, open the link below.',
         { label: 'Choose a new password', link: template.link },
-        `The link works once and expires in ${template.validForMinutes} minutes. Resetting signs out every session. If you did not ask for this, ignore this message: your password stays as it is.`,
+        `The link works once and expires in ${lifetime(template.validForMinutes)}. Resetting signs out every session. If you did not ask for this, ignore this message: your password stays as it is.`,
       ]);
     case 'password_changed':
       return compose('Your password was changed', [

@@ -14,7 +14,7 @@ import { createTestDatabase } from '../../support/postgres.js';
 import { startSmtpServer, type TestSmtp } from '../../support/smtp.js';
 
 const quietLogger = createLogger({ level: 'error', stream: new Writable({ write: (_c, _e, cb) => cb() }) });
-const verify = { name: 'verify_email', link: 'https://app.example.com/verify-email?token=t0k3n', validForHours: 24 } as const;
+const verify = { name: 'verify_email', link: 'https://app.example.com/verify-email?token=t0k3n', validForMinutes: 24 * 60 } as const;
 
 async function counted(metrics: Metrics, template: string, result: string): Promise<number> {
   const metric = await metrics.emailsSent.get();

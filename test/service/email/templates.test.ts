@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { renderEmail, templateNames, type EmailTemplate } from '../../../service/email/templates.js';
+import { lifetime, linkMinutes, renderEmail, templateNames, type EmailTemplate } from '../../../service/email/templates.js';
 
 const link = 'https://app.example.com/reset-password?token=abc_DEF-123&x=1';
 const examples: EmailTemplate[] = [
-  { name: 'verify_email', link, validForHours: 24 },
+  { name: 'verify_email', link, validForMinutes: 24 * 60 },
   { name: 'reset_password', link, validForMinutes: 30 },
   { name: 'password_changed', how: 'changed' },
   { name: 'login_after_lockout', ip: '203.0.113.9', userAgent: 'curl/8.5' },
@@ -34,9 +34,14 @@ describe('email templates', () => {
     }
   });
 
-  it('says how long a link works', () => {
+  it('says how long a link works, in hours when it is whole hours and in minutes otherwise', () => {
     expect(renderEmail(examples[0]!).text).to.contain('expires in 24 hours');
     expect(renderEmail(examples[1]!).text).to.contain('expires in 30 minutes');
+    expect([60, 90, 1, 120].map(lifetime)).to.deep.equal(['1 hour', '90 minutes', '1 minute', '2 hours']);
+  });
+
+  it('never promises a link more time than it has', () => {
+    expect([60, 89, 90, 5400, 86_399].map(linkMinutes)).to.deep.equal([1, 1, 1, 90, 1439]);
   });
 
   it('escapes what a client controls (the user agent) in HTML', () => {
