@@ -10,6 +10,8 @@ export async function profile(deps: Pick<AuthDeps, 'cache' | 'users'>, userId: s
   const user = await deps.users.findById(userId);
   // The token was valid but the account is gone (deleted since): the session is as good as revoked.
   if (!user) throw new AppError('session_revoked');
-  await deps.cache.set(key, user);
+  // Filled only if absent: a verification or profile change that committed after our read has
+  // written the newer row through, and must not be replaced by this one.
+  await deps.cache.add(key, user);
   return user;
 }
