@@ -148,9 +148,11 @@ export async function startService(config: Config, options: StartOptions): Promi
   const onRedisError = (err: Error): void => void logger.debug('redis connection error', { error: err.message });
   const redis = redisConfig && createRedis(redisConfig, onRedisError);
   const subscriber = redisConfig && createRedis(redisConfig, onRedisError);
+  const counters = redis && { client: redis, prefix: config.cache.redisKeyPrefix };
   const cache = await createCache({
     memorySize: config.cache.memoryCacheSize,
     memoryTtlSeconds: config.cache.memoryCacheTtlSeconds,
+    prefix: config.cache.redisKeyPrefix,
     redisTtlSeconds: config.cache.redisDefaultTtlSeconds,
     redis,
     subscriber,
@@ -185,7 +187,7 @@ export async function startService(config: Config, options: StartOptions): Promi
       threshold: config.security.lockoutThreshold,
       baseSeconds: config.security.lockoutBaseSeconds,
       maxSeconds: config.security.lockoutMaxSeconds,
-      redis,
+      redis: counters,
     }),
     oneTimeTokens: createOneTimeTokens(db),
     mfa,
@@ -193,11 +195,11 @@ export async function startService(config: Config, options: StartOptions): Promi
     background,
     account: { ...config.account, appUrl: config.email.appUrl, totpIssuer: config.jwt.issuer },
     limits: {
-      login: createRateLimit('login', config.security.rateLimitLoginPerMinute, redis),
-      register: createRateLimit('register', config.security.rateLimitRegisterPerMinute, redis),
-      refresh: createRateLimit('refresh', config.security.rateLimitRefreshPerMinute, redis),
-      recovery: createRateLimit('account recovery', config.security.rateLimitRecoveryPerMinute, redis),
-      emailAddress: createRateLimit('email', config.security.rateLimitEmailPerAddressPerHour, redis, { seconds: 3600, per: 'for this email address' }),
+      login: createRateLimit('login', config.security.rateLimitLoginPerMinute, counters),
+      register: createRateLimit('register', config.security.rateLimitRegisterPerMinute, counters),
+      refresh: createRateLimit('refresh', config.security.rateLimitRefreshPerMinute, counters),
+      recovery: createRateLimit('account recovery', config.security.rateLimitRecoveryPerMinute, counters),
+      emailAddress: createRateLimit('email', config.security.rateLimitEmailPerAddressPerHour, counters, { seconds: 3600, per: 'for this email address' }),
     },
     metrics,
     logger,

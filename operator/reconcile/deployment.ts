@@ -10,7 +10,7 @@ import type {
   V1Probe,
   V1SecurityContext,
 } from '@kubernetes/client-node';
-import type { AuthService, AuthServiceSpec, Colour } from '../api/types.js';
+import type { AuthService, Colour } from '../api/types.js';
 import { stableHash } from './hash.js';
 import {
   ANNOTATION_SECRETS_HASH,
@@ -88,7 +88,8 @@ export function probes(port: number): Pick<V1Container, 'livenessProbe' | 'readi
 }
 
 /** The service's configuration (service/config/env.ts reads these names). */
-export function environment(spec: AuthServiceSpec): V1EnvVar[] {
+export function environment(auth: AuthService): V1EnvVar[] {
+  const { spec } = auth;
   const value = (name: string, v: string | number): V1EnvVar => ({ name, value: String(v) });
   const fromSecrets = new Map<string, V1EnvVar>(
     podSecretReferences(spec).map(({ env, secret, key, optional }) => [
@@ -114,6 +115,8 @@ export function environment(spec: AuthServiceSpec): V1EnvVar[] {
     value('DATABASE_IDLE_TIMEOUT_SECONDS', pool.idleTimeoutSeconds),
     value('DATABASE_MAX_LIFETIME_SECONDS', pool.maxLifetimeSeconds),
     ...secret('REDIS_URL'),
+    // Several AuthServices may share one Redis: each keeps its caches, lockouts and limits to itself.
+    ...(spec.redis ? [value('REDIS_KEY_PREFIX', `keyward:${auth.metadata.namespace}/${auth.metadata.name}:`)] : []),
     value('JWT_ALGORITHM', jwt.algorithm),
     ...secret('JWT_SIGNING_KEY'),
     ...secret('JWT_VERIFICATION_KEYS'),
@@ -146,7 +149,7 @@ export function podTemplate(auth: AuthService, secretsHash: string): V1PodTempla
     image: spec.image,
     imagePullPolicy: 'IfNotPresent',
     ports: [{ name: 'http', containerPort: spec.port, protocol: 'TCP' }],
-    env: environment(spec),
+    env: environment(auth),
     resources: {
       requests: { cpu: spec.resources.requests.cpu, memory: spec.resources.requests.memory },
       limits: { cpu: spec.resources.limits.cpu, memory: spec.resources.limits.memory },

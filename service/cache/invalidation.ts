@@ -5,7 +5,8 @@
  * 36 characters, so the separator sits at a fixed offset; a replica that only
  * knows the first form reads the second as an unknown key and drops nothing.
  */
-export const channel = 'keyward:cache:invalidate';
+/** The channel of one deployment: replicas sharing a Redis with another deployment do not hear its writes. */
+export const channelFor = (prefix: string): string => `${prefix}cache:invalidate`;
 
 export type Invalidation = { origin: string; key: string } | { origin: string; namespace: string };
 

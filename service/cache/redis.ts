@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import type { CacheConfig } from '../config/env.js';
 
-export function createRedis(config: CacheConfig & { redisUrl: string }, onError: (err: Error) => void): Redis {
+export function createRedis(config: Pick<CacheConfig, 'redisTimeoutSeconds'> & { redisUrl: string }, onError: (err: Error) => void): Redis {
   const redis = new Redis(config.redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,

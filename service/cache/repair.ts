@@ -8,7 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
-import { channel, keyInvalidation, namespaceInvalidation } from './invalidation.js';
+import { channelFor, keyInvalidation, namespaceInvalidation } from './invalidation.js';
 import type { Unsynced, UnsyncedSnapshot } from './unsynced.js';
 
 /**
@@ -99,6 +99,7 @@ export function createRepair(options: RepairOptions): Repair {
 
 async function repair(options: RepairOptions, done: UnsyncedSnapshot): Promise<void> {
   const { redis, prefix, instance } = options;
+  const channel = channelFor(prefix);
   const keys = [...done.keys.keys()];
   for (let start = 0; start < keys.length; start += batchSize) {
     const pipeline = redis.pipeline();

@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/registry.js';
-import { channel, keyInvalidation, parseInvalidation } from './invalidation.js';
+import { channelFor, keyInvalidation, parseInvalidation } from './invalidation.js';
 import { createRepair, unknownValue } from './repair.js';
 import { createUnsynced, type Unsynced } from './unsynced.js';
 
@@ -64,6 +64,7 @@ const defaultUnsyncedLimit = 10_000;
 
 export async function createCache(options: CacheOptions): Promise<Cache> {
   const prefix = options.prefix ?? 'keyward:';
+  const channel = channelFor(prefix);
   const instance = randomUUID();
   const { metrics, logger, redis, subscriber } = options;
   // lru-cache needs object-or-primitive values that are not undefined; wrap them.
@@ -96,7 +97,8 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
   }
 
   if (subscriber) {
-    subscriber.on('message', (_channel: string, message: string) => {
+    subscriber.on('message', (from: string, message: string) => {
+      if (from !== channel) return;
       const invalidation = parseInvalidation(message);
       if (invalidation.origin === instance) return;
       if ('key' in invalidation) memory.delete(invalidation.key);
@@ -104,7 +106,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
     });
     // Between a reconnection and the SUBSCRIBE's reply, invalidations still go unheard.
     subscriber.on('close', () => (listening = false));
-    await subscribeOnEveryConnection(subscriber, {
+    await subscribeOnEveryConnection(subscriber, channel, {
       // Invalidations published while this instance was cut off never arrive: drop the
       // memory level rather than keep serving entries (a revoked session) they would have removed.
       reconnected: () => memory.clear(),
@@ -214,6 +216,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
  */
 function subscribeOnEveryConnection(
   subscriber: Redis,
+  channel: string,
   on: { reconnected: () => void; subscribed: () => void; failed: (err: unknown) => void },
 ): Promise<void> {
   let connections = 0;

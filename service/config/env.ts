@@ -28,6 +28,11 @@ export interface CacheConfig {
   redisUrl: string | undefined;
   redisDefaultTtlSeconds: number;
   redisTimeoutSeconds: number;
+  /**
+   * Starts every key and channel this deployment uses in Redis, so deployments sharing one
+   * Redis keep their caches, lockouts and limits apart (the operator sets one per AuthService).
+   */
+  redisKeyPrefix: string;
 }
 
 export interface JwtConfig {
@@ -120,12 +125,24 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+// Printable, no spaces or glob characters (the prefix also goes into SCAN patterns), ending in ':'.
+const redisPrefixPattern = /^[A-Za-z0-9._\/-][A-Za-z0-9._:\/-]{0,98}:$/;
+
+function redisKeyPrefix(env: Env): string {
+  const prefix = text(env, 'REDIS_KEY_PREFIX') ?? 'keyward:';
+  if (!redisPrefixPattern.test(prefix)) {
+    throw new ConfigError('REDIS_KEY_PREFIX', `must be up to 100 letters, digits and . _ / - : ending in ':' (e.g. keyward:auth/login:), got ${JSON.stringify(prefix)}`);
+  }
+  return prefix;
+}
+
+
 /** Every variable this loader reads; an unknown KEYWARD_* variable is a typo, not a wish. */
 export const knownVariables = [
   'NODE_ENV', 'HOST', 'PORT', 'LOG_LEVEL', 'KEYWARD_DATA_DIR', 'SHUTDOWN_TIMEOUT_SECONDS',
   'DATABASE_URL', 'DATABASE_MAX_CONNECTIONS', 'DATABASE_MIN_CONNECTIONS',
   'DATABASE_CONNECTION_TIMEOUT_SECONDS', 'DATABASE_IDLE_TIMEOUT_SECONDS', 'DATABASE_MAX_LIFETIME_SECONDS',
-  'REDIS_URL', 'REDIS_DEFAULT_TTL_SECONDS', 'REDIS_TIMEOUT_SECONDS', 'MEMORY_CACHE_SIZE', 'MEMORY_CACHE_TTL_SECONDS',
+  'REDIS_URL', 'REDIS_DEFAULT_TTL_SECONDS', 'REDIS_TIMEOUT_SECONDS', 'REDIS_KEY_PREFIX', 'MEMORY_CACHE_SIZE', 'MEMORY_CACHE_TTL_SECONDS',
   'JWT_ALGORITHM', 'JWT_SIGNING_KEY', 'JWT_VERIFICATION_KEYS', 'JWT_SECRET', 'JWT_PREVIOUS_SECRETS',
   'JWT_ISSUER', 'JWT_AUDIENCE', 'ACCESS_TOKEN_TTL_SECONDS', 'REFRESH_TOKEN_TTL_SECONDS', 'REFRESH_REUSE_GRACE_SECONDS',
   'BCRYPT_COST', 'LOCKOUT_THRESHOLD', 'LOCKOUT_BASE_SECONDS', 'LOCKOUT_MAX_SECONDS',
@@ -321,6 +338,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
       redisDefaultTtlSeconds: integer(env, 'REDIS_DEFAULT_TTL_SECONDS', 3600, 1, 604800),
       redisTimeoutSeconds: integer(env, 'REDIS_TIMEOUT_SECONDS', 5, 1, 60),
+      redisKeyPrefix: redisKeyPrefix(env),
     },
     jwt,
     security: {

@@ -7,18 +7,26 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from '../errors.js';
 
+/** Where shared counters live: a Redis and the prefix of this deployment's keys in it (REDIS_KEY_PREFIX). */
+export interface RedisCounters {
+  client: Redis;
+  prefix: string;
+}
+
 interface CounterOptions {
   keyPrefix: string;
   points: number;
   durationSeconds: number;
-  redis: Redis | undefined;
+  redis: RedisCounters | undefined;
 }
 
 function counter(options: CounterOptions): RateLimiterAbstract {
-  const base = { keyPrefix: `keyward:${options.keyPrefix}`, points: options.points, duration: options.durationSeconds };
-  const memory = new RateLimiterMemory(base);
+  const base = { points: options.points, duration: options.durationSeconds };
+  // In memory the counters are this process's own: no other deployment can collide with them.
+  const memory = new RateLimiterMemory({ ...base, keyPrefix: options.keyPrefix });
   if (!options.redis) return memory;
-  return new RateLimiterRedis({ ...base, storeClient: options.redis, insuranceLimiter: memory, rejectIfRedisNotReady: true });
+  const { client, prefix } = options.redis;
+  return new RateLimiterRedis({ ...base, keyPrefix: `${prefix}${options.keyPrefix}`, storeClient: client, insuranceLimiter: memory, rejectIfRedisNotReady: true });
 }
 
 const retryAfter = (res: RateLimiterRes): number => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
@@ -37,7 +45,7 @@ export interface RateLimitWindow {
 const perMinuteFromAddress: RateLimitWindow = { seconds: 60, per: 'from this address' };
 
 /** A budget of `points` requests per window (a minute per client IP unless given); 0 means no limit. */
-export function createRateLimit(name: string, points: number, redis: Redis | undefined, window: RateLimitWindow = perMinuteFromAddress): RateLimit {
+export function createRateLimit(name: string, points: number, redis: RedisCounters | undefined, window: RateLimitWindow = perMinuteFromAddress): RateLimit {
   if (points === 0) return { consume: async () => undefined };
   const limiter = counter({ keyPrefix: `rl:${name}`, points, durationSeconds: window.seconds, redis });
   return {
@@ -60,7 +68,7 @@ export interface LockoutOptions {
   threshold: number;
   baseSeconds: number;
   maxSeconds: number;
-  redis: Redis | undefined;
+  redis: RedisCounters | undefined;
 }
 
 export type Reservation = { allowed: true; lastChance: boolean } | { allowed: false; retryAfterSeconds: number };

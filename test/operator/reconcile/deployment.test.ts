@@ -183,6 +183,7 @@ describe('desiredDeployment', function () {
       });
       expect(vars.has('JWT_SECRET')).to.equal(false);
       expect(vars.has('REDIS_URL')).to.equal(false);
+      expect(vars.has('REDIS_KEY_PREFIX')).to.equal(false);
       expect(vars.has('SMTP_URL')).to.equal(false);
       expect(vars.has('EMAIL_FROM')).to.equal(false);
       expect(vars.has('JWT_ISSUER')).to.equal(false);
@@ -210,6 +211,8 @@ describe('desiredDeployment', function () {
       const secret = (name: string) => vars.get(name)?.valueFrom?.secretKeyRef;
       expect(secret('DATABASE_URL')).to.deep.equal({ name: 'auth-db', key: 'dsn' });
       expect(secret('REDIS_URL')).to.deep.equal({ name: 'auth-redis', key: 'redis-url' });
+      // The namespace and name: AuthServices sharing one Redis keep their keys apart.
+      expect(vars.get('REDIS_KEY_PREFIX')?.value).to.match(/^keyward:[a-z0-9-]+\/[a-z0-9-]+:$/);
       expect(secret('JWT_SECRET')).to.deep.equal({ name: 'auth-jwt', key: 'hmac' });
       expect(secret('JWT_PREVIOUS_SECRETS')).to.deep.equal({ name: 'auth-jwt', key: 'hmac-previous', optional: true });
       expect(secret('SMTP_URL')).to.deep.equal({ name: 'auth-smtp', key: 'smtp-url' });
@@ -233,10 +236,9 @@ describe('desiredDeployment', function () {
       const known = [
         'NODE_ENV', 'PORT', 'LOG_LEVEL', 'TRUST_PROXY',
         'DATABASE_URL', 'DATABASE_MAX_CONNECTIONS', 'DATABASE_MIN_CONNECTIONS', 'DATABASE_CONNECTION_TIMEOUT_SECONDS',
-        'DATABASE_IDLE_TIMEOUT_SECONDS', 'DATABASE_MAX_LIFETIME_SECONDS', 'REDIS_URL',
+        'DATABASE_IDLE_TIMEOUT_SECONDS', 'DATABASE_MAX_LIFETIME_SECONDS', 'REDIS_URL', 'REDIS_KEY_PREFIX',
         'JWT_ALGORITHM', 'JWT_SIGNING_KEY', 'JWT_VERIFICATION_KEYS', 'JWT_SECRET', 'JWT_PREVIOUS_SECRETS', 'JWT_ISSUER', 'JWT_AUDIENCE',
         'ACCESS_TOKEN_TTL_SECONDS', 'REFRESH_TOKEN_TTL_SECONDS', 'SMTP_URL', 'EMAIL_FROM', 'APP_URL', 'REQUIRE_EMAIL_VERIFICATION',
-        // Announced by the service team; service/config/env.ts learns them with TOTP encryption.
         'TOTP_ENCRYPTION_KEY', 'TOTP_PREVIOUS_ENCRYPTION_KEYS',
       ];
       for (const auth of [login(), everyField()]) {

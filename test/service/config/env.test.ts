@@ -30,13 +30,14 @@ describe('loadConfig', () => {
       });
     });
 
-    it("uses the guide's CacheConfig numbers: 1000 entries for 300 s in memory, 3600 s in Redis, 5 s timeout", () => {
+    it("uses the guide's CacheConfig numbers: 1000 entries for 300 s in memory, 3600 s in Redis, 5 s timeout; keys under keyward:", () => {
       expect(config.cache).to.deep.equal({
         memoryCacheSize: 1000,
         memoryCacheTtlSeconds: 300,
         redisUrl: undefined,
         redisDefaultTtlSeconds: 3600,
         redisTimeoutSeconds: 5,
+        redisKeyPrefix: 'keyward:',
       });
     });
 
@@ -150,6 +151,9 @@ describe('loadConfig', () => {
       ['DATABASE_CONNECTION_TIMEOUT_SECONDS', { DATABASE_CONNECTION_TIMEOUT_SECONDS: '30s' }],
       ['REDIS_URL', { REDIS_URL: 'http://cache:6379' }],
       ['REDIS_TIMEOUT_SECONDS', { REDIS_TIMEOUT_SECONDS: '-1' }],
+      ['REDIS_KEY_PREFIX', { REDIS_KEY_PREFIX: 'no-colon' }],
+      ['REDIS_KEY_PREFIX', { REDIS_KEY_PREFIX: 'glob*:' }],
+      ['REDIS_KEY_PREFIX', { REDIS_KEY_PREFIX: 'with space:' }],
       ['MEMORY_CACHE_SIZE', { MEMORY_CACHE_SIZE: 'lots' }],
       ['JWT_ALGORITHM', { JWT_ALGORITHM: 'none' }],
       ['JWT_ALGORITHM', { JWT_ALGORITHM: 'RS256' }],

@@ -16,7 +16,8 @@ const lockoutBehaviour = (name: string, redisOf: () => Redis | undefined): void 
     let n = 0;
     let account: string;
     beforeEach(() => {
-      lockout = createLockout({ threshold: 3, baseSeconds: 60, maxSeconds: 900, redis: redisOf() });
+      const client = redisOf();
+      lockout = createLockout({ threshold: 3, baseSeconds: 60, maxSeconds: 900, redis: client && { client, prefix: 'keyward:' } });
       n += 1;
       account = `release-${n}-${Date.now()}@example.com`;
     });
