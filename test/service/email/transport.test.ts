@@ -48,6 +48,19 @@ describe('mail transports', () => {
       transport.close();
     });
 
+    it('takes the outcome of a delivery as its verdict, without waiting for the interval', async () => {
+      const server = await startSmtpServer({ listening: false });
+      const transport = createSmtpTransport({ url: server.url, from: 'no-reply@keyward.test', healthTtlMs: 60_000 });
+      expect((await transport.health(2000)).status).to.equal('degraded');
+      await server.start();
+      await transport.send(mail);
+      expect(await transport.health(2000)).to.deep.include({ status: 'healthy', details: null });
+      await server.stop();
+      await transport.send(mail).catch(() => undefined);
+      expect((await transport.health(2000)).status).to.equal('degraded');
+      transport.close();
+    });
+
     it('reports healthy while the server answers, degraded when it does not', async () => {
       const up = createSmtpTransport({ url: smtp.url, from: 'no-reply@keyward.test' });
       expect(await up.health(2000)).to.deep.include({ status: 'healthy', details: null });
