@@ -15,6 +15,8 @@ export interface QueuedMail {
   template: EmailTemplate;
   /** Attempts begun, this one included. */
   attempts: number;
+  /** Since it was queued, by the database's clock (the one that stamped it): a notice is retried until too old. */
+  ageMs: number;
 }
 
 export interface OutboxStore {
@@ -44,15 +46,15 @@ export function createOutboxStore(db: Database): OutboxStore {
     },
 
     async claim(limit, leaseSeconds) {
-      const { rows } = await db.query<{ id: string; recipient: string; template: EmailTemplate; attempts: number }>(
+      const { rows } = await db.query<{ id: string; recipient: string; template: EmailTemplate; attempts: number; age_ms: number }>(
         'email_outbox.claim',
         `UPDATE email_outbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
           WHERE id IN (SELECT id FROM email_outbox WHERE next_attempt_at <= now()
                         ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
-          RETURNING id, recipient, template, attempts`,
+          RETURNING id, recipient, template, attempts, (extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms`,
         [limit, leaseSeconds],
       );
-      return rows.map((row) => ({ id: row.id, to: row.recipient, template: row.template, attempts: row.attempts }));
+      return rows.map((row) => ({ id: row.id, to: row.recipient, template: row.template, attempts: row.attempts, ageMs: row.age_ms }));
     },
 
     async remove(id) {

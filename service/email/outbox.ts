@@ -46,6 +46,12 @@ export interface OutboxOptions {
   pollIntervalMs?: number;
   /** How long a claimed message is left to its sender before another replica may try it. */
   leaseSeconds?: number;
+  /**
+   * How long a stored notice is retried (backoff capped at maxDelayMs) before it counts as
+   * failed; maxAttempts bounds only the messages in memory. Default 24 h: an SMTP outage of
+   * an afternoon delays notices, it does not lose them.
+   */
+  noticeMaxAgeMs?: number;
 }
 
 export function retryDelayMs(failedAttempts: number, baseMs: number, maxMs: number): number {
@@ -63,6 +69,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const pollIntervalMs = options.pollIntervalMs ?? 5000;
   // Longer than a whole SMTP delivery can take with the transport's per-step timeouts.
   const leaseSeconds = options.leaseSeconds ?? 120;
+  const noticeMaxAgeMs = options.noticeMaxAgeMs ?? 24 * 3600 * 1000;
   const waiting = new Map<NodeJS.Timeout, string>();
   const sending = new Set<Promise<unknown>>();
   /** Ids of stored messages this instance queued and has not yet seen leave the table. */
@@ -144,9 +151,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
       await deliver(mail.to, mail.template);
     } catch (err) {
       const error = errorMessage(err);
-      if (mail.attempts >= maxAttempts) {
+      if (mail.ageMs >= noticeMaxAgeMs) {
         metrics.emailsSent.inc({ template: name, result: 'failed' });
-        logger.error('email not delivered; giving up', { template: name, attempts: mail.attempts, error });
+        logger.error('email not delivered; giving up', { template: name, attempts: mail.attempts, age_seconds: Math.round(mail.ageMs / 1000), error });
         await queue.remove(mail.id);
         forget(mail.id);
         return;
