@@ -29,11 +29,19 @@ export async function prepareTotpSecrets(store: Pick<MfaStore, 'sealStale' | 'co
     { converted: sealed.plaintext, rekeyed: sealed.rekeyed, encryption_kid: keys.current.kid, factors_by_kid: Object.fromEntries(byKid) },
   );
 
+  if (sealed.failed > 0) {
+    logger.error(
+      `${sealed.failed} TOTP secret(s) under a configured key do not decrypt: the rows were altered or copied between users; ` +
+        'their owners get 503 mfa_unavailable and must enroll again',
+      { failed: sealed.failed },
+    );
+  }
   const previous = [...byKid].filter(([kid]) => kid !== keys.current.kid && keys.keys.has(kid));
-  if (previous.length > 0) {
+  if (sum(previous) > sealed.failed) {
     logger.warn(
       `${sum(previous)} TOTP secret(s) are still encrypted with previous key(s) ${kids(previous)}: keep them in TOTP_PREVIOUS_ENCRYPTION_KEYS; ` +
-        'another replica may be re-encrypting them now; otherwise each is re-encrypted with TOTP_ENCRYPTION_KEY the next time its owner uses a code',
+        'another replica starting now may be re-encrypting them, or a pod of the previous rotation step wrote them; ' +
+        'each is re-encrypted with TOTP_ENCRYPTION_KEY at the next start, or when its owner next signs in with a TOTP code',
     );
   }
   const unknown = [...byKid].filter(([kid]) => kid !== 'plaintext' && !keys.keys.has(kid));

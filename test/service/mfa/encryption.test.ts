@@ -158,7 +158,7 @@ describe('TOTP secrets encrypted at rest, against PostgreSQL', () => {
     expect(confirm.body.error.code).to.equal('mfa_unavailable');
   });
 
-  it('encrypts secrets stored in plaintext before this version once at start-up, in one go, and they keep working', async () => {
+  it('encrypts secrets stored in plaintext before this version once, at start-up, and they keep working', async () => {
     const first = await start({ TOTP_ENCRYPTION_KEY: base64(newKey()) });
     const legacy: Enrolled[] = [];
     for (let i = 0; i < 3; i++) {
