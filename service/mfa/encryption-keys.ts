@@ -70,7 +70,7 @@ export interface TotpKeySettings {
 export async function loadTotpKeyRing(settings: TotpKeySettings, logger: Logger): Promise<TotpKeyRing | undefined> {
   if (settings.encryptionKey !== undefined) return totpKeyRing(settings.encryptionKey, settings.previousEncryptionKeys);
   if (settings.production) {
-    logger.warn('TOTP_ENCRYPTION_KEY is not set: MFA enrollment and verification answer 503 mfa_unavailable, so accounts with a second factor cannot sign in; set it to 32 random bytes in base64 (openssl rand -base64 32)');
+    logger.warn('TOTP_ENCRYPTION_KEY is not set: MFA enrollment answers 503 mfa_unavailable, and so does verification of any encrypted secret; secrets an earlier version stored in plaintext still work, unencrypted, until a key is set. Set it to 32 random bytes in base64 (openssl rand -base64 32)');
     return undefined;
   }
   const dev = await developmentTotpKey(settings.dataDir);

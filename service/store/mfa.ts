@@ -105,15 +105,18 @@ export function createMfaStore(db: Database, keys: TotpKeyRing | undefined): Mfa
     async open(userId, tx) {
       const row = await read(userId, tx);
       if (!row) return undefined;
-      if (!keys) throw noKey();
       const factor = { ...factorOf(row), stored: row.secret };
       if (!isSealed(row.secret)) {
         // Start-up encrypts every plaintext secret (sealStale). One can still appear while an older
         // version runs beside this one during a rollout and enrolls someone: accept it, and encrypt it
         // at its first successful use, rather than lock that user out until the next restart.
+        // Without a key too: a deployment upgraded before it set TOTP_ENCRYPTION_KEY still holds
+        // plaintext secrets, and refusing them would lock out every user with a second factor
+        // while protecting nothing (start-up warns; reseal waits for a key).
         if (!plaintext.test(row.secret)) throw failure(userId, { ok: false, reason: 'malformed' });
         return { ...factor, secret: row.secret, stale: true };
       }
+      if (!keys) throw noKey();
       const opened = openSecret(keys, userId, row.secret);
       if (!opened.ok) throw failure(userId, opened);
       return { ...factor, secret: opened.secret, stale: opened.kid !== keys.current.kid };

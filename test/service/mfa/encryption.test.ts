@@ -226,6 +226,16 @@ describe('TOTP secrets encrypted at rest, against PostgreSQL', () => {
       expect(await failedAttempts(who.userId)).to.equal(0);
       expect(service.logs.filter((l) => String(l['message']).includes('TOTP_ENCRYPTION_KEY is not set'))).to.have.length(1);
     });
+
+    it('still signs in a user whose secret an earlier version stored in plaintext, rather than lock them out', async () => {
+      const service = await start({ NODE_ENV: 'production', JWT_SIGNING_KEY: signingKey });
+      const { account, userId } = await register(service);
+      const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+      await query(databaseUrl, 'INSERT INTO totp_factors (user_id, secret, confirmed_at) VALUES ($1, $2, now())', [userId, secret]);
+      expect((await signIn(service, { account, userId, secret })).status).to.equal(200);
+      // Nothing to encrypt it with: it stays as it was, and the next start with a key seals it.
+      expect(await storedSecret(userId)).to.equal(secret);
+    });
   });
 
   describe('an invalid TOTP_ENCRYPTION_KEY', function () {
