@@ -107,10 +107,15 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
     // Between a reconnection and the SUBSCRIBE's reply, invalidations still go unheard.
     subscriber.on('close', () => (listening = false));
     await subscribeOnEveryConnection(subscriber, channel, {
-      // Invalidations published while this instance was cut off never arrive: drop the
-      // memory level rather than keep serving entries (a revoked session) they would have removed.
-      reconnected: () => memory.clear(),
-      subscribed: () => (listening = true),
+      // Invalidations published before this subscription was confirmed never arrive: those of a
+      // reconnection's outage, and those of a first connection made after starting cut off. Repair's
+      // invalidations of this process's own missed writes are skipped here as its own, too. So drop the
+      // memory level on every confirmed subscription, the first included, and only then let shared()
+      // answer true. Not at 'ready': an invalidation published before the SUBSCRIBE is confirmed is lost.
+      subscribed: () => {
+        memory.clear();
+        listening = true;
+      },
       failed: redisFailed,
     });
   }
@@ -217,13 +222,10 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
 function subscribeOnEveryConnection(
   subscriber: Redis,
   channel: string,
-  on: { reconnected: () => void; subscribed: () => void; failed: (err: unknown) => void },
+  on: { subscribed: () => void; failed: (err: unknown) => void },
 ): Promise<void> {
-  let connections = 0;
   return new Promise((resolve) => {
     const subscribe = (): void => {
-      connections += 1;
-      if (connections > 1) on.reconnected();
       subscriber.subscribe(channel).then(() => {
         on.subscribed();
         resolve();

@@ -109,6 +109,22 @@ describe('the two-level cache', () => {
       expect(await cut.get('session:s2')).to.equal(undefined);
     });
 
+    it('drops what it wrote while starting cut off once first subscribed: a logout elsewhere meanwhile is not lost', async function () {
+      this.timeout(20_000);
+      await proxy.cut();
+      cut = await cacheOn(`redis://127.0.0.1:${proxy.port}`);
+      direct = await cacheOn(redis.url);
+      await untilShared(direct);
+      expect(cut.shared()).to.equal(false);
+      // A login on the replica that started without Redis, then a logout of that session on the other.
+      await cut.set<Session>('session:s6', { userId: 'u', revoked: false });
+      await direct.set<Session>('session:s6', { userId: '', revoked: true });
+      await proxy.restore();
+      await untilShared(cut);
+      // Its own memory no longer answers "not revoked": it reads PostgreSQL, or Redis once a write lands there.
+      expect(await cut.get('session:s6')).to.equal(undefined);
+    });
+
     it('past its limit, makes the whole namespace unknown and leaves other namespaces alone', async function () {
       this.timeout(20_000);
       cut = await cacheOn(`redis://127.0.0.1:${proxy.port}`, { unsyncedLimit: 1 });
