@@ -6,14 +6,17 @@
 import { Redis } from 'ioredis';
 import type { CacheConfig } from '../config/env.js';
 
+/** How long to wait before the `attempt`th retry of a connection or a subscription: 200 ms more each time, up to 2 s. */
+export const retryDelayMs = (attempt: number): number => Math.min(attempt * 200, 2000);
+
 export function createRedis(config: Pick<CacheConfig, 'redisTimeoutSeconds'> & { redisUrl: string }, onError: (err: Error) => void): Redis {
   const redis = new Redis(config.redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: config.redisTimeoutSeconds * 1000,
     connectTimeout: config.redisTimeoutSeconds * 1000,
-    // Reconnect forever, backing off to 2 s: Redis is optional, never fatal.
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    // Reconnect forever: Redis is optional, never fatal.
+    retryStrategy: retryDelayMs,
     lazyConnect: false,
   });
   redis.on('error', onError);

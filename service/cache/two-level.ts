@@ -15,6 +15,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/registry.js';
 import { channelFor, keyInvalidation, parseInvalidation } from './invalidation.js';
 import { createRepair, unknownValue } from './repair.js';
+import { keepSubscribed } from './subscription.js';
 import { createUnsynced, type Unsynced } from './unsynced.js';
 
 export interface CacheHealth {
@@ -106,7 +107,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
     });
     // Between a reconnection and the SUBSCRIBE's reply, invalidations still go unheard.
     subscriber.on('close', () => (listening = false));
-    await subscribeOnEveryConnection(subscriber, channel, {
+    await keepSubscribed(subscriber, channel, {
       // Invalidations published before this subscription was confirmed never arrive: those of a
       // reconnection's outage, and those of a first connection made after starting cut off. Repair's
       // invalidations of this process's own missed writes are skipped here as its own, too. So drop the
@@ -133,9 +134,22 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
     }
   };
 
-  return {
+  /** Why shared() answers false, for /health; null while it answers true. */
+  const notShared = (): string | null => {
+    if (!redis) return 'REDIS_URL is not set; in-process cache only';
+    if (!redisUp()) return `redis connection is ${redis.status}`;
     // The invalidation channel must be up and subscribed too: without it, other replicas' writes do not reach L1.
-    shared: () => redisUp() && listening && subscriber?.status === 'ready' && unsynced.empty(),
+    const reason =
+      !subscriber ? 'no invalidation channel'
+      : subscriber.status !== 'ready' ? `invalidation channel connection is ${subscriber.status}`
+      : !listening ? 'not subscribed to the invalidation channel'
+      : !unsynced.empty() ? 'catching up with writes made while redis was unreachable'
+      : null;
+    return reason && `${reason}; session state is read from PostgreSQL`;
+  };
+
+  return {
+    shared: () => notShared() === null,
 
     async get<T>(key: string): Promise<T | undefined> {
       const local = memory.get(key);
@@ -192,12 +206,14 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
     },
 
     async health(): Promise<CacheHealth> {
-      if (!redis) return { status: 'disabled', latency_ms: 0, details: 'REDIS_URL is not set; in-process cache only' };
+      if (!redis) return { status: 'disabled', latency_ms: 0, details: notShared() };
       const started = performance.now();
       try {
         if (!redisUp()) throw new Error(`redis connection is ${redis.status}`);
         await redis.ping();
-        return { status: 'healthy', latency_ms: Math.round(performance.now() - started), details: null };
+        // Redis answers, yet this replica cannot trust its memory with revocations: every check reads PostgreSQL.
+        const reason = notShared();
+        return { status: reason === null ? 'healthy' : 'degraded', latency_ms: Math.round(performance.now() - started), details: reason };
       } catch (err) {
         return { status: 'degraded', latency_ms: Math.round(performance.now() - started), details: err instanceof Error ? err.message : String(err) };
       }
@@ -210,32 +226,4 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
       if (redis) await redis.quit().catch(() => redis.disconnect());
     },
   };
-}
-
-/**
- * Subscribes to the invalidation channel each time the connection becomes ready.
- * With the offline queue off, a SUBSCRIBE sent before the first connection is
- * refused outright, and ioredis only re-subscribes channels it once subscribed;
- * so the first attempt cannot be made up front. Resolves once subscribed, or once
- * the first connection attempt fails (Redis is optional: serve, subscribe when it comes).
- */
-function subscribeOnEveryConnection(
-  subscriber: Redis,
-  channel: string,
-  on: { subscribed: () => void; failed: (err: unknown) => void },
-): Promise<void> {
-  return new Promise((resolve) => {
-    const subscribe = (): void => {
-      subscriber.subscribe(channel).then(() => {
-        on.subscribed();
-        resolve();
-      }, (err: unknown) => {
-        on.failed(err);
-        resolve();
-      });
-    };
-    subscriber.on('ready', subscribe);
-    subscriber.once('error', () => resolve());
-    if (subscriber.status === 'ready') subscribe();
-  });
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createCache, type Cache } from '../../../service/cache/two-level.js';
 import { createRedis } from '../../../service/cache/redis.js';
@@ -16,18 +17,19 @@ interface Session {
 
 const quiet = createLogger({ level: 'error', stream: new Writable({ write: (_chunk, _encoding, callback) => callback() }) });
 
-/** A cache as the service builds it, with its two connections to `url`. */
-async function cacheOn(url: string, extra: { unsyncedLimit?: number } = {}): Promise<Cache> {
+/** A cache as the service builds it, with its two connections to `url` (the subscriber's to `subscriberUrl` if given). */
+async function cacheOn(url: string, extra: { unsyncedLimit?: number; subscriberUrl?: string } = {}): Promise<Cache> {
+  const { subscriberUrl = url, ...options } = extra;
   const config = { memoryCacheSize: 100, memoryCacheTtlSeconds: 300, redisUrl: url, redisDefaultTtlSeconds: 3600, redisTimeoutSeconds: 1 };
   return createCache({
     memorySize: config.memoryCacheSize,
     memoryTtlSeconds: config.memoryCacheTtlSeconds,
     redisTtlSeconds: config.redisDefaultTtlSeconds,
     redis: createRedis(config, () => undefined),
-    subscriber: createRedis(config, () => undefined),
+    subscriber: createRedis({ ...config, redisUrl: subscriberUrl }, () => undefined),
     metrics: createMetrics(),
     logger: quiet,
-    ...extra,
+    ...options,
   });
 }
 
@@ -145,6 +147,49 @@ describe('the two-level cache', () => {
       expect(await direct.get('session:other'), "dropped from the other replica's memory").to.equal(undefined);
       expect(await direct.get('user:v')).to.deep.equal({ id: 'v' });
       expect(await inspect.get('keyward:user:v')).to.equal(JSON.stringify({ id: 'v' }));
+    });
+  });
+
+  describe('a subscription that fails while its connection stays up', () => {
+    let redis: TestRedis;
+    let admin: Redis;
+    let refused: Cache;
+    let other: Cache;
+    before(async () => {
+      redis = await startRedis();
+      admin = new Redis(redis.url);
+    });
+    afterEach(async () => {
+      await refused?.close();
+      await other?.close();
+    });
+    after(async () => {
+      admin?.disconnect();
+      await redis?.stop();
+    });
+
+    it('says so in its health, subscribes again by itself, and then drops what it may have missed', async function () {
+      this.timeout(20_000);
+      // A Redis user refused every channel: its SUBSCRIBE fails (NOPERM) on a connection that stays ready.
+      await admin.call('ACL', 'SETUSER', 'listener', 'on', '>secret', '~*', '+@all', 'resetchannels');
+      other = await cacheOn(redis.url);
+      refused = await cacheOn(redis.url, { subscriberUrl: `redis://listener:secret@127.0.0.1:${redis.port}` });
+      await untilShared(other);
+      expect(refused.shared()).to.equal(false);
+      const degraded = await refused.health();
+      expect(degraded.status).to.equal('degraded');
+      expect(degraded.details).to.contain('not subscribed to the invalidation channel');
+
+      // A login on the replica that cannot listen, then a logout of that session it does not hear of.
+      await refused.set<Session>('session:s7', { userId: 'u', revoked: false });
+      await other.set<Session>('session:s7', { userId: '', revoked: true });
+      await sleep(1_000);
+      expect(refused.shared(), 'still refused').to.equal(false);
+
+      await admin.call('ACL', 'SETUSER', 'listener', 'allchannels');
+      await untilShared(refused);
+      expect(await refused.health()).to.include({ status: 'healthy', details: null });
+      expect(await refused.get('session:s7')).to.deep.equal({ userId: '', revoked: true });
     });
   });
 });
