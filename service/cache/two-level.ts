@@ -185,11 +185,17 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
     },
 
     async add<T>(key: string, value: T): Promise<void> {
-      // A fill that misses Redis is not remembered: Redis then holds nothing or a newer value.
-      if (!redisUp()) {
+      if (!redis) {
         if (!memory.has(key)) memory.set(key, { value });
         return;
       }
+      // Redis unreachable: no fill at all, not even of memory. Nothing could tell this read from one that
+      // raced a write (SET NX does that), and nothing would drop it later: the write's invalidation may
+      // already have come and gone, and a reconnection of this connection alone keeps memory. Clearing
+      // memory on that reconnection instead would still serve the stale value until then, and would
+      // drop every profile on each blip. A fill that misses Redis is not remembered either: Redis then
+      // holds nothing or a newer value.
+      if (!redisUp()) return;
       try {
         const stored = await redis!.set(prefix + key, JSON.stringify(value), 'EX', options.redisTtlSeconds, 'NX');
         // Not stored: Redis holds a newer value, which the next get() reads and keeps in L1.

@@ -61,6 +61,9 @@ describe('the two-level cache', () => {
     afterEach(async () => {
       await cut?.close();
       await direct?.close();
+      // A test that failed while the link was cut leaves it cut: the next one starts with it up.
+      await proxy.cut();
+      await proxy.restore();
     });
     after(async () => {
       inspect?.disconnect();
@@ -125,6 +128,25 @@ describe('the two-level cache', () => {
       await untilShared(cut);
       // Its own memory no longer answers "not revoked": it reads PostgreSQL, or Redis once a write lands there.
       expect(await cut.get('session:s6')).to.equal(undefined);
+    });
+
+    it('keeps out of memory a fill made while only its main connection is cut: the read may predate a logout already heard', async function () {
+      this.timeout(20_000);
+      cut = await cacheOn(`redis://127.0.0.1:${proxy.port}`, { subscriberUrl: redis.url });
+      direct = await cacheOn(redis.url);
+      await untilShared(cut);
+      // A session check on `cut` misses and reads PostgreSQL before the logout on the other replica commits.
+      expect(await cut.get('session:s8')).to.equal(undefined);
+      const staleRead: Session = { userId: 'u', revoked: false };
+      await direct.set<Session>('session:s8', { userId: '', revoked: true });
+
+      await proxy.cut();
+      await eventually('the main connection to drop', async () => (cut.shared() ? undefined : true), 5_000, 10);
+      await cut.add<Session>('session:s8', staleRead);
+      expect(await cut.get('session:s8'), 'while cut off').to.equal(undefined);
+      await proxy.restore();
+      await untilShared(cut);
+      expect(await cut.get('session:s8')).to.deep.equal({ userId: '', revoked: true });
     });
 
     it('past its limit, makes the whole namespace unknown and leaves other namespaces alone', async function () {
