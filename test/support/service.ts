@@ -2,10 +2,9 @@
  * Runs the real auth service in-process against real PostgreSQL (and Redis when
  * asked), configured through the same environment loader as production.
  */
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../service/config/env.js';
-import { createLogger } from '../../service/logging/logger.js';
 import { startService, type RunningService } from '../../service/server.js';
+import { capturingLogger } from './logs.js';
 import { createTestDatabase } from './postgres.js';
 import { startSmtpServer, type TestSmtp } from './smtp.js';
 
@@ -38,14 +37,8 @@ export async function startTestService(env: Record<string, string> = {}): Promis
     ...env,
     DATABASE_URL: databaseUrl,
   });
-  const logs: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  const service = await startService(config, { logger: createLogger({ level: config.logLevel, stream }) });
+  const { logger, lines: logs } = capturingLogger(config.logLevel);
+  const service = await startService(config, { logger });
   return {
     ...service,
     databaseUrl,

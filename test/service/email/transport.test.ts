@@ -1,21 +1,9 @@
-import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { createLogTransport, createSmtpTransport } from '../../../service/email/transport.js';
-import { createLogger } from '../../../service/logging/logger.js';
+import { capturingLogger } from '../../support/logs.js';
 import { startSmtpServer, type TestSmtp } from '../../support/smtp.js';
 
 const mail = { to: 'ada@example.com', subject: 'Verify your email address', text: 'Open https://app.example.com/verify-email?token=abc\n', html: '<p>hi</p>' };
-
-function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', stream }), lines };
-}
 
 describe('mail transports', () => {
   let smtp: TestSmtp;

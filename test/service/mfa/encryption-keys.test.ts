@@ -2,22 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { createLogger, type Logger } from '../../../service/logging/logger.js';
 import { developmentTotpKey, loadTotpKeyRing, totpKid } from '../../../service/mfa/encryption-keys.js';
-
-/** A logger whose lines a test reads back. */
-function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', stream }), lines };
-}
+import { capturingLogger } from '../../support/logs.js';
 
 describe('TOTP encryption keys', () => {
   let dir: string;
