@@ -1,4 +1,8 @@
-/** Counts and times an auth operation under the guide's metric names (auth_requests_total, auth_request_duration_seconds). */
+/**
+ * Counts and times an auth operation under the guide's metric names (auth_requests_total,
+ * auth_request_duration_seconds). Handlers parse the body and authenticate inside `work`, so a
+ * request refused for its body or its token counts too, with the error code as its result.
+ */
 import { isAppError } from '../errors.js';
 import type { Metrics } from '../metrics/registry.js';
 

@@ -17,33 +17,28 @@ export function accountRoutes(deps: AuthDeps): Router {
   const measured = measurer(deps.metrics);
 
   router.post('/verify-email', async (req, res) => {
-    const input = parseBody(req, schemas.verifyEmail);
-    const user = await measured('verify_email', () => verifyEmail(deps, input.token, clientInfo(req)));
+    const user = await measured('verify_email', () => verifyEmail(deps, parseBody(req, schemas.verifyEmail).token, clientInfo(req)));
     res.json({ user });
   });
 
   router.post('/resend-verification', async (req, res) => {
-    const input = parseBody(req, schemas.email);
-    await measured('resend_verification', () => resendVerification(deps, input.email, clientInfo(req)));
+    await measured('resend_verification', () => resendVerification(deps, parseBody(req, schemas.email).email, clientInfo(req)));
     res.status(202).json(accepted);
   });
 
   router.post('/forgot-password', async (req, res) => {
-    const input = parseBody(req, schemas.email);
-    await measured('forgot_password', () => forgotPassword(deps, input.email, clientInfo(req)));
+    await measured('forgot_password', () => forgotPassword(deps, parseBody(req, schemas.email).email, clientInfo(req)));
     res.status(202).json(accepted);
   });
 
   router.post('/reset-password', async (req, res) => {
-    const input = parseBody(req, schemas.resetPassword);
-    await measured('reset_password', () => resetPassword(deps, input, clientInfo(req)));
+    await measured('reset_password', () => resetPassword(deps, parseBody(req, schemas.resetPassword), clientInfo(req)));
     res.status(204).end();
   });
 
   router.post('/change-password', async (req, res) => {
-    const principal = await authenticate(deps, req.get('authorization'));
-    const input = parseBody(req, schemas.changePassword);
-    const revoked = await measured('change_password', () => changePassword(deps, principal, input, clientInfo(req)));
+    const revoked = await measured('change_password', async () =>
+      changePassword(deps, await authenticate(deps, req.get('authorization')), parseBody(req, schemas.changePassword), clientInfo(req)));
     res.json({ other_sessions_revoked: revoked });
   });
 

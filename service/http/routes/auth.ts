@@ -16,19 +16,16 @@ export function authRoutes(deps: AuthDeps): Router {
   const measured = measurer(deps.metrics);
 
   router.post('/register', async (req, res) => {
-    const input = parseBody(req, schemas.register);
-    const result = await measured('register', () => register(deps, input, clientInfo(req)));
+    const result = await measured('register', () => register(deps, parseBody(req, schemas.register), clientInfo(req)));
     res.status(result.status).json(result.body);
   });
 
   router.post('/login', async (req, res) => {
-    const input = parseBody(req, schemas.login);
-    res.json(await measured('login', () => login(deps, input, clientInfo(req))));
+    res.json(await measured('login', () => login(deps, parseBody(req, schemas.login), clientInfo(req))));
   });
 
   router.post('/refresh', async (req, res) => {
-    const input = parseBody(req, schemas.refresh);
-    res.json(await measured('refresh', () => refresh(deps, input.refresh_token, clientInfo(req))));
+    res.json(await measured('refresh', () => refresh(deps, parseBody(req, schemas.refresh).refresh_token, clientInfo(req))));
   });
 
   router.get('/me', async (req, res) => {

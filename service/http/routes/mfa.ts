@@ -15,35 +15,30 @@ export function mfaRoutes(deps: AuthDeps): Router {
   const noStore = { 'Cache-Control': 'no-store' };
 
   router.post('/mfa/totp/enroll', async (req, res) => {
-    const principal = await authenticate(deps, req.get('authorization'));
-    res.set(noStore).json(await measured('mfa_enroll', () => enrollTotp(deps, principal, clientInfo(req))));
+    res.set(noStore).json(await measured('mfa_enroll', async () => enrollTotp(deps, await authenticate(deps, req.get('authorization')), clientInfo(req))));
   });
 
   router.post('/mfa/totp/confirm', async (req, res) => {
-    const principal = await authenticate(deps, req.get('authorization'));
-    const input = parseBody(req, schemas.totpConfirm);
-    const codes = await measured('mfa_confirm', () => confirmTotp(deps, principal, input.code, clientInfo(req)));
+    const codes = await measured('mfa_confirm', async () =>
+      confirmTotp(deps, await authenticate(deps, req.get('authorization')), parseBody(req, schemas.totpConfirm).code, clientInfo(req)));
     res.set(noStore).json({ recovery_codes: codes });
   });
 
   router.post('/mfa/totp/disable', async (req, res) => {
-    const principal = await authenticate(deps, req.get('authorization'));
-    const input = parseBody(req, schemas.totpDisable);
-    await measured('mfa_disable', () => disableTotp(deps, principal, input.password, clientInfo(req)));
+    await measured('mfa_disable', async () =>
+      disableTotp(deps, await authenticate(deps, req.get('authorization')), parseBody(req, schemas.totpDisable).password, clientInfo(req)));
     res.status(204).end();
   });
 
   router.post('/mfa/recovery-codes', async (req, res) => {
-    const principal = await authenticate(deps, req.get('authorization'));
     // The same {code} body as confirm; only a current TOTP code is accepted (see regenerateRecoveryCodes).
-    const input = parseBody(req, schemas.totpConfirm);
-    const codes = await measured('mfa_recovery_codes', () => regenerateRecoveryCodes(deps, principal, input.code, clientInfo(req)));
+    const codes = await measured('mfa_recovery_codes', async () =>
+      regenerateRecoveryCodes(deps, await authenticate(deps, req.get('authorization')), parseBody(req, schemas.totpConfirm).code, clientInfo(req)));
     res.set(noStore).json({ recovery_codes: codes });
   });
 
   router.post('/mfa/verify', async (req, res) => {
-    const input = parseBody(req, schemas.mfaVerify);
-    res.json(await measured('mfa_verify', () => verifyMfa(deps, input, clientInfo(req))));
+    res.json(await measured('mfa_verify', () => verifyMfa(deps, parseBody(req, schemas.mfaVerify), clientInfo(req))));
   });
 
   return router;

@@ -172,6 +172,16 @@ describe('operations endpoints', () => {
       }
     });
 
+    it('counts requests refused for their body or their token in auth_requests_total, by error code', async () => {
+      const count = async (operation: string, result: string): Promise<number> =>
+        Number(samples((await service.request('GET', '/metrics')).text).find((m) => m.name === 'auth_requests_total' && m.labels['operation'] === operation && m.labels['result'] === result)?.value ?? 0);
+      const before = [await count('login', 'invalid_email'), await count('me', 'missing_token'), await count('change_password', 'invalid_token')];
+      expect((await service.request('POST', '/api/auth/login', { body: { email: 'not an address', password: 1 } })).status).to.equal(400);
+      expect((await service.request('GET', '/api/auth/me')).status).to.equal(401);
+      expect((await service.request('POST', '/api/auth/change-password', { headers: { authorization: 'Basic abc' }, body: {} })).status).to.equal(401);
+      expect([await count('login', 'invalid_email'), await count('me', 'missing_token'), await count('change_password', 'invalid_token')]).to.deep.equal(before.map((n) => n + 1));
+    });
+
     it('counts cache hits and misses', () => {
       const total = (name: string): number => all.filter((s) => s.name === name).reduce((sum, s) => sum + Number(s.value), 0);
       // The `me` after login reads the profile written through at login: a hit. (Without Redis the
