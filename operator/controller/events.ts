@@ -6,7 +6,7 @@
  * logged and never fails the reconcile that reported it.
  */
 import { randomBytes } from 'node:crypto';
-import type { KubeClient, KubeObject } from '../kube/client.js';
+import { isNotFound, type KubeClient, type KubeObject } from '../kube/client.js';
 import { pathFor, resources } from '../kube/resources.js';
 
 export interface EventRecorder {
@@ -14,7 +14,8 @@ export interface EventRecorder {
 }
 
 interface Recorded {
-  name: string;
+  /** The Event's name, once its create has answered. */
+  name: Promise<string>;
   count: number;
   at: number;
 }
@@ -34,11 +35,23 @@ export function createEventRecorder(client: KubeClient, component: string, onErr
       if (seen && time.getTime() - seen.at < dedupeWindowMs) {
         seen.count += 1;
         seen.at = time.getTime();
-        await client.mergePatch(`${path}/${seen.name}`, { count: seen.count, lastTimestamp: time.toISOString() });
-        return;
+        const count = seen.count;
+        const existing = await seen.name.catch(() => undefined);
+        if (existing !== undefined) {
+          try {
+            await client.mergePatch(`${path}/${existing}`, { count, lastTimestamp: time.toISOString() });
+            return;
+          } catch (err) {
+            if (!isNotFound(err)) throw err;
+          }
+        }
+        // Its create failed, or it is gone (deleted by hand): record it afresh.
+        if (recent.get(key) === seen) recent.delete(key);
       }
       const name = `${meta.name}.${time.getTime().toString(16)}${randomBytes(2).toString('hex')}`;
-      await client.create(path, {
+      // Remembered before the create answers: Events are sent without waiting, and a repeat
+      // recorded meanwhile must bump this Event's count, not create a second one.
+      const created = client.create(path, {
         apiVersion: 'v1',
         kind: 'Event',
         metadata: { name, namespace },
@@ -51,9 +64,16 @@ export function createEventRecorder(client: KubeClient, component: string, onErr
         firstTimestamp: time.toISOString(),
         lastTimestamp: time.toISOString(),
         count: 1,
-      } as KubeObject);
-      recent.set(key, { name, count: 1, at: time.getTime() });
+      } as KubeObject).then(() => name);
+      const entry: Recorded = { name: created, count: 1, at: time.getTime() };
+      recent.set(key, entry);
       if (recent.size > 5000) recent.delete(recent.keys().next().value!);
+      try {
+        await created;
+      } catch (err) {
+        if (recent.get(key) === entry) recent.delete(key);
+        throw err;
+      }
     },
   };
   return {

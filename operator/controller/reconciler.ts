@@ -50,6 +50,9 @@ export interface ReconcileResult {
   applied: number;
 }
 
+const writtenVerbs = ['Created', 'Updated', 'Deleted'] as const;
+type WrittenVerb = (typeof writtenVerbs)[number];
+
 /** A spec the builders cannot turn into objects: retrying will not help until the spec changes. */
 export class InvalidSpecError extends Error {}
 
@@ -149,14 +152,16 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   let applyError: StatusFacts['applyError'];
   // What the API server answered to our writes: fresher than the cache for this pass's status.
   const answers = new Map<string, KubeObject>();
+  // What this pass wrote, told in one Event per verb after the writes: eleven "Created X" Events
+  // for one new AuthService were eleven writes that `kubectl describe` lists as one story anyway.
+  const written: Record<WrittenVerb, string[]> = { Created: [], Updated: [], Deleted: [] };
   const write = async (kind: string, objectName: string, existed: boolean, send: () => Promise<KubeObject>, note = ''): Promise<void> => {
     try {
       answers.set(`${kind}/${objectName}`, await send());
       applied += 1;
       const verb = existed ? 'Updated' : 'Created';
       deps.logger.info(`${verb.toLowerCase()} ${kind} ${objectName}${note}`, log);
-      // Not awaited: an Event is best effort and must not double the round trips of a pass.
-      void deps.events.record(auth, 'Normal', verb, `${verb} ${kind} ${objectName}${note}`);
+      written[verb].push(`${kind} ${objectName}${note}`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       applyError ??= { kind, name: objectName, message };
@@ -180,7 +185,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       await deps.client.delete(pathFor(resourceFor(live.apiVersion!, kind), namespace, objectName));
       applied += 1;
       deps.logger.info(`deleted ${kind} ${objectName}: turned off in the spec`, log);
-      await deps.events.record(auth, 'Normal', 'Deleted', `Deleted ${kind} ${objectName}: turned off in the spec`);
+      written.Deleted.push(`${kind} ${objectName} (turned off in the spec)`);
     } catch (err) {
       applyError ??= { kind, name: objectName, message: err instanceof Error ? err.message : String(err) };
     }
@@ -188,6 +193,11 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   for (const { colour, replicas } of scale) {
     const deployment = `${name}-${colour}`;
     await write('Deployment', deployment, true, () => deps.client.mergePatch(pathFor(resources.Deployment, namespace, deployment), { spec: { replicas } }), ` (scaled to ${replicas})`);
+  }
+
+  for (const verb of writtenVerbs) {
+    // Not awaited: an Event is best effort and must not add a round trip to the pass.
+    if (written[verb].length > 0) void deps.events.record(auth, 'Normal', verb, `${verb} ${written[verb].join(', ')}`);
   }
 
   // At most one measurement is due per pass; its result is handed to the engine on the next one.
