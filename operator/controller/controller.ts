@@ -86,6 +86,7 @@ export function createController(options: ControllerOptions): Controller {
   const informers = new Map<string, Informer<KubeObject>>();
   const events = createEventRecorder(client, 'keyward-operator', (err) => logger.warn('could not record an Event', { error: err instanceof Error ? err.message : String(err) }), now);
   const measurements = new Map<string, MeasurementResult>();
+  const statusWrites = new Map<string, number>();
   const serviceUrl = options.serviceUrl ?? inClusterUrl;
   let crds: OptionalCrds = { verticalPodAutoscaler: false, serviceMonitor: false, prometheusRule: false };
   let timers: NodeJS.Timeout[] = [];
@@ -164,7 +165,7 @@ export function createController(options: ControllerOptions): Controller {
       const [namespace, name] = key.split('/') as [string, string];
       const started = performance.now();
       try {
-        const result = await reconcile({ client, caches, crds: () => crds, events, now, logger, serviceUrl, measurements }, namespace, name);
+        const result = await reconcile({ client, caches, crds: () => crds, events, now, logger, serviceUrl, measurements, statusWrites }, namespace, name);
         queue.forget(key);
         if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
         options.hooks?.onReconcile?.('success', (performance.now() - started) / 1000);

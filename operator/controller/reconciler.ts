@@ -22,7 +22,7 @@ import { measure, type ServiceUrlResolver } from './analysis-runner.js';
 import { applyLayout, observe, observeDeployment } from './blue-green.js';
 import { isSubset } from './drift.js';
 import type { EventRecorder } from './events.js';
-import { desiredStatus, mergeConditions, type FeatureState, type StatusFacts } from './status.js';
+import { desiredStatus, mergeConditions, onlyProgress, type FeatureState, type StatusFacts } from './status.js';
 
 /** Read access to what the informers hold, overlaid with this operator's writes they have not shown yet. */
 export interface Caches {
@@ -43,6 +43,8 @@ export interface ReconcilerDeps {
   serviceUrl: ServiceUrlResolver;
   /** The latest measurement per AuthService key, handed to the engine on the next pass. */
   measurements: Map<string, MeasurementResult>;
+  /** When this operator last wrote each AuthService's status (epoch ms), to pace progress-only writes. */
+  statusWrites: Map<string, number>;
 }
 
 export interface ReconcileResult {
@@ -54,6 +56,15 @@ export interface ReconcileResult {
 
 const writtenVerbs = ['Created', 'Updated', 'Deleted'] as const;
 type WrittenVerb = (typeof writtenVerbs)[number];
+
+/**
+ * The least time between two status writes that only move progress figures
+ * (onlyProgress in status.ts). Pods of one colour turn Ready within moments of
+ * each other; a write per pod was a write per pod with nothing decided. Five
+ * seconds keeps `kubectl get -w` live for a person; a change of phase, of any
+ * condition's status or reason, or of the rollout's state is written at once.
+ */
+export const PROGRESS_WRITE_INTERVAL_MS = 5000;
 
 /** A spec the builders cannot turn into objects: retrying will not help until the spec changes. */
 export class InvalidSpecError extends Error {}
@@ -119,9 +130,13 @@ async function reportInvalidSpec(deps: ReconcilerDeps, auth: AuthService, messag
 export async function reconcile(deps: ReconcilerDeps, namespace: string, name: string): Promise<ReconcileResult> {
   const auth = deps.caches.get<AuthService>(KIND, namespace, name);
   // Gone, or going: ownerReferences let the garbage collector remove the children.
-  if (!auth || auth.metadata.deletionTimestamp) return { applied: 0 };
-  const { spec } = auth;
   const key = `${namespace}/${name}`;
+  if (!auth || auth.metadata.deletionTimestamp) {
+    deps.statusWrites.delete(key);
+    deps.measurements.delete(key);
+    return { applied: 0 };
+  }
+  const { spec } = auth;
   const log = { authservice: key };
 
   const secretNames = [...new Set(podSecretReferences(spec).map((r) => r.secret))];
@@ -237,14 +252,23 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     auth.status,
     deps.now().toISOString(),
   );
+  let progressDueMs: number | undefined;
   if (!isSubset(status, auth.status ?? {}) || !isSubset(auth.status ?? {}, status)) {
-    // The rollout's state is persisted before its events are told, so a restart never repeats a step.
-    deps.caches.wrote(KIND, namespace, name, await deps.client.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, status } as KubeObject));
+    const lastWrite = deps.statusWrites.get(key);
+    const wait = lastWrite !== undefined && decision.events.length === 0 && onlyProgress(auth.status, status) ? lastWrite + PROGRESS_WRITE_INTERVAL_MS - deps.now().getTime() : 0;
+    if (wait > 0) {
+      // Written by the pass this asks for, unless a pass with a real change comes first.
+      progressDueMs = wait;
+    } else {
+      // The rollout's state is persisted before its events are told, so a restart never repeats a step.
+      deps.caches.wrote(KIND, namespace, name, await deps.client.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, status } as KubeObject));
+      deps.statusWrites.set(key, deps.now().getTime());
+    }
   }
   for (const event of decision.events) await deps.events.record(auth, event.type, event.reason, event.message);
   if (applyError) throw new KubeError(500, 'ApplyFailed', `applying ${applyError.kind} ${applyError.name}: ${applyError.message}`);
 
   const waitingForCrd = Object.values(facts.features).some((f) => f.state === 'crd-missing');
-  const requeueAfterMs = minimum(measured ? 0 : undefined, decision.requeueAfterMs, waitingForCrd ? 60_000 : undefined);
+  const requeueAfterMs = minimum(measured ? 0 : undefined, decision.requeueAfterMs, waitingForCrd ? 60_000 : undefined, progressDueMs);
   return { applied, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
 }

@@ -1,10 +1,12 @@
 /**
  * What the AuthService's status should say, from what the reconcile pass saw.
  * Pure: the reconciler gathers the facts, this decides the words, and the
- * status is written only when the result differs from what is there.
+ * status is written only when the result differs from what is there (a
+ * difference in progress figures alone at most every few seconds).
  */
 import type { AuthServiceStatus, Colour, Condition, ConditionStatus, Phase } from '../api/types.js';
 import type { DeploymentObservation } from '../rollout/observed.js';
+import { isSubset } from './drift.js';
 
 /** The serving colour's Deployment as the engine observed it, with the count it should run. */
 export type DeploymentFacts = DeploymentObservation & { desiredReplicas: number };
@@ -110,4 +112,24 @@ export function mergeConditions(previous: readonly Condition[] | undefined, next
     const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : now;
     return { ...c, observedGeneration: generation, lastTransitionTime };
   });
+}
+
+/** The status without its progress figures: the ready counts and the wording of each condition. */
+function withoutProgress(status: AuthServiceStatus): AuthServiceStatus {
+  const { readyReplicas: _count, readyText: _text, conditions, ...rest } = status;
+  return { ...rest, conditions: (conditions ?? []).map(({ message: _message, ...c }) => ({ ...c, message: '' })) };
+}
+
+/**
+ * True when `next` differs from `current` only in progress figures — ready
+ * counts, and messages of conditions whose status and reason stay ("1/3
+ * available" → "2/3 available") — while the phase, every condition's status
+ * and reason, and the persisted rollout are unchanged. Such a change is worth
+ * showing, but not once per pod within one burst of readiness events.
+ */
+export function onlyProgress(current: AuthServiceStatus | undefined, next: AuthServiceStatus): boolean {
+  if (!current) return false;
+  const a = withoutProgress(current);
+  const b = withoutProgress(next);
+  return isSubset(a, b) && isSubset(b, a);
 }
