@@ -20,7 +20,6 @@ import { createEventRecorder } from './events.js';
 import { createInformer, objectKey, type Informer } from './informer.js';
 import { createWorkQueue, type WorkQueue } from './queue.js';
 import { InvalidSpecError, reconcile, type Caches } from './reconciler.js';
-import { createWriteLedger } from './written.js';
 
 export interface ControllerHooks {
   onReconcile?: (result: 'success' | 'error' | 'invalid', seconds: number) => void;
@@ -120,9 +119,7 @@ export function createController(options: ControllerOptions): Controller {
       path: pathFor(type, options.namespace),
       ...extra,
       onEvent: (event, object) => {
-        if (event === 'synced') return;
-        if (object) ledger.observed(type.kind, object);
-        onObject(object);
+        if (event !== 'synced') onObject(object);
       },
       onRestart: (reason) => options.hooks?.onWatchRestart?.(type.kind, reason),
       log: (message, meta) => logger.warn(message, { kind: type.kind, ...meta }),
@@ -132,10 +129,8 @@ export function createController(options: ControllerOptions): Controller {
     return informer;
   };
 
-  const ledger = createWriteLedger();
   const caches: Caches = {
-    get: <T>(kind: string, namespace: string, name: string) => ledger.fresher(kind, namespace, name, informers.get(kind)?.get(namespace, name) as T | undefined),
-    wrote: (kind, namespace, name, answer) => ledger.wrote(kind, namespace, name, answer),
+    get: <T>(kind: string, namespace: string, name: string) => informers.get(kind)?.get(namespace, name) as T | undefined,
   };
 
   async function refreshDiscovery(): Promise<void> {

@@ -24,11 +24,9 @@ import { isSubset } from './drift.js';
 import type { EventRecorder } from './events.js';
 import { desiredStatus, mergeConditions, onlyProgress, type FeatureState, type StatusFacts } from './status.js';
 
-/** Read access to what the informers hold, overlaid with this operator's writes they have not shown yet. */
+/** Read access to what the informers hold. */
 export interface Caches {
   get<T>(kind: string, namespace: string, name: string): T | undefined;
-  /** Tells the caches the API server's answer to a write (undefined: a delete), so the next pass does not repeat it. */
-  wrote(kind: string, namespace: string, name: string, answer: KubeObject | undefined): void;
 }
 
 export interface ReconcilerDeps {
@@ -121,8 +119,7 @@ async function reportInvalidSpec(deps: ReconcilerDeps, auth: AuthService, messag
   const others = (previous?.conditions ?? []).filter((c) => c.type !== 'Degraded');
   const status = { ...previous, observedGeneration: generation, phase: 'Degraded' as const, conditions: [...others, ...conditions] };
   if (!isSubset(status, previous ?? {})) {
-    const { name, namespace } = auth.metadata;
-    deps.caches.wrote(KIND, namespace!, name!, await deps.client.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, status } as KubeObject));
+    await deps.client.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata: { name: auth.metadata.name, namespace: auth.metadata.namespace }, status } as KubeObject);
     await deps.events.record(auth, 'Warning', 'InvalidSpec', message);
   }
 }
@@ -175,9 +172,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const written: Record<WrittenVerb, string[]> = { Created: [], Updated: [], Deleted: [] };
   const write = async (kind: string, objectName: string, existed: boolean, send: () => Promise<KubeObject>, note = ''): Promise<void> => {
     try {
-      const answer = await send();
-      answers.set(`${kind}/${objectName}`, answer);
-      deps.caches.wrote(kind, namespace, objectName, answer);
+      answers.set(`${kind}/${objectName}`, await send());
       applied += 1;
       const verb = existed ? 'Updated' : 'Created';
       deps.logger.info(`${verb.toLowerCase()} ${kind} ${objectName}${note}`, log);
@@ -203,7 +198,6 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     if (!live || !ours) continue;
     try {
       await deps.client.delete(pathFor(resourceFor(live.apiVersion!, kind), namespace, objectName));
-      deps.caches.wrote(kind, namespace, objectName, undefined);
       applied += 1;
       deps.logger.info(`deleted ${kind} ${objectName}: turned off in the spec`, log);
       written.Deleted.push(`${kind} ${objectName} (turned off in the spec)`);
@@ -261,7 +255,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       progressDueMs = wait;
     } else {
       // The rollout's state is persisted before its events are told, so a restart never repeats a step.
-      deps.caches.wrote(KIND, namespace, name, await deps.client.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, status } as KubeObject));
+      await deps.client.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, status } as KubeObject);
       deps.statusWrites.set(key, deps.now().getTime());
     }
   }
