@@ -46,6 +46,8 @@ export async function verifyMfa(deps: AuthDeps, input: MfaVerification, client: 
           return;
         }
         if (!(await deps.mfa.useRecoveryCode(tx, account.id, hashRecoveryCode(recovery!)))) throw new AppError('invalid_mfa_code');
+        // The secret was opened either way: a stale one is sealed under the current key now too.
+        await deps.mfa.reseal(tx, account.id, factor);
         remaining = await deps.mfa.remainingRecoveryCodes(tx, account.id);
         await deps.events.record({ type: 'recovery_code_used', userId: account.id, ip: client.ip, details: { remaining } }, tx);
       });

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { totpKid } from '../../../service/mfa/encryption-keys.js';
+import { newRecoveryCodes, recoveryCodeHashes } from '../../../service/mfa/recovery-codes.js';
 import { newTotpSecret, totp } from '../../../service/mfa/totp.js';
 import { query } from '../../support/db.js';
 import { createTestDatabase } from '../../support/postgres.js';
@@ -195,6 +196,18 @@ describe('TOTP secrets encrypted at rest, against PostgreSQL', () => {
     const secret = newTotpSecret();
     await query(databaseUrl, 'INSERT INTO totp_factors (user_id, secret, confirmed_at) VALUES ($1, $2, now())', [userId, secret]);
     expect((await signIn(service, { account, userId, secret })).status).to.equal(200);
+    expect(await storedSecret(userId)).to.match(new RegExp(`^v1\\.${totpKid(key)}\\.`));
+  });
+
+  it('encrypts such a secret at a sign-in with a recovery code too', async () => {
+    const key = newKey();
+    const service = await start({ TOTP_ENCRYPTION_KEY: base64(key) });
+    const { account, userId } = await register(service);
+    const secret = newTotpSecret();
+    const [code] = newRecoveryCodes(1);
+    await query(databaseUrl, 'INSERT INTO totp_factors (user_id, secret, confirmed_at) VALUES ($1, $2, now())', [userId, secret]);
+    await query(databaseUrl, 'INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)', [userId, recoveryCodeHashes([code!])[0]]);
+    expect((await signIn(service, { account, userId, secret }, code)).status).to.equal(200);
     expect(await storedSecret(userId)).to.match(new RegExp(`^v1\\.${totpKid(key)}\\.`));
   });
 
