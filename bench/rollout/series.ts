@@ -34,9 +34,8 @@ export interface SeriesContext {
   timeoutMs: number;
 }
 
-/** A rollout that flipped: flip and pre. Times are Date.now() values; *Ms are differences. */
-export interface FlipSample {
-  series: 'flip' | 'pre';
+/** What every round records up to the flip. Times are Date.now() values; *Ms are differences. */
+interface RoundSample {
   round: number;
   image: string;
   from: Colour;
@@ -46,9 +45,16 @@ export interface FlipSample {
   availableAt: number;
   /** The bench's watch saw the stable Service select the new colour. */
   flipAt: number;
+  milestones: RolloutState['milestones'];
+  /** Broken rules of the issue seen by the bench's watch (empty when none). */
+  violations: string[];
+}
+
+/** A rollout that flipped: flip and pre. */
+export interface FlipSample extends RoundSample {
+  series: 'flip' | 'pre';
   /** When the check server answered the pre-promotion check (pre only). */
   checkAt?: number;
-  milestones: RolloutState['milestones'];
   /** flipAt − availableAt: the figure. */
   flipMs: number;
   /** Milestones promoted − previewAvailable: the operator's own view (pass start times). */
@@ -59,20 +65,11 @@ export interface FlipSample {
   applyMs: number;
   /** flipAt − patchAt: the whole rollout up to the flip. */
   rolloutMs: number;
-  /** Broken rules of the issue seen by the bench's watch (empty when none). */
-  violations: string[];
 }
 
-export interface RollbackSample {
+/** A rollout that flipped, failed its post-promotion check and went back. */
+export interface RollbackSample extends RoundSample {
   series: 'rollback';
-  round: number;
-  image: string;
-  from: Colour;
-  to: Colour;
-  patchAt: number;
-  availableAt: number;
-  /** The bench's watch saw the selector on the new colour. */
-  flipAt: number;
   /** The loopback server answered the post-promotion check with 503. */
   checkAt: number;
   /** Milestone failed: the pass that decided the rollback began. */
@@ -82,7 +79,6 @@ export interface RollbackSample {
   /** The bench's watch saw the selector back on the old colour. */
   backAt: number;
   reason: string;
-  milestones: RolloutState['milestones'];
   /** backAt − failedAt: the figure. */
   rollbackMs: number;
   /** backAt − checkAt: from the 503 leaving the server to traffic back. */
@@ -93,7 +89,6 @@ export interface RollbackSample {
   checkDelayMs: number;
   /** backAt − flipAt: how long the failing colour had the traffic. */
   exposureMs: number;
-  violations: string[];
 }
 
 export type Sample = FlipSample | RollbackSample;
