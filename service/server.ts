@@ -1,7 +1,7 @@
 /**
  * The service's start-up and shutdown sequences, each a short function that
  * reads top to bottom (STYLE.md §10):
- *   config → database (embedded if none) → migrate → encrypt plaintext TOTP secrets → cache → listen → ready;
+ *   config → token keys → database (embedded if none) → migrate → warm the pool → seal stale TOTP secrets → cache → listen → ready;
  *   SIGTERM → not ready → stop accepting → drain in-flight → finish background work and mail → close pool and Redis → exit.
  */
 import { hkdfSync } from 'node:crypto';

@@ -18,7 +18,6 @@ export async function issueVerification(deps: AuthDeps, tx: Queryable, user: Pub
   return { name: 'verify_email', link: `${deps.account.appUrl}/verify-email?token=${token}`, validForMinutes: linkMinutes(ttl) };
 }
 
-
 export async function verifyEmail(deps: AuthDeps, token: string, client: ClientInfo): Promise<PublicUser> {
   if (client.ip) await deps.limits.recovery.consume(client.ip);
   const user = await deps.db.transaction('auth.verify_email', async (tx) => {
