@@ -17,6 +17,7 @@ import { channelFor, keyInvalidation, parseInvalidation } from './invalidation.j
 import { createRepair, unknownValue } from './repair.js';
 import { keepSubscribed } from './subscription.js';
 import { createUnsynced, type Unsynced } from './unsynced.js';
+import { errorMessage } from '../util/error-message.js';
 
 export interface CacheHealth {
   status: 'healthy' | 'degraded' | 'disabled';
@@ -75,7 +76,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
   const unsynced: Unsynced = createUnsynced(options.unsyncedLimit ?? defaultUnsyncedLimit);
 
   const redisFailed = (err: unknown): void => {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     // Log a failure once per change, not once per request: Redis down means every request fails over.
     if (message !== lastRedisError) logger.warn('redis unavailable; serving from PostgreSQL', { error: message });
     lastRedisError = message;
@@ -221,7 +222,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
         const reason = notShared();
         return { status: reason === null ? 'healthy' : 'degraded', latency_ms: Math.round(performance.now() - started), details: reason };
       } catch (err) {
-        return { status: 'degraded', latency_ms: Math.round(performance.now() - started), details: err instanceof Error ? err.message : String(err) };
+        return { status: 'degraded', latency_ms: Math.round(performance.now() - started), details: errorMessage(err) };
       }
     },
 
