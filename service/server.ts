@@ -21,6 +21,7 @@ import { createOutbox, type Outbox } from './email/outbox.js';
 import { createOutboxStore } from './email/outbox-store.js';
 import { createLogTransport, createSmtpTransport, type MailTransport } from './email/transport.js';
 import { createApp } from './http/app.js';
+import { withFastMe } from './http/fast-me.js';
 import { openApiDocument } from './http/openapi/document.js';
 import type { Lifecycle } from './http/routes/operations.js';
 import type { Logger } from './logging/logger.js';
@@ -50,6 +51,8 @@ export interface RunningService {
   metrics: Metrics;
   /** The Express application, for tests that read its routes. */
   app: Express;
+  /** What the routes were built from, for tests that drive a path directly (http/fast-me.ts). */
+  auth: AuthDeps;
   embedded: EmbeddedDatabase | undefined;
   /** The graceful shutdown sequence; resolves when everything is closed. */
   stop(): Promise<void>;
@@ -219,7 +222,7 @@ export async function startService(config: Config, options: StartOptions): Promi
     trustProxy: config.security.trustProxy,
   });
 
-  const server = createServer(app);
+  const server = createServer(withFastMe(app, auth));
   // Longer than typical load-balancer idle timeouts (60 s), so they close first and never hit a closed socket.
   server.keepAliveTimeout = 65_000;
   server.listen(config.port, config.host);
@@ -230,7 +233,7 @@ export async function startService(config: Config, options: StartOptions): Promi
   const stop = (): Promise<void> =>
     shutdown({ server, lifecycle, db, cache, background, outbox, embedded, logger, timeoutMs: config.shutdownTimeoutSeconds * 1000 });
   const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
-  return { url: `http://${host}:${port}`, port, lifecycle, db, cache, metrics, app, embedded, stop };
+  return { url: `http://${host}:${port}`, port, lifecycle, db, cache, metrics, app, auth, embedded, stop };
 }
 
 interface ShutdownParts {
@@ -281,5 +284,6 @@ async function shutdown(parts: ShutdownParts): Promise<void> {
     logger.warn(`database and cache connections still closing after ${closeBudget} ms; leaving them to the exit`);
   }
   if (parts.embedded) await parts.embedded.stop();
+  logger.access.flush();
   logger.info('shutdown complete');
 }

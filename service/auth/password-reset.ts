@@ -9,6 +9,7 @@ import { linkMinutes } from '../email/templates.js';
 import { AppError } from '../errors.js';
 import { checkPassword } from '../passwords/policy.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
+import { profileKey } from './profile.js';
 
 export async function forgotPassword(deps: AuthDeps, email: string, client: ClientInfo): Promise<void> {
   if (client.ip) await deps.limits.recovery.consume(client.ip);
@@ -61,7 +62,7 @@ export async function resetPassword(deps: AuthDeps, input: PasswordReset, client
     return { user, revoked };
   });
   await Promise.all(revoked.map((id) => deps.sessions.markRevoked(id)));
-  await deps.cache.set(`user:${user.id}`, user);
+  await deps.cache.set(profileKey(user.id), user);
   // The owner proved control of the mailbox: a lockout from someone else's guesses no longer applies.
   await deps.lockout.succeed(user.email);
   deps.outbox.enqueue(user.email, { name: 'password_changed', how: 'reset' });

@@ -3,8 +3,11 @@ import { AppError } from '../errors.js';
 import type { PublicUser } from '../store/users.js';
 import type { AuthDeps } from './deps.js';
 
+/** Where a user's public profile is cached; every write of a profile goes through this key. */
+export const profileKey = (userId: string): string => `user:${userId}`;
+
 export async function profile(deps: Pick<AuthDeps, 'cache' | 'users'>, userId: string): Promise<PublicUser> {
-  const key = `user:${userId}`;
+  const key = profileKey(userId);
   const cached = await deps.cache.get<PublicUser>(key);
   if (cached) return cached;
   const user = await deps.users.findById(userId);

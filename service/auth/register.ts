@@ -15,6 +15,7 @@ import { checkPassword } from '../passwords/policy.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
 import { startSession, type StartedSession } from './session-start.js';
 import { issueVerification } from './verification.js';
+import { profileKey } from './profile.js';
 
 export interface Registration {
   email: string;
@@ -46,7 +47,7 @@ export async function register(deps: AuthDeps, input: Registration, client: Clie
     deps.outbox.enqueue(user.email, message);
     if (!response) return { status: 202, body: { verification_required: true, email: user.email } };
     // Filled, never overwritten: the link mailed above may already have verified the address.
-    await deps.cache.add(`user:${user.id}`, user);
+    await deps.cache.add(profileKey(user.id), user);
     deps.logger.debug('session started', { user_id: user.id, session_id: sessionId });
     return { status: 201, body: response };
   } catch (err) {

@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import type { PublicUser, UserWithHash } from '../store/users.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
 import { startSession, type StartedSession } from './session-start.js';
+import { profileKey } from './profile.js';
 
 export type SignInMethod = 'password' | 'totp' | 'recovery_code';
 
@@ -37,7 +38,7 @@ export async function completeSignIn(
   if (wasLocked) deps.outbox.enqueue(user.email, { name: 'login_after_lockout', ip: client.ip, userAgent: client.userAgent });
   // Filled so the `me` that follows a login is a cache hit; filled, never overwritten: a
   // verification committing after this transaction has cached the newer row.
-  await deps.cache.add(`user:${user.id}`, signedIn);
+  await deps.cache.add(profileKey(user.id), signedIn);
   deps.logger.debug('session started', { user_id: user.id, session_id: sessionId });
   return response;
 }

@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import { linkMinutes, type EmailTemplate } from '../email/templates.js';
 import type { PublicUser } from '../store/users.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
+import { profileKey } from './profile.js';
 
 /** Issues a verification token inside `tx` and returns the message to queue once it commits. */
 export async function issueVerification(deps: AuthDeps, tx: Queryable, user: PublicUser, client: ClientInfo): Promise<EmailTemplate> {
@@ -27,7 +28,7 @@ export async function verifyEmail(deps: AuthDeps, token: string, client: ClientI
     await deps.events.record({ type: 'email_verified', userId, ip: client.ip }, tx);
     return verified;
   });
-  await deps.cache.set(`user:${user.id}`, user);
+  await deps.cache.set(profileKey(user.id), user);
   return user;
 }
 

@@ -35,6 +35,12 @@ export interface Cache {
    */
   shared(): boolean;
   get<T>(key: string): Promise<T | undefined>;
+  /**
+   * What this process's memory holds for `key`, without asking Redis: for callers that must
+   * answer synchronously (the fast path of `me`). It counts nothing: a caller that falls back
+   * to get() would count its lookups twice, so one that answers from memory counts its hits.
+   */
+  peek<T>(key: string): T | undefined;
   set<T>(key: string, value: T): Promise<void>;
   /**
    * Stores `value` only where `key` is absent (Redis SET NX): for filling the cache from
@@ -151,6 +157,10 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
 
   return {
     shared: () => notShared() === null,
+
+    peek<T>(key: string): T | undefined {
+      return memory.get(key)?.value as T | undefined;
+    },
 
     async get<T>(key: string): Promise<T | undefined> {
       const local = memory.get(key);

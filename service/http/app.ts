@@ -1,6 +1,5 @@
 /** Assembles the Express application from its routes and middleware; no I/O happens here. */
 import express, { type Express } from 'express';
-import helmet from 'helmet';
 import type { AuthDeps } from '../auth/deps.js';
 import { methodNotAllowed } from './method-not-allowed.js';
 import { enterRequestContext, errorHandler, notFound, observe, rememberMountPath, requestId } from './middleware.js';
@@ -9,6 +8,7 @@ import { authRoutes } from './routes/auth.js';
 import { mfaRoutes } from './routes/mfa.js';
 import { operationsRoutes, type OperationsDeps } from './routes/operations.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { setSecurityHeaders } from './security-headers.js';
 
 export interface AppOptions {
   auth: AuthDeps;
@@ -27,7 +27,7 @@ export function createApp(options: AppOptions): Express {
 
   app.use(requestId);
   app.use(observe(options.auth.metrics, options.auth.logger));
-  app.use(helmet());
+  app.use(setSecurityHeaders);
   app.use(express.json({ limit: bodyLimit, strict: true }));
   app.use(enterRequestContext);
 

@@ -9,9 +9,13 @@ import type { Metrics } from '../metrics/registry.js';
 // A caller-supplied id is kept only if it is short and plain: it lands in every log line.
 const acceptableId = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The caller's X-Request-Id when it is acceptable, a new UUID otherwise. */
+export function requestIdFor(given: string | string[] | undefined): string {
+  return typeof given === 'string' && acceptableId.test(given) ? given : randomUUID();
+}
+
 export const requestId: RequestHandler = (req, res, next) => {
-  const given = req.get('x-request-id');
-  const id = given !== undefined && acceptableId.test(given) ? given : randomUUID();
+  const id = requestIdFor(req.headers['x-request-id']);
   res.locals['requestId'] = id;
   res.setHeader('X-Request-Id', id);
   next();
@@ -44,23 +48,37 @@ function routeLabel(req: Request, res: Response): string {
 /** What nginx logs for a request whose client closed the connection before the answer: 499. */
 const clientClosedRequest = 499;
 
+export interface AnsweredRequest {
+  requestId: string;
+  method: string;
+  /** The route template, or 'unmatched'. */
+  route: string;
+  status: number;
+  seconds: number;
+}
+
+/** The metrics and the access-log line of one answered request, whichever path answered it. */
+export function recordRequest(metrics: Pick<Metrics, 'httpRequests' | 'httpRequestDuration'>, logger: Logger, answered: AnsweredRequest): void {
+  const labels = { method: answered.method, route: answered.route, status: String(answered.status) };
+  metrics.httpRequests.inc(labels);
+  metrics.httpRequestDuration.observe(labels, answered.seconds);
+  // Probes and scrapes would drown the access log: they go at debug.
+  const level = answered.route.startsWith('/health') || answered.route === '/metrics' ? 'debug' : 'info';
+  logger.access.write(level, answered.status === clientClosedRequest ? 'request aborted by the client' : 'request', {
+    requestId: answered.requestId,
+    method: answered.method,
+    route: answered.route,
+    status: answered.status,
+    durationMs: Math.round(answered.seconds * 1000 * 10) / 10,
+  });
+}
+
 export function observe(metrics: Metrics, logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
     const record = (status: number): void => {
       const seconds = (performance.now() - started) / 1000;
-      const labels = { method: req.method, route: routeLabel(req, res), status: String(status) };
-      metrics.httpRequests.inc(labels);
-      metrics.httpRequestDuration.observe(labels, seconds);
-      // Probes and scrapes would drown the access log: they go at debug.
-      const level = labels.route.startsWith('/health') || labels.route === '/metrics' ? 'debug' : 'info';
-      logger.log(level, status === clientClosedRequest ? 'request aborted by the client' : 'request', {
-        request_id: res.locals['requestId'],
-        method: req.method,
-        route: labels.route,
-        status,
-        duration_ms: Math.round(seconds * 1000 * 10) / 10,
-      });
+      recordRequest(metrics, logger, { requestId: String(res.locals['requestId']), method: req.method, route: routeLabel(req, res), status, seconds });
     };
     let finished = false;
     res.on('finish', () => {

@@ -5,9 +5,11 @@
  */
 import winston from 'winston';
 import type { LogLevel } from '../config/env.js';
+import { createAccessLog, type AccessLog } from './access-log.js';
 import { currentRequestId } from './context.js';
 
-export type Logger = winston.Logger;
+/** winston's logger, and beside it the access log, which writes to the same stream (access-log.ts). */
+export type Logger = winston.Logger & { access: AccessLog };
 
 // Matched against keys at any depth; the value is replaced, never logged.
 const secretKey = /pass(word)?|secret|token|authorization|cookie|private|^key$|signing|credential|otp|code_verifier/i;
@@ -50,11 +52,15 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  return winston.createLogger({
+  const stream = options.stream ?? process.stdout;
+  const service = options.service ?? 'keyward-service';
+  const logger = winston.createLogger({
     level: options.level,
     silent: options.silent ?? false,
-    defaultMeta: { service: options.service ?? 'keyward-service' },
+    defaultMeta: { service },
     format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
-    transports: [new winston.transports.Stream({ stream: options.stream ?? process.stdout })],
+    transports: [new winston.transports.Stream({ stream })],
   });
+  const access = createAccessLog({ stream, service, enabled: (level) => !logger.silent && logger.isLevelEnabled(level) });
+  return Object.assign(logger, { access });
 }

@@ -42,6 +42,12 @@ export interface SessionStore {
   create(tx: Queryable, session: NewSession): Promise<string>;
   /** True while the session exists, is not revoked and has not expired. */
   isActive(sessionId: string, userId: string): Promise<boolean>;
+  /**
+   * isActive answered from this process's memory alone, synchronously: true only when the cache
+   * is shared (so memory hears of every revocation) and holds a live state for this user's session.
+   * False means "not known here", not "revoked": the caller asks isActive.
+   */
+  knownActive(sessionId: string, userId: string): boolean;
   revoke(sessionId: string, reason: RevocationReason, tx?: Queryable): Promise<boolean>;
   revokeAllForUser(userId: string, reason: RevocationReason, options?: RevokeAllOptions): Promise<string[]>;
   /** Live sessions of the user, most recently used first. */
@@ -55,6 +61,8 @@ export interface SessionStore {
 
 const cacheKey = (sessionId: string): string => `session:${sessionId}`;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const live = (state: CachedSession, userId: string, at: number): boolean => state.userId === userId && !state.revoked && state.expiresAt > at;
 
 export function createSessionStore(db: Database, cache: Cache, now: () => number = Date.now): SessionStore {
   // A tombstone, not a delete: a reader that looked the session up just before the revocation
@@ -93,7 +101,13 @@ export function createSessionStore(db: Database, cache: Cache, now: () => number
         // Fill only a cache that readers trust: an unshared fill would just take memory from profiles.
         if (shared) await cache.add(cacheKey(sessionId), state);
       }
-      return state.userId === userId && !state.revoked && state.expiresAt > now();
+      return live(state, userId, now());
+    },
+
+    knownActive(sessionId, userId) {
+      if (!cache.shared()) return false;
+      const state = cache.peek<CachedSession>(cacheKey(sessionId));
+      return state !== undefined && live(state, userId, now());
     },
 
     async revoke(sessionId, reason, tx) {

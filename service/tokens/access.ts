@@ -55,6 +55,11 @@ export interface AccessTokens {
   sign(subject: AccessTokenSubject): SignedAccessToken;
   /** Returns the claims of a valid token; throws AppError `token_expired` or `invalid_token`. */
   verify(token: string): AccessTokenClaims;
+  /**
+   * The claims of a token this process has verified before and that has not expired, or
+   * undefined: no signature is checked and nothing is thrown (the fast path of `me`).
+   */
+  remembered(token: string): AccessTokenClaims | undefined;
 }
 
 export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
@@ -81,12 +86,16 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   const verified = new LRUCache<string, AccessTokenClaims>({ max: Math.max(1, options.verifiedCacheSize ?? 10_000) });
   const cacheVerified = (options.verifiedCacheSize ?? 10_000) > 0;
 
+  function remembered(token: string): AccessTokenClaims | undefined {
+    const claims = cacheVerified ? verified.get(token) : undefined;
+    if (claims === undefined || claims.exp + CLOCK_TOLERANCE_SECONDS >= Math.floor(now() / 1000)) return claims;
+    verified.delete(token);
+    return undefined;
+  }
+
   function verify(token: string): AccessTokenClaims {
-    const remembered = cacheVerified ? verified.get(token) : undefined;
-    if (remembered) {
-      if (remembered.exp + CLOCK_TOLERANCE_SECONDS >= Math.floor(now() / 1000)) return remembered;
-      verified.delete(token);
-    }
+    const known = remembered(token);
+    if (known) return known;
     const claims = verifySignature(token);
     if (cacheVerified) verified.set(token, claims);
     return claims;
@@ -117,7 +126,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     return claimsOf(payload);
   }
 
-  return { sign, verify };
+  return { sign, verify, remembered };
 }
 
 /** The header's kid, read without verifying anything (the signature is checked next, with that key). */

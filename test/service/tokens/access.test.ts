@@ -92,6 +92,25 @@ describe('service/tokens/access', () => {
       const forged = `${header}.${b64url(claimsAt(T0, { sub: 'someone-else' }))}.${signature}`;
       expect(appErrorOf(() => tokens.verify(forged))).to.deep.equal({ code: 'invalid_token', status: 401 });
     });
+
+    it('answers remembered() with the claims of a token verified before, and undefined for any other', () => {
+      let clock = T0;
+      const tokens = tokensFor(esRing, () => clock);
+      const { token } = tokens.sign(subject);
+      expect(tokens.remembered(token), 'signed here, never verified').to.equal(undefined);
+      tokens.verify(token);
+      expect(tokens.remembered(token)).to.include(subject);
+      expect(tokens.remembered(`${token.slice(0, -2)}AA`), 'another token').to.equal(undefined);
+      clock = T0 + 931_000;
+      expect(tokens.remembered(token), 'expired past the tolerance').to.equal(undefined);
+    });
+
+    it('remembers nothing when its cache is turned off', () => {
+      const tokens = createAccessTokens({ keyRing: esRing, issuer, audience, ttlSeconds: 900, now: () => T0, verifiedCacheSize: 0 });
+      const { token } = tokens.sign(subject);
+      tokens.verify(token);
+      expect(tokens.remembered(token)).to.equal(undefined);
+    });
   });
 
   describe('attacks, each answered 401 invalid_token', () => {

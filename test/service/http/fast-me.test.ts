@@ -1,0 +1,184 @@
+import { expect } from 'chai';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Counter } from 'prom-client';
+import { profileKey } from '../../../service/auth/profile.js';
+import { withFastMe } from '../../../service/http/fast-me.js';
+import { securityHeaders } from '../../../service/http/security-headers.js';
+import { startRedis, type TestRedis } from '../../support/redis.js';
+import { newAccount, startTestService, type TestService } from '../../support/service.js';
+
+/**
+ * The fast path of `me`, driven through a server of the test's own whose fallback (the
+ * service's real Express app) counts the requests handed to it. The deps are the service's
+ * own, over real PostgreSQL and Redis.
+ */
+describe('GET /api/auth/me answered from memory, before Express (http/fast-me.ts)', () => {
+  let redis: TestRedis;
+  let service: TestService;
+  let server: Server;
+  let handedOver = 0;
+  let base: string;
+
+  before(async () => {
+    redis = await startRedis();
+    service = await startTestService({ REDIS_URL: redis.url, RATE_LIMIT_REGISTER_PER_MINUTE: '0' });
+    server = createServer(
+      withFastMe((req, res) => {
+        handedOver++;
+        void service.app(req, res);
+      }, service.auth),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    server.close();
+    await service.stop();
+    await redis.stop();
+  });
+
+  const me = (token: string | undefined, init: { path?: string; method?: string; headers?: Record<string, string> } = {}): Promise<Response> =>
+    fetch(`${base}${init.path ?? '/api/auth/me'}`, {
+      method: init.method ?? 'GET',
+      headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...init.headers },
+    });
+
+  /** The request is answered by the fast path exactly when the app was not called for it. */
+  const viaApp = async (request: () => Promise<Response>): Promise<{ res: Response; app: boolean }> => {
+    const before = handedOver;
+    const res = await request();
+    return { res, app: handedOver > before };
+  };
+
+  const signUp = async (): Promise<{ access_token: string; user: { id: string } }> => {
+    const res = await service.request('POST', '/api/auth/register', { body: newAccount() });
+    expect(res.status).to.equal(201);
+    return res.body;
+  };
+
+  /** A token this process has verified once (through the app), so memory can answer the next `me`. */
+  const warmToken = async (): Promise<{ token: string; userId: string }> => {
+    const { access_token, user } = await signUp();
+    const first = await viaApp(() => me(access_token));
+    expect(first.app, 'the first me verifies the signature, in the app').to.equal(true);
+    expect(first.res.status).to.equal(200);
+    return { token: access_token, userId: user.id };
+  };
+
+  it('answers a token verified before, whose session and profile are in memory, without the app', async () => {
+    const { token, userId } = await warmToken();
+    const { res, app } = await viaApp(() => me(token));
+    expect(app).to.equal(false);
+    expect(res.status).to.equal(200);
+    const body = (await res.json()) as { user: { id: string; password_hash?: unknown } };
+    expect(body.user.id).to.equal(userId);
+    expect(body.user).to.not.have.property('password_hash');
+  });
+
+  it('gives the answer the Express route gives, header for header', async () => {
+    const { token } = await warmToken();
+    // A query string is never taken by the fast path: the same request, answered by Express.
+    const express = await viaApp(() => me(token, { path: '/api/auth/me?via=express', headers: { 'x-request-id': 'same-id' } }));
+    const fast = await viaApp(() => me(token, { headers: { 'x-request-id': 'same-id' } }));
+    expect([express.app, fast.app]).to.deep.equal([true, false]);
+    const headersOf = (res: Response): Record<string, string> => {
+      const all = Object.fromEntries(res.headers.entries());
+      delete all['date']; // the only header that may differ: the clock moved
+      return all;
+    };
+    expect(headersOf(fast.res)).to.deep.equal(headersOf(express.res));
+    expect(fast.res.headers.get('x-request-id')).to.equal('same-id');
+    for (const [name, value] of securityHeaders) expect(fast.res.headers.get(name), name).to.equal(value);
+    expect(await fast.res.text()).to.equal(await express.res.text());
+  });
+
+  it('counts and logs a fast answer as the app would: http and auth metrics, two memory hits, one access line', async () => {
+    const { token } = await warmToken();
+    const total = (counter: Counter, labels: Record<string, string>): Promise<number> =>
+      counter.get().then(({ values }) => values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((sum, v) => sum + v.value, 0));
+    const { httpRequests, authRequests, cacheHits } = service.metrics;
+    const read = async (): Promise<number[]> => [
+      await total(httpRequests, { method: 'GET', route: '/api/auth/me', status: '200' }),
+      await total(authRequests, { operation: 'me', result: 'success' }),
+      await total(cacheHits, { level: 'memory' }),
+    ];
+    const before = await read();
+    const from = service.logs.length;
+    const { app } = await viaApp(() => me(token, { headers: { 'x-request-id': 'fast-path-line' } }));
+    expect(app).to.equal(false);
+    const after = await read();
+    expect(after.map((n, i) => n - before[i]!)).to.deep.equal([1, 1, 2]);
+    await new Promise((resolve) => setImmediate(resolve)); // the access log writes once per turn
+    const lines = service.logs.slice(from).filter((line) => line['request_id'] === 'fast-path-line');
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.include({ level: 'info', message: 'request', method: 'GET', route: '/api/auth/me', status: 200, service: 'keyward-service' });
+    expect(lines[0]!['duration_ms']).to.be.a('number');
+  });
+
+  it('hands a revoked session to the app at once, which refuses it', async () => {
+    const { token } = await warmToken();
+    expect((await service.request('POST', '/api/auth/logout', { token })).status).to.equal(204);
+    const { res, app } = await viaApp(() => me(token));
+    expect(app).to.equal(true);
+    expect(res.status).to.equal(401);
+    expect(((await res.json()) as { error: { code: string } }).error.code).to.equal('session_revoked');
+  });
+
+  it('hands to the app a profile no longer in memory, and answers from memory again once the app has read it', async () => {
+    const { token, userId } = await warmToken();
+    await service.cache.delete(profileKey(userId));
+    expect((await viaApp(() => me(token))).app).to.equal(true);
+    expect((await viaApp(() => me(token))).app).to.equal(false);
+  });
+
+  it('hands to the app whatever memory cannot answer: no token, one never verified here, a malformed header', async () => {
+    const never = (await signUp()).access_token;
+    const cases: [string, () => Promise<Response>, number][] = [
+      ['no Authorization', () => me(undefined), 401],
+      ['a token this process never verified', () => me(never), 200],
+      ['a tampered token', () => me(`${never.slice(0, -4)}AAAA`), 401],
+      ['Basic credentials', () => me(undefined, { headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 401],
+    ];
+    for (const [what, request, status] of cases) {
+      const { res, app } = await viaApp(request);
+      expect(app, what).to.equal(true);
+      expect(res.status, what).to.equal(status);
+    }
+  });
+
+  it('takes GET /api/auth/me only: HEAD, POST and other paths go to the app', async () => {
+    const { token } = await warmToken();
+    for (const [method, path] of [['HEAD', '/api/auth/me'], ['POST', '/api/auth/me'], ['GET', '/api/auth/me/'], ['GET', '/api/auth/me?fields=id']] as const) {
+      expect((await viaApp(() => me(token, { method, path }))).app, `${method} ${path}`).to.equal(true);
+    }
+  });
+
+  it('never answers while the cache is not shared: without Redis a logout elsewhere would go unheard', async () => {
+    const alone = await startTestService({ RATE_LIMIT_REGISTER_PER_MINUTE: '0' });
+    let handed = 0;
+    const solo = createServer(
+      withFastMe((req, res) => {
+        handed++;
+        void alone.app(req, res);
+      }, alone.auth),
+    );
+    solo.listen(0, '127.0.0.1');
+    await once(solo, 'listening');
+    try {
+      const { access_token } = (await alone.request('POST', '/api/auth/register', { body: newAccount() })).body as { access_token: string };
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`http://127.0.0.1:${(solo.address() as AddressInfo).port}/api/auth/me`, { headers: { authorization: `Bearer ${access_token}` } });
+        expect(res.status).to.equal(200);
+      }
+      expect(handed).to.equal(3);
+    } finally {
+      solo.closeAllConnections();
+      solo.close();
+      await alone.stop();
+    }
+  });
+});
