@@ -1,7 +1,8 @@
 /**
- * helmet's security headers, worked out once at start-up. Every response carries them: the
- * Express app sets them from this list, and the fast path of `me` (fast-me.ts) writes the same
- * list without a middleware, so the two can never disagree.
+ * The headers every response starts with, worked out once at start-up: helmet's security
+ * headers and `Cache-Control: no-store`. The Express app sets them from this list, and the fast
+ * path of `me` (fast-me.ts) writes the same list without a middleware, so the two can never
+ * disagree.
  */
 import type { RequestHandler } from 'express';
 import helmet from 'helmet';
@@ -26,7 +27,13 @@ export function headersOf(middleware: ReturnType<typeof helmet>): HeaderList {
   return headers;
 }
 
-export const securityHeaders: HeaderList = headersOf(helmet());
+export const securityHeaders: HeaderList = [
+  ...headersOf(helmet()),
+  // Answers carry tokens, profiles and session lists: no cache, private or shared, may keep one
+  // (RFC 9111 5.2.2.5; RFC 6749 5.1 asks the same of token responses). A route whose answer is
+  // public and may be kept (the JWKS) sets its own.
+  ['Cache-Control', 'no-store'],
+];
 
 export const setSecurityHeaders: RequestHandler = (_req, res, next) => {
   for (const [name, value] of securityHeaders) res.setHeader(name, value);

@@ -22,6 +22,7 @@ interface Operation {
   errors?: ErrorCode[];
   /** Content type of a non-JSON success body. */
   contentType?: string;
+  /** The Cache-Control of its answers, when not the no-store every response starts with (security-headers.ts). */
   cache?: string;
 }
 
@@ -94,7 +95,7 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
   },
   '/api/auth/sessions': {
     get: {
-      summary: 'The account\'s live sessions, the caller\'s marked `current`.', tag: 'sessions', bearer: true, cache: 'no-store',
+      summary: 'The account\'s live sessions, the caller\'s marked `current`.', tag: 'sessions', bearer: true,
       ok: { 200: { type: 'object', properties: { sessions: { type: 'array', items: ref('SessionInfo') } }, required: ['sessions'], additionalProperties: false } },
       errors: storage,
     },
@@ -103,12 +104,12 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
     delete: { summary: 'Sign one session out, at once (its access token included).', tag: 'sessions', bearer: true, ok: { 204: undefined }, errors: ['session_not_found', ...storage] },
   },
   '/api/auth/mfa/totp/enroll': {
-    post: { summary: 'Start TOTP enrollment: a secret and its otpauth:// URI. Off until confirmed.', tag: 'mfa', bearer: true, cache: 'no-store', ok: { 200: ref('TotpEnrollment') }, errors: ['mfa_already_enabled', 'mfa_unavailable', ...storage] },
+    post: { summary: 'Start TOTP enrollment: a secret and its otpauth:// URI. Off until confirmed.', tag: 'mfa', bearer: true, ok: { 200: ref('TotpEnrollment') }, errors: ['mfa_already_enabled', 'mfa_unavailable', ...storage] },
   },
   '/api/auth/mfa/totp/confirm': {
     post: {
       summary: 'Turn the factor on with a code from the app; answers ten single-use recovery codes, shown once.',
-      tag: 'mfa', bearer: true, body: schemas.totpConfirm, cache: 'no-store', ok: { 200: ref('RecoveryCodes') },
+      tag: 'mfa', bearer: true, body: schemas.totpConfirm, ok: { 200: ref('RecoveryCodes') },
       errors: ['invalid_mfa_code', 'mfa_not_enrolled', 'mfa_already_enabled', 'mfa_unavailable', ...storage],
     },
   },
@@ -118,7 +119,7 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
   '/api/auth/mfa/recovery-codes': {
     post: {
       summary: 'Replace every recovery code with ten new ones, shown once; needs a current TOTP code (not a recovery code), which counts toward the lockout when wrong.',
-      tag: 'mfa', bearer: true, body: schemas.totpConfirm, cache: 'no-store', ok: { 200: ref('RecoveryCodes') },
+      tag: 'mfa', bearer: true, body: schemas.totpConfirm, ok: { 200: ref('RecoveryCodes') },
       errors: ['invalid_mfa_code', 'mfa_not_enabled', 'mfa_unavailable', ...storage],
     },
   },
@@ -129,13 +130,13 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
     },
   },
   '/health': {
-    get: { summary: 'The guide\'s health report; 503 when the database is down.', tag: 'operations', cache: 'no-store', ok: { 200: ref('Health'), 503: ref('Health') } },
+    get: { summary: 'The guide\'s health report; 503 when the database is down.', tag: 'operations', ok: { 200: ref('Health'), 503: ref('Health') } },
   },
-  '/health/live': { get: { summary: 'Liveness probe.', tag: 'operations', cache: 'no-store', ok: { 200: ref('Probe') } } },
-  '/health/ready': { get: { summary: 'Readiness probe: 503 while starting, draining or without the database.', tag: 'operations', cache: 'no-store', ok: { 200: ref('Probe'), 503: ref('Probe') } } },
-  '/health/startup': { get: { summary: 'Startup probe: 200 once migrations ran.', tag: 'operations', cache: 'no-store', ok: { 200: ref('Probe'), 503: ref('Probe') } } },
+  '/health/live': { get: { summary: 'Liveness probe.', tag: 'operations', ok: { 200: ref('Probe') } } },
+  '/health/ready': { get: { summary: 'Readiness probe: 503 while starting, draining or without the database.', tag: 'operations', ok: { 200: ref('Probe'), 503: ref('Probe') } } },
+  '/health/startup': { get: { summary: 'Startup probe: 200 once migrations ran.', tag: 'operations', ok: { 200: ref('Probe'), 503: ref('Probe') } } },
   '/metrics': { get: { summary: 'Prometheus metrics (text exposition format).', tag: 'operations', contentType: 'text/plain', ok: { 200: { type: 'string' } } } },
-  '/.well-known/jwks.json': { get: { summary: 'Public keys that verify access tokens.', tag: 'operations', ok: { 200: ref('Jwks') } } },
+  '/.well-known/jwks.json': { get: { summary: 'Public keys that verify access tokens.', tag: 'operations', cache: 'public, max-age=300', ok: { 200: ref('Jwks') } } },
   '/openapi.json': { get: { summary: 'This document.', tag: 'operations', ok: { 200: { type: 'object' } } } },
 };
 
@@ -148,9 +149,14 @@ function requestBody(schema: z.ZodType): JsonSchema {
 
 function responses(op: Operation): Record<string, JsonSchema> {
   const out: Record<string, JsonSchema> = {};
+  const cacheControl = { 'Cache-Control': { description: op.cache ?? 'no-store', schema: { type: 'string' } } };
   for (const [status, schema] of Object.entries(op.ok)) {
     const type = op.contentType ?? 'application/json';
-    out[status] = schema === undefined ? { description: 'No content' } : { description: 'Success', content: { [type]: { schema } } };
+    out[status] = {
+      description: schema === undefined ? 'No content' : 'Success',
+      headers: cacheControl,
+      ...(schema === undefined ? {} : { content: { [type]: { schema } } }),
+    };
   }
   const codes = [...(op.body ? bodyErrors : []), ...(op.bearer ? authErrors : []), ...(op.errors ?? [])];
   const byStatus = new Map<number, ErrorCode[]>();
@@ -158,7 +164,7 @@ function responses(op: Operation): Record<string, JsonSchema> {
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
     out[String(status)] = {
       description: list.map((code) => `\`${code}\`: ${catalogue[code].message}`).join(' '),
-      ...(status === 429 || status === 503 ? { headers: retryAfter } : {}),
+      headers: { 'Cache-Control': { description: 'no-store', schema: { type: 'string' } }, ...(status === 429 || status === 503 ? retryAfter : {}) },
       content: { 'application/json': { schema: errorSchema(list) } },
     };
   }

@@ -12,16 +12,15 @@ import { clientInfo } from '../client.js';
 export function mfaRoutes(deps: AuthDeps): Router {
   const router = Router();
   const measured = measurer(deps.metrics);
-  const noStore = { 'Cache-Control': 'no-store' };
 
   router.post('/mfa/totp/enroll', async (req, res) => {
-    res.set(noStore).json(await measured('mfa_enroll', async () => enrollTotp(deps, await authenticate(deps, req.get('authorization')), clientInfo(req))));
+    res.json(await measured('mfa_enroll', async () => enrollTotp(deps, await authenticate(deps, req.get('authorization')), clientInfo(req))));
   });
 
   router.post('/mfa/totp/confirm', async (req, res) => {
     const codes = await measured('mfa_confirm', async () =>
       confirmTotp(deps, await authenticate(deps, req.get('authorization')), parseBody(req, schemas.totpConfirm).code, clientInfo(req)));
-    res.set(noStore).json({ recovery_codes: codes });
+    res.json({ recovery_codes: codes });
   });
 
   router.post('/mfa/totp/disable', async (req, res) => {
@@ -34,7 +33,7 @@ export function mfaRoutes(deps: AuthDeps): Router {
     // The same {code} body as confirm; only a current TOTP code is accepted (see regenerateRecoveryCodes).
     const codes = await measured('mfa_recovery_codes', async () =>
       regenerateRecoveryCodes(deps, await authenticate(deps, req.get('authorization')), parseBody(req, schemas.totpConfirm).code, clientInfo(req)));
-    res.set(noStore).json({ recovery_codes: codes });
+    res.json({ recovery_codes: codes });
   });
 
   router.post('/mfa/verify', async (req, res) => {

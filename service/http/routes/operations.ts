@@ -22,31 +22,30 @@ export interface OperationsDeps {
 
 export function operationsRoutes(deps: OperationsDeps): Router {
   const router = Router();
-  const noStore = { 'Cache-Control': 'no-store' };
 
   router.get('/health', async (_req, res) => {
     const report = await healthReport(deps.health);
-    res.set(noStore).status(report.status === 'unhealthy' ? 503 : 200).json(report);
+    res.status(report.status === 'unhealthy' ? 503 : 200).json(report);
   });
 
   // Liveness says only "this process can answer": restarting it would not fix a database outage.
   router.get('/health/live', (_req, res) => {
-    res.set(noStore).json({ status: 'alive' });
+    res.json({ status: 'alive' });
   });
 
   router.get('/health/ready', async (_req, res) => {
-    if (deps.lifecycle.draining) return void res.set(noStore).status(503).json({ status: 'draining' });
-    if (!deps.lifecycle.started) return void res.set(noStore).status(503).json({ status: 'starting' });
+    if (deps.lifecycle.draining) return void res.status(503).json({ status: 'draining' });
+    if (!deps.lifecycle.started) return void res.status(503).json({ status: 'starting' });
     try {
       await deps.health.pingDatabase(checkTimeoutMs);
-      res.set(noStore).json({ status: 'ready' });
+      res.json({ status: 'ready' });
     } catch (err) {
-      res.set(noStore).status(503).json({ status: 'database_unreachable', details: errorMessage(err) });
+      res.status(503).json({ status: 'database_unreachable', details: errorMessage(err) });
     }
   });
 
   router.get('/health/startup', (_req, res) => {
-    res.set(noStore).status(deps.lifecycle.started ? 200 : 503).json({ status: deps.lifecycle.started ? 'started' : 'starting' });
+    res.status(deps.lifecycle.started ? 200 : 503).json({ status: deps.lifecycle.started ? 'started' : 'starting' });
   });
 
   router.get('/metrics', async (_req, res) => {

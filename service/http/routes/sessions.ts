@@ -12,7 +12,7 @@ export function sessionRoutes(deps: AuthDeps): Router {
 
   router.get('/sessions', async (req, res) => {
     const sessions = await measured('list_sessions', async () => listSessions(deps, await authenticate(deps, req.get('authorization'))));
-    res.set('Cache-Control', 'no-store').json({ sessions });
+    res.json({ sessions });
   });
 
   router.delete('/sessions/:id', async (req, res) => {

@@ -332,6 +332,22 @@ describe('operations endpoints', () => {
       }
     });
 
+    it('forbids caching every answer, tokens, profiles and errors alike, but the public keys', async () => {
+      const registered = await service.request('POST', '/api/auth/register', { body: newAccount() });
+      const token: string = registered.body.access_token;
+      const answers = [
+        ['a registration', registered],
+        ['a login', await service.request('POST', '/api/auth/login', { body: { email: 'nobody@example.com', password: 'wrong password' } })],
+        ['a refresh', await service.request('POST', '/api/auth/refresh', { body: { refresh_token: registered.body.refresh_token } })],
+        ['me', await service.request('GET', '/api/auth/me', { token })],
+        ['invalid JSON', await service.request('POST', '/api/auth/login', { raw: '{', headers: { 'content-type': 'application/json' } })],
+        ['an unknown route', await service.request('GET', '/nothing-here')],
+        ['the metrics', await service.request('GET', '/metrics')],
+      ] as const;
+      for (const [what, res] of answers) expect(res.headers.get('cache-control'), what).to.equal('no-store');
+      expect((await service.request('GET', '/.well-known/jwks.json')).headers.get('cache-control')).to.equal('public, max-age=300');
+    });
+
     it('answers an internal failure with 500 and the catalogue message, never a stack trace or the cause', async () => {
       const account = newAccount();
       expect((await service.request('POST', '/api/auth/register', { body: account })).status).to.equal(201);

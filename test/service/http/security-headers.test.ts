@@ -3,8 +3,9 @@ import helmet from 'helmet';
 import { headersOf, securityHeaders } from '../../../service/http/security-headers.js';
 
 describe('security headers (service/http/security-headers)', () => {
-  it('are what helmet sets by default, read once: its CSP, HSTS, nosniff, frame and referrer policies', () => {
+  it('are what helmet sets by default, read once (CSP, HSTS, nosniff, frame and referrer policies), and no-store', () => {
     const headers = new Map(securityHeaders);
+    expect(headers.get('Cache-Control')).to.equal('no-store');
     expect(headers.get('Strict-Transport-Security')).to.equal('max-age=31536000; includeSubDomains');
     expect(headers.get('X-Content-Type-Options')).to.equal('nosniff');
     expect(headers.get('X-Frame-Options')).to.equal('SAMEORIGIN');
