@@ -38,7 +38,17 @@ const fixedHeaders = securityHeaders.flat();
 /** The app's request listener with `me` answered first whenever memory can answer it. */
 export function withFastMe(app: RequestListener, deps: FastMeDeps): RequestListener {
   return (req, res) => {
-    if (req.method !== 'GET' || req.url !== route || !answered(deps, req, res)) void app(req, res);
+    if (req.method === 'GET' && req.url === route) {
+      try {
+        if (answered(deps, req, res)) return;
+      } catch (err) {
+        // Outside Express nothing would catch this, and a throw from a request listener ends the
+        // process: the app answers instead (with its own 500 if it fails the same way).
+        deps.logger.error('the fast path of me failed; handing the request to the app', { error: err });
+        if (res.headersSent) return void res.destroy();
+      }
+    }
+    void app(req, res);
   };
 }
 

@@ -6,6 +6,8 @@ import type { Counter } from 'prom-client';
 import { profileKey } from '../../../service/auth/profile.js';
 import { withFastMe } from '../../../service/http/fast-me.js';
 import { securityHeaders } from '../../../service/http/security-headers.js';
+import { createMetrics } from '../../../service/metrics/registry.js';
+import { capturingLogger } from '../../support/logs.js';
 import { startRedis, type TestRedis } from '../../support/redis.js';
 import { newAccount, startTestService, type TestService } from '../../support/service.js';
 
@@ -179,6 +181,35 @@ describe('GET /api/auth/me answered from memory, before Express (http/fast-me.ts
       solo.closeAllConnections();
       solo.close();
       await alone.stop();
+    }
+  });
+});
+
+describe('withFastMe when its own work throws', () => {
+  it('hands the request to the app and logs why, instead of ending the process', async () => {
+    const { logger, lines } = capturingLogger('info');
+    const metrics = createMetrics();
+    // The one test double here: a token store that fails, which real parts cannot be made to do.
+    const deps = {
+      accessTokens: { remembered: () => { throw new Error('broken verifier cache'); } },
+      sessions: { knownActive: () => true },
+      cache: { peek: () => undefined },
+      metrics,
+      logger,
+    };
+    const server = createServer(withFastMe((_req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end('from the app'), deps));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/auth/me`, { headers: { authorization: 'Bearer x' } });
+      expect([res.status, await res.text()]).to.deep.equal([200, 'from the app']);
+      await new Promise((resolve) => setImmediate(resolve));
+      const failure = lines.find((line) => line['message'] === 'the fast path of me failed; handing the request to the app');
+      expect(failure?.['level']).to.equal('error');
+      expect(JSON.stringify(failure)).to.contain('broken verifier cache');
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 });
