@@ -28,6 +28,9 @@ function configOrExit(): Config {
 async function serve(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger({ level: config.logLevel });
+  // Access lines wait for the end of their event-loop turn; whatever ends the process (a failed
+  // shutdown, a crash) writes them first. Writes to a file or pipe are synchronous on Linux.
+  process.once('exit', () => logger.access.flush());
   const service = await startService(config, { logger });
   logger.info('keyward-service ready', {
     url: service.url,

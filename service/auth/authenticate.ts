@@ -7,9 +7,12 @@ export interface Principal {
   sessionId: string;
 }
 
+/** `Authorization: Bearer <token>`, the scheme in any case (RFC 7235 2.1); the token is group 1. */
+export const bearerPattern = /^Bearer\s+(\S+)\s*$/i;
+
 export function bearerToken(header: string | undefined): string {
   if (header === undefined || header === '') throw new AppError('missing_token');
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  const match = bearerPattern.exec(header);
   if (!match) throw new AppError('invalid_token', { message: 'The Authorization header must be "Bearer <token>".' });
   return match[1]!;
 }

@@ -3,14 +3,16 @@
  * memory: a token verified here before and not expired, its session known live in a cache that
  * hears of every revocation, and the profile. That is nearly every call of the busiest endpoint
  * (the guide's load mix calls `me` after every login, and clients call it on every page), and
- * Express alone costs six times what the answer does (bench/README.md, "the Express floor").
+ * Express's own work per request (~115 µs of CPU here) is more than twice what the whole answer
+ * takes without it (bench/README.md, "the Express floor").
  *
  * The answer is the one the Express route gives, header for header: the same security headers
  * (security-headers.ts), request id, body, metrics and access-log line. Anything else (no token,
- * a bad or unknown one, a session or profile to read, a query string, another method) goes to
- * the Express app, which refuses or answers it as it does every request.
+ * a bad or unknown one, a session or profile to read, a query string, a body, another method)
+ * goes to the Express app, which refuses or answers it as it does every request.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { bearerPattern } from '../auth/authenticate.js';
 import { profileKey } from '../auth/profile.js';
 import type { Cache } from '../cache/two-level.js';
 import type { Logger } from '../logging/logger.js';
@@ -19,7 +21,7 @@ import type { SessionStore } from '../store/sessions.js';
 import type { PublicUser } from '../store/users.js';
 import type { AccessTokens } from '../tokens/access.js';
 import { countSuccess } from './measure.js';
-import { recordRequest, requestIdFor } from './middleware.js';
+import { onAnswered, recordRequest, requestIdFor } from './middleware.js';
 import { securityHeaders } from './security-headers.js';
 
 export interface FastMeDeps {
@@ -31,8 +33,6 @@ export interface FastMeDeps {
 }
 
 const route = '/api/auth/me';
-// Express's bearer parsing (auth/authenticate.ts) is the authority; a header this misses goes there.
-const bearer = /^Bearer\s+(\S+)\s*$/i;
 const fixedHeaders = securityHeaders.flat();
 
 /** The app's request listener with `me` answered first whenever memory can answer it. */
@@ -43,8 +43,10 @@ export function withFastMe(app: RequestListener, deps: FastMeDeps): RequestListe
         if (answered(deps, req, res)) return;
       } catch (err) {
         // Outside Express nothing would catch this, and a throw from a request listener ends the
-        // process: the app answers instead (with its own 500 if it fails the same way).
-        deps.logger.error('the fast path of me failed; handing the request to the app', { error: err });
+        // process. Before the answer the app answers instead (with its own 500 if it fails the
+        // same way); after it, only the bookkeeping is lost; in between, the connection must go.
+        deps.logger.error('the fast path of me failed', { error: err });
+        if (res.writableEnded) return;
         if (res.headersSent) return void res.destroy();
       }
     }
@@ -53,8 +55,10 @@ export function withFastMe(app: RequestListener, deps: FastMeDeps): RequestListe
 }
 
 function answered(deps: FastMeDeps, req: IncomingMessage, res: ServerResponse): boolean {
+  // A body is Express's to parse, and to refuse (400, 413, 415), even on a GET.
+  if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) return false;
   const started = performance.now();
-  const token = bearer.exec(req.headers.authorization ?? '')?.[1];
+  const token = bearerPattern.exec(req.headers.authorization ?? '')?.[1];
   const claims = token === undefined ? undefined : deps.accessTokens.remembered(token);
   if (claims === undefined || !deps.sessions.knownActive(claims.sid, claims.sub)) return false;
   const user = deps.cache.peek<PublicUser>(profileKey(claims.sub));
@@ -72,9 +76,12 @@ function answered(deps: FastMeDeps, req: IncomingMessage, res: ServerResponse): 
 
   // The session's state and the profile: two lookups answered from memory.
   deps.metrics.cacheHits.inc({ level: 'memory' }, 2);
-  const seconds = (performance.now() - started) / 1000;
-  countSuccess(deps.metrics, 'me', seconds);
-  // Recorded now rather than on 'finish': the whole answer was handed to the socket above.
-  recordRequest(deps.metrics, deps.logger, { requestId, method: 'GET', route, status: 200, seconds });
+  countSuccess(deps.metrics, 'me', (performance.now() - started) / 1000);
+  const record = (status: number): void =>
+    recordRequest(deps.metrics, deps.logger, { requestId, method: 'GET', route, status, seconds: (performance.now() - started) / 1000 });
+  // Usually end() has handed the whole answer to the socket already. Otherwise (a slow reader, a
+  // request pipelined behind another) it is recorded once it has, or as 499, as every request is.
+  if (res.writableFinished) record(200);
+  else onAnswered(res, record);
   return true;
 }

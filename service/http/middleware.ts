@@ -1,5 +1,6 @@
 /** Cross-cutting HTTP middleware: request ids, metrics and access logs, errors. */
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { AppError, isAppError } from '../errors.js';
 import { requestContext } from '../logging/context.js';
@@ -73,23 +74,29 @@ export function recordRequest(metrics: Pick<Metrics, 'httpRequests' | 'httpReque
   });
 }
 
+/**
+ * Calls `record` once for `res`: with its status when the answer has reached the socket
+ * ('finish'), or with 499 when the client hung up first. A client that hangs up never gets an
+ * answer, even one written into the dead socket, and without 'close' the request would be
+ * missing from the metrics and the log altogether.
+ */
+export function onAnswered(res: ServerResponse, record: (status: number) => void): void {
+  let finished = false;
+  res.on('finish', () => {
+    finished = true;
+    record(res.statusCode);
+  });
+  res.on('close', () => {
+    if (!finished) record(clientClosedRequest);
+  });
+}
+
 export function observe(metrics: Metrics, logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
-    const record = (status: number): void => {
+    onAnswered(res, (status) => {
       const seconds = (performance.now() - started) / 1000;
       recordRequest(metrics, logger, { requestId: String(res.locals['requestId']), method: req.method, route: routeLabel(req, res), status, seconds });
-    };
-    let finished = false;
-    res.on('finish', () => {
-      finished = true;
-      record(res.statusCode);
-    });
-    // 'finish' means the answer reached the socket; a client that hung up first never gets
-    // one (even if an answer was written into the dead socket), and without this the request
-    // would be missing from the metrics and the log altogether.
-    res.on('close', () => {
-      if (!finished) record(clientClosedRequest);
     });
     next();
   };

@@ -5,26 +5,34 @@
  * disagree.
  */
 import type { RequestHandler } from 'express';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import helmet from 'helmet';
 
 export type HeaderList = readonly (readonly [name: string, value: string])[];
 
 /**
- * What a helmet middleware sets, read by running it once against a recorder. helmet's headers
- * depend on its options only, never on the request (no nonces are configured), so one run
- * tells them all.
+ * What a helmet middleware sets, read by running it once on a response of no connection.
+ * helmet's headers depend on its options only, never on the request (no nonces are
+ * configured), so one run tells them all.
  */
 export function headersOf(middleware: ReturnType<typeof helmet>): HeaderList {
-  const headers: [string, string][] = [];
-  const recorder = {
-    setHeader: (name: string, value: string | number | readonly string[]) => headers.push([name, String(value)]),
-    removeHeader: () => undefined,
-  };
+  const req = new IncomingMessage(new Socket());
+  const res = new RecordingResponse(req);
   let failure: unknown;
-  // The casts: helmet needs only setHeader and removeHeader of a response, which the recorder has.
-  middleware({} as Parameters<typeof middleware>[0], recorder as unknown as Parameters<typeof middleware>[1], (err?: unknown) => (failure = err));
+  middleware(req, res, (err?: unknown) => (failure = err));
   if (failure !== undefined) throw failure;
-  return headers;
+  return res.recorded.filter(([name]) => res.hasHeader(name));
+}
+
+/** A response that remembers the names it was given as given: getHeaderNames() lowercases them. */
+class RecordingResponse extends ServerResponse {
+  readonly recorded: [string, string][] = [];
+
+  override setHeader(name: string, value: string | number | readonly string[]): this {
+    this.recorded.push([name, String(value)]);
+    return super.setHeader(name, value);
+  }
 }
 
 export const securityHeaders: HeaderList = [

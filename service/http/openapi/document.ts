@@ -137,7 +137,7 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
   '/health/startup': { get: { summary: 'Startup probe: 200 once migrations ran.', tag: 'operations', ok: { 200: ref('Probe'), 503: ref('Probe') } } },
   '/metrics': { get: { summary: 'Prometheus metrics (text exposition format).', tag: 'operations', contentType: 'text/plain', ok: { 200: { type: 'string' } } } },
   '/.well-known/jwks.json': { get: { summary: 'Public keys that verify access tokens.', tag: 'operations', cache: 'public, max-age=300', ok: { 200: ref('Jwks') } } },
-  '/openapi.json': { get: { summary: 'This document.', tag: 'operations', ok: { 200: { type: 'object' } } } },
+  '/openapi.json': { get: { summary: 'This document.', tag: 'operations', cache: 'public, max-age=300', ok: { 200: { type: 'object' } } } },
 };
 
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'string', pattern: '^[0-9]+$' } } };

@@ -332,7 +332,7 @@ describe('operations endpoints', () => {
       }
     });
 
-    it('forbids caching every answer, tokens, profiles and errors alike, but the public keys', async () => {
+    it('forbids caching every answer, tokens, profiles and errors alike, but the public keys and the API description', async () => {
       const registered = await service.request('POST', '/api/auth/register', { body: newAccount() });
       const token: string = registered.body.access_token;
       const answers = [
@@ -345,7 +345,9 @@ describe('operations endpoints', () => {
         ['the metrics', await service.request('GET', '/metrics')],
       ] as const;
       for (const [what, res] of answers) expect(res.headers.get('cache-control'), what).to.equal('no-store');
-      expect((await service.request('GET', '/.well-known/jwks.json')).headers.get('cache-control')).to.equal('public, max-age=300');
+      for (const path of ['/.well-known/jwks.json', '/openapi.json']) {
+        expect((await service.request('GET', path)).headers.get('cache-control'), path).to.equal('public, max-age=300');
+      }
     });
 
     it('answers an internal failure with 500 and the catalogue message, never a stack trace or the cause', async () => {
