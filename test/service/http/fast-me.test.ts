@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Counter } from 'prom-client';
 import { profileKey } from '../../../service/auth/profile.js';
@@ -11,33 +11,51 @@ import { capturingLogger } from '../../support/logs.js';
 import { startRedis, type TestRedis } from '../../support/redis.js';
 import { newAccount, startTestService, type TestService } from '../../support/service.js';
 
+/** A server of the test's own: withFastMe over the service's own deps, its fallback the service's Express app, counted. */
+interface CountingServer {
+  base: string;
+  /** Requests handed to the app so far. */
+  handedOver(): number;
+  close(): void;
+}
+
+async function countingServer(service: TestService): Promise<CountingServer> {
+  let handed = 0;
+  const server = createServer(
+    withFastMe((req, res) => {
+      handed++;
+      void service.app(req, res);
+    }, service.auth),
+  );
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    handedOver: () => handed,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
 /**
- * The fast path of `me`, driven through a server of the test's own whose fallback (the
- * service's real Express app) counts the requests handed to it. The deps are the service's
- * own, over real PostgreSQL and Redis.
+ * The fast path of `me`, driven through a counting server (above) over real PostgreSQL and
+ * Redis: a request was answered by the fast path exactly when the app was not called for it.
  */
 describe('GET /api/auth/me answered from memory, before Express (http/fast-me.ts)', () => {
   let redis: TestRedis;
   let service: TestService;
-  let server: Server;
-  let handedOver = 0;
+  let server: CountingServer;
   let base: string;
 
   before(async () => {
     redis = await startRedis();
     service = await startTestService({ REDIS_URL: redis.url, RATE_LIMIT_REGISTER_PER_MINUTE: '0' });
-    server = createServer(
-      withFastMe((req, res) => {
-        handedOver++;
-        void service.app(req, res);
-      }, service.auth),
-    );
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await countingServer(service);
+    base = server.base;
   });
   after(async () => {
-    server.closeAllConnections();
     server.close();
     await service.stop();
     await redis.stop();
@@ -49,11 +67,10 @@ describe('GET /api/auth/me answered from memory, before Express (http/fast-me.ts
       headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...init.headers },
     });
 
-  /** The request is answered by the fast path exactly when the app was not called for it. */
   const viaApp = async (request: () => Promise<Response>): Promise<{ res: Response; app: boolean }> => {
-    const before = handedOver;
+    const before = server.handedOver();
     const res = await request();
-    return { res, app: handedOver > before };
+    return { res, app: server.handedOver() > before };
   };
 
   const signUp = async (): Promise<{ access_token: string; user: { id: string } }> => {
@@ -156,13 +173,13 @@ describe('GET /api/auth/me answered from memory, before Express (http/fast-me.ts
     const { token } = await warmToken();
     // fetch() will not send a GET with a body; node:http will, as some clients do.
     const withBody = async (body: string): Promise<{ status: number; app: boolean }> => {
-      const before = handedOver;
+      const before = server.handedOver();
       const req = httpRequest(`${base}/api/auth/me`, { method: 'GET', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
       req.end(body);
       const [res] = (await once(req, 'response')) as [IncomingMessage];
       res.resume();
       await once(res, 'end');
-      return { status: res.statusCode ?? 0, app: handedOver > before };
+      return { status: res.statusCode ?? 0, app: server.handedOver() > before };
     };
     const broken = await withBody('{');
     expect([broken.app, broken.status]).to.deep.equal([true, 400]);
@@ -179,24 +196,15 @@ describe('GET /api/auth/me answered from memory, before Express (http/fast-me.ts
 
   it('never answers while the cache is not shared: without Redis a logout elsewhere would go unheard', async () => {
     const alone = await startTestService({ RATE_LIMIT_REGISTER_PER_MINUTE: '0' });
-    let handed = 0;
-    const solo = createServer(
-      withFastMe((req, res) => {
-        handed++;
-        void alone.app(req, res);
-      }, alone.auth),
-    );
-    solo.listen(0, '127.0.0.1');
-    await once(solo, 'listening');
+    const solo = await countingServer(alone);
     try {
       const { access_token } = (await alone.request('POST', '/api/auth/register', { body: newAccount() })).body as { access_token: string };
       for (let i = 0; i < 3; i++) {
-        const res = await fetch(`http://127.0.0.1:${(solo.address() as AddressInfo).port}/api/auth/me`, { headers: { authorization: `Bearer ${access_token}` } });
+        const res = await fetch(`${solo.base}/api/auth/me`, { headers: { authorization: `Bearer ${access_token}` } });
         expect(res.status).to.equal(200);
       }
-      expect(handed).to.equal(3);
+      expect(solo.handedOver()).to.equal(3);
     } finally {
-      solo.closeAllConnections();
       solo.close();
       await alone.stop();
     }
