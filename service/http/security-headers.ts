@@ -39,7 +39,7 @@ export const securityHeaders: HeaderList = [
   ...headersOf(helmet()),
   // Answers carry tokens, profiles and session lists: no cache, private or shared, may keep one
   // (RFC 9111 5.2.2.5; RFC 6749 5.1 asks the same of token responses). A route whose answer is
-  // public and may be kept (the JWKS) sets its own.
+  // public and may be kept (the JWKS, the OpenAPI document) sets its own.
   ['Cache-Control', 'no-store'],
 ];
 

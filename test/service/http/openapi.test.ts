@@ -85,4 +85,15 @@ describe('GET /openapi.json', () => {
     const schema = (doc.paths['/api/auth/login']!['post']!['responses'] as Record<string, { content: Record<string, { schema: { properties: { error: { properties: { code: { enum: string[] } } } } } }> }>)['401']!;
     expect(schema.content['application/json']!.schema.properties.error.properties.code.enum).to.include(res.body.error.code);
   });
+
+  it('declares the Cache-Control that every GET without a token or parameter is answered with', async () => {
+    const open = Object.entries(doc.paths).filter(([path, item]) => item['get'] && !item['get']['security'] && !path.includes('{'));
+    expect(open.map(([path]) => path)).to.include.members(['/.well-known/jwks.json', '/openapi.json', '/health']);
+    for (const [path, item] of open) {
+      const responses = item['get']!['responses'] as Record<string, { headers?: Record<string, { description: string }> }>;
+      const res = await service.request('GET', path);
+      const declared = responses[String(res.status)]?.headers?.['Cache-Control']?.description;
+      expect(res.headers.get('cache-control'), path).to.equal(declared);
+    }
+  });
 });
