@@ -31,7 +31,7 @@ export async function changePassword(deps: AuthDeps, principal: Principal, input
     await deps.oneTimeTokens.revokeAll(tx, principal.userId, 'mfa_login');
     const ids = await deps.sessions.revokeAllForUser(principal.userId, 'password_changed', { tx, except: principal.sessionId });
     await deps.events.record(
-      { type: 'password_changed', userId: principal.userId, sessionId: principal.sessionId, ip: client.ip, details: { other_sessions_revoked: ids.length } },
+      { type: 'password_changed', userId: principal.userId, sessionId: principal.sessionId, client, details: { other_sessions_revoked: ids.length } },
       tx,
     );
     return ids;

@@ -60,4 +60,6 @@ export interface AuthDeps {
 export interface ClientInfo {
   ip: string | undefined;
   userAgent: string | undefined;
+  /** The request's id (X-Request-Id), carried to security events and the log lines they write. */
+  requestId: string | undefined;
 }

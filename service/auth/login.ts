@@ -41,9 +41,9 @@ export async function login(deps: AuthDeps, input: Credentials, client: ClientIn
     // Counted before the audit write: a database failure there must not make the guess free.
     // Unknown addresses lock exactly like real ones, or the lockout itself would reveal which exist.
     const lockedFor = reservation.allowed ? await deps.lockout.fail(input.email, reservation.lastChance) : undefined;
-    await deps.events.record({ type: 'login_failed', userId: account?.user.id, ip: client.ip, details: { reason, email: input.email } });
+    await deps.events.record({ type: 'login_failed', userId: account?.user.id, client, details: { reason, email: input.email } });
     if (account && lockedFor !== undefined) {
-      await deps.events.record({ type: 'account_locked', userId: account.user.id, ip: client.ip, details: { seconds: lockedFor } });
+      await deps.events.record({ type: 'account_locked', userId: account.user.id, client, details: { seconds: lockedFor } });
     }
     throw new AppError('invalid_credentials');
   }
@@ -56,7 +56,7 @@ async function afterRightPassword(deps: AuthDeps, account: UserWithHash, client:
   if (deps.account.requireEmailVerification && !user.email_verified) {
     // The password was right: the count of wrong guesses starts over, but no session opens.
     await deps.lockout.succeed(user.email);
-    await deps.events.record({ type: 'login_refused_unverified', userId: user.id, ip: client.ip });
+    await deps.events.record({ type: 'login_refused_unverified', userId: user.id, client });
     throw new AppError('email_not_verified');
   }
 
@@ -68,7 +68,7 @@ async function afterRightPassword(deps: AuthDeps, account: UserWithHash, client:
       const mfaToken = await deps.db.transaction('auth.mfa_challenge', async (tx) => {
         passwordUnchanged(account, await deps.users.lockForSignIn(tx, user.id));
         const token = await deps.oneTimeTokens.issue(tx, user.id, 'mfa_login', deps.account.mfaTokenTtlSeconds);
-        await deps.events.record({ type: 'mfa_challenge_issued', userId: user.id, ip: client.ip }, tx);
+        await deps.events.record({ type: 'mfa_challenge_issued', userId: user.id, client }, tx);
         return token;
       });
       return { mfa_required: true, mfa_token: mfaToken, expires_in: deps.account.mfaTokenTtlSeconds };
@@ -77,7 +77,7 @@ async function afterRightPassword(deps: AuthDeps, account: UserWithHash, client:
   } catch (err) {
     // Only passwordUnchanged answers invalid_credentials past the password check.
     if (isAppError(err) && err.code === 'invalid_credentials') {
-      await deps.events.record({ type: 'login_failed', userId: user.id, ip: client.ip, details: { reason: 'password_changed', email: user.email } });
+      await deps.events.record({ type: 'login_failed', userId: user.id, client, details: { reason: 'password_changed', email: user.email } });
     }
     throw err;
   }

@@ -35,10 +35,10 @@ export async function attemptMfaCode<T>(deps: AuthDeps, attempt: MfaAttempt<T>):
       throw err;
     }
     const reason = reservation.allowed ? 'wrong_code' : 'locked';
-    await deps.events.record({ type: 'mfa_failed', userId: user.id, ip: client.ip, details: attempt.during ? { reason, during: attempt.during } : { reason } });
+    await deps.events.record({ type: 'mfa_failed', userId: user.id, client, details: attempt.during ? { reason, during: attempt.during } : { reason } });
     if (reservation.allowed) {
       const lockedFor = await deps.lockout.fail(user.email, reservation.lastChance);
-      if (lockedFor !== undefined) await deps.events.record({ type: 'account_locked', userId: user.id, ip: client.ip, details: { seconds: lockedFor } });
+      if (lockedFor !== undefined) await deps.events.record({ type: 'account_locked', userId: user.id, client, details: { seconds: lockedFor } });
     }
     throw err;
   }

@@ -49,7 +49,7 @@ export async function verifyMfa(deps: AuthDeps, input: MfaVerification, client: 
         // The secret was opened either way: a stale one is sealed under the current key now too.
         await deps.mfa.reseal(tx, account.id, factor);
         remaining = await deps.mfa.remainingRecoveryCodes(tx, account.id);
-        await deps.events.record({ type: 'recovery_code_used', userId: account.id, ip: client.ip, details: { remaining } }, tx);
+        await deps.events.record({ type: 'recovery_code_used', userId: account.id, client, details: { remaining } }, tx);
       });
       return { session, method };
     },

@@ -32,7 +32,7 @@ export async function regenerateRecoveryCodes(deps: AuthDeps, principal: Princip
         if (!(await deps.mfa.useStep(tx, user.id, step))) throw new AppError('invalid_mfa_code');
         await deps.mfa.reseal(tx, user.id, factor);
         await deps.mfa.replaceRecoveryCodes(tx, user.id, recoveryCodeHashes(codes));
-        await deps.events.record({ type: 'recovery_codes_regenerated', userId: user.id, sessionId: principal.sessionId, ip: client.ip, details: { count: codes.length } }, tx);
+        await deps.events.record({ type: 'recovery_codes_regenerated', userId: user.id, sessionId: principal.sessionId, client, details: { count: codes.length } }, tx);
       });
     },
   });

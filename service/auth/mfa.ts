@@ -21,7 +21,7 @@ export async function enrollTotp(deps: AuthDeps, principal: Principal, client: C
   if (!user) throw new AppError('session_revoked');
   const secret = newTotpSecret();
   if (!(await deps.mfa.savePending(user.id, secret))) throw new AppError('mfa_already_enabled');
-  await deps.events.record({ type: 'mfa_enrollment_started', userId: user.id, sessionId: principal.sessionId, ip: client.ip });
+  await deps.events.record({ type: 'mfa_enrollment_started', userId: user.id, sessionId: principal.sessionId, client });
   return { secret, otpauth_uri: otpauthUri({ secret, issuer: deps.account.totpIssuer, account: user.email }) };
 }
 
@@ -36,7 +36,7 @@ export async function confirmTotp(deps: AuthDeps, principal: Principal, code: st
     if (!(await deps.mfa.confirm(tx, principal.userId, step))) throw new AppError('mfa_not_enrolled');
     await deps.mfa.reseal(tx, principal.userId, factor);
     await deps.mfa.replaceRecoveryCodes(tx, principal.userId, recoveryCodeHashes(codes));
-    await deps.events.record({ type: 'mfa_enabled', userId: principal.userId, sessionId: principal.sessionId, ip: client.ip, details: { factor: 'totp' } }, tx);
+    await deps.events.record({ type: 'mfa_enabled', userId: principal.userId, sessionId: principal.sessionId, client, details: { factor: 'totp' } }, tx);
     return deps.users.findById(principal.userId);
   });
   if (user) deps.outbox.enqueue(user.email, { name: 'mfa_changed', change: 'enabled' });
@@ -49,7 +49,7 @@ export async function disableTotp(deps: AuthDeps, principal: Principal, password
   await checkCurrentPassword(deps, account, password, client, 'mfa_disable');
   await deps.db.transaction('auth.mfa_disable', async (tx) => {
     if (!(await deps.mfa.remove(tx, principal.userId))) throw new AppError('mfa_not_enabled');
-    await deps.events.record({ type: 'mfa_disabled', userId: principal.userId, sessionId: principal.sessionId, ip: client.ip, details: { factor: 'totp' } }, tx);
+    await deps.events.record({ type: 'mfa_disabled', userId: principal.userId, sessionId: principal.sessionId, client, details: { factor: 'totp' } }, tx);
   });
   deps.outbox.enqueue(account.user.email, { name: 'mfa_changed', change: 'disabled' });
 }

@@ -22,7 +22,7 @@ export async function checkCurrentPassword(deps: AuthDeps, account: UserWithHash
   }
   // Counted before the audit write: a database failure there must not make the guess free.
   const lockedFor = reservation.allowed ? await deps.lockout.fail(email, reservation.lastChance) : undefined;
-  await deps.events.record({ type: 'login_failed', userId: id, ip: client.ip, details: { reason: reservation.allowed ? 'wrong_password' : 'locked', during } });
-  if (lockedFor !== undefined) await deps.events.record({ type: 'account_locked', userId: id, ip: client.ip, details: { seconds: lockedFor } });
+  await deps.events.record({ type: 'login_failed', userId: id, client, details: { reason: reservation.allowed ? 'wrong_password' : 'locked', during } });
+  if (lockedFor !== undefined) await deps.events.record({ type: 'account_locked', userId: id, client, details: { seconds: lockedFor } });
   throw new AppError('invalid_password');
 }

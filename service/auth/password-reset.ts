@@ -14,10 +14,10 @@ import { profileKey } from './profile.js';
 export async function forgotPassword(deps: AuthDeps, email: string, client: ClientInfo): Promise<void> {
   if (client.ip) await deps.limits.recovery.consume(client.ip);
   await deps.limits.emailAddress.consume(email);
-  deps.background.run('forgot_password', async () => {
+  deps.background.run('forgot_password', client.requestId, async () => {
     const account = await deps.users.findByEmail(email);
     if (!account) {
-      await deps.events.record({ type: 'password_reset_requested', ip: client.ip, details: { email, known: false } });
+      await deps.events.record({ type: 'password_reset_requested', client, details: { email, known: false } });
       return;
     }
     const ttl = deps.account.passwordResetTtlSeconds;
@@ -25,7 +25,7 @@ export async function forgotPassword(deps: AuthDeps, email: string, client: Clie
       // Only the newest link works: an older one in a forwarded or leaked message is void.
       await deps.oneTimeTokens.revokeAll(tx, account.user.id, 'reset_password');
       const issued = await deps.oneTimeTokens.issue(tx, account.user.id, 'reset_password', ttl);
-      await deps.events.record({ type: 'password_reset_requested', userId: account.user.id, ip: client.ip, details: { known: true } }, tx);
+      await deps.events.record({ type: 'password_reset_requested', userId: account.user.id, client, details: { known: true } }, tx);
       return issued;
     });
     deps.outbox.enqueue(account.user.email, {
@@ -58,7 +58,7 @@ export async function resetPassword(deps: AuthDeps, input: PasswordReset, client
     // A login that passed the old password and waits for its second factor must not finish with it.
     await deps.oneTimeTokens.revokeAll(tx, userId, 'mfa_login');
     const revoked = await deps.sessions.revokeAllForUser(userId, 'password_reset', { tx });
-    await deps.events.record({ type: 'password_reset', userId, ip: client.ip, details: { sessions_revoked: revoked.length } }, tx);
+    await deps.events.record({ type: 'password_reset', userId, client, details: { sessions_revoked: revoked.length } }, tx);
     return { user, revoked };
   });
   await Promise.all(revoked.map((id) => deps.sessions.markRevoked(id)));

@@ -11,7 +11,7 @@ export async function refresh(deps: AuthDeps, refreshToken: string, client: Clie
       return tokenPair(deps, result.userId, result.sessionId, result.token);
     case 'reused':
       await deps.sessions.markRevoked(result.sessionId);
-      await deps.events.record({ type: 'refresh_token_reused', userId: result.userId, sessionId: result.sessionId, ip: client.ip });
+      await deps.events.record({ type: 'refresh_token_reused', userId: result.userId, sessionId: result.sessionId, client });
       throw new AppError('invalid_refresh_token');
     case 'invalid':
       throw new AppError('invalid_refresh_token');

@@ -40,7 +40,7 @@ export async function register(deps: AuthDeps, input: Registration, client: Clie
     const { user, sessionId, response, message } = await deps.db.transaction('auth.register', async (tx) => {
       const user = await deps.users.create(tx, { email: input.email, passwordHash, firstName: input.first_name, lastName: input.last_name });
       const started = required ? undefined : await startSession(deps, tx, user, client);
-      await deps.events.record({ type: 'user_registered', userId: user.id, sessionId: started?.sessionId, ip: client.ip }, tx);
+      await deps.events.record({ type: 'user_registered', userId: user.id, sessionId: started?.sessionId, client }, tx);
       const message = await issueVerification(deps, tx, user, client);
       return { user, sessionId: started?.sessionId, response: started?.response, message };
     });
@@ -48,12 +48,12 @@ export async function register(deps: AuthDeps, input: Registration, client: Clie
     if (!response) return { status: 202, body: { verification_required: true, email: user.email } };
     // Filled, never overwritten: the link mailed above may already have verified the address.
     await deps.cache.add(profileKey(user.id), user);
-    deps.logger.debug('session started', { user_id: user.id, session_id: sessionId });
+    deps.logger.debug('session started', { user_id: user.id, session_id: sessionId, request_id: client.requestId });
     return { status: 201, body: response };
   } catch (err) {
     if (!(required && isAppError(err) && err.code === 'email_taken')) throw err;
     const notified = await withinAddressBudget(deps, input.email);
-    await deps.events.record({ type: 'registration_repeated', ip: client.ip, details: { email: input.email, notified } });
+    await deps.events.record({ type: 'registration_repeated', client, details: { email: input.email, notified } });
     if (notified) deps.outbox.enqueue(input.email, { name: 'account_exists', forgotPasswordLink: `${deps.account.appUrl}/forgot-password` });
     return { status: 202, body: { verification_required: true, email: input.email } };
   }

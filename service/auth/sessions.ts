@@ -23,7 +23,7 @@ export async function revokeSession(deps: AuthDeps, principal: Principal, sessio
       type: 'session_revoked',
       userId: principal.userId,
       sessionId,
-      ip: client.ip,
+      client,
       details: { reason: 'user_request', by_session: principal.sessionId },
     });
   }

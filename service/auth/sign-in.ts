@@ -31,7 +31,7 @@ export async function completeSignIn(
     if (!current) throw new AppError('invalid_credentials');
     await inside?.(tx, current);
     const started = await startSession(deps, tx, current.user, client);
-    await deps.events.record({ type: 'login_succeeded', userId: user.id, sessionId: started.sessionId, ip: client.ip, details: { method } }, tx);
+    await deps.events.record({ type: 'login_succeeded', userId: user.id, sessionId: started.sessionId, client, details: { method } }, tx);
     return { ...started, signedIn: current.user };
   });
   const wasLocked = await deps.lockout.succeed(user.email);
@@ -39,6 +39,6 @@ export async function completeSignIn(
   // Filled so the `me` that follows a login is a cache hit; filled, never overwritten: a
   // verification committing after this transaction has cached the newer row.
   await deps.cache.add(profileKey(user.id), signedIn);
-  deps.logger.debug('session started', { user_id: user.id, session_id: sessionId });
+  deps.logger.debug('session started', { user_id: user.id, session_id: sessionId, request_id: client.requestId });
   return response;
 }

@@ -15,7 +15,7 @@ export async function issueVerification(deps: AuthDeps, tx: Queryable, user: Pub
   const ttl = deps.account.emailVerificationTtlSeconds;
   await deps.oneTimeTokens.revokeAll(tx, user.id, 'verify_email');
   const token = await deps.oneTimeTokens.issue(tx, user.id, 'verify_email', ttl);
-  await deps.events.record({ type: 'verification_email_sent', userId: user.id, ip: client.ip }, tx);
+  await deps.events.record({ type: 'verification_email_sent', userId: user.id, client }, tx);
   return { name: 'verify_email', link: `${deps.account.appUrl}/verify-email?token=${token}`, validForMinutes: linkMinutes(ttl) };
 }
 
@@ -25,7 +25,7 @@ export async function verifyEmail(deps: AuthDeps, token: string, client: ClientI
     const userId = await deps.oneTimeTokens.consume(tx, token, 'verify_email');
     if (userId === undefined) throw new AppError('invalid_verification_token');
     const verified = await deps.users.markEmailVerified(tx, userId);
-    await deps.events.record({ type: 'email_verified', userId, ip: client.ip }, tx);
+    await deps.events.record({ type: 'email_verified', userId, client }, tx);
     return verified;
   });
   await deps.cache.set(profileKey(user.id), user);
@@ -35,7 +35,7 @@ export async function verifyEmail(deps: AuthDeps, token: string, client: ClientI
 export async function resendVerification(deps: AuthDeps, email: string, client: ClientInfo): Promise<void> {
   if (client.ip) await deps.limits.recovery.consume(client.ip);
   await deps.limits.emailAddress.consume(email);
-  deps.background.run('resend_verification', async () => {
+  deps.background.run('resend_verification', client.requestId, async () => {
     const account = await deps.users.findByEmail(email);
     if (!account || account.user.email_verified) return;
     const message = await deps.db.transaction('auth.resend_verification', (tx) => issueVerification(deps, tx, account.user, client));

@@ -2,7 +2,7 @@
 import express, { type Express } from 'express';
 import type { AuthDeps } from '../auth/deps.js';
 import { methodNotAllowed } from './method-not-allowed.js';
-import { enterRequestContext, errorHandler, notFound, observe, rememberMountPath, requestId } from './middleware.js';
+import { errorHandler, notFound, observe, rememberMountPath, requestId } from './middleware.js';
 import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
 import { mfaRoutes } from './routes/mfa.js';
@@ -29,7 +29,6 @@ export function createApp(options: AppOptions): Express {
   app.use(observe(options.auth.metrics, options.auth.logger));
   app.use(setSecurityHeaders);
   app.use(express.json({ limit: bodyLimit, strict: true }));
-  app.use(enterRequestContext);
 
   app.use(operationsRoutes(options.operations));
   app.use('/api/auth', rememberMountPath, authRoutes(options.auth), accountRoutes(options.auth), sessionRoutes(options.auth), mfaRoutes(options.auth));

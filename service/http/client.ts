@@ -1,4 +1,4 @@
-/** Who is calling, from the request: the IP as `trust proxy` resolves it, and the user agent. */
+/** Who is calling, from the request: the IP as `trust proxy` resolves it, the user agent, and the request id. */
 import { isIP } from 'node:net';
 import type { Request } from 'express';
 import type { ClientInfo } from '../auth/deps.js';
@@ -8,4 +8,7 @@ import type { ClientInfo } from '../auth/deps.js';
 // (it lands in inet columns and limiter keys); otherwise the socket's peer is the truth.
 const clientIp = (req: Request): string | undefined => (req.ip !== undefined && isIP(req.ip) !== 0 ? req.ip : req.socket.remoteAddress);
 
-export const clientInfo = (req: Request): ClientInfo => ({ ip: clientIp(req), userAgent: req.get('user-agent') });
+export const clientInfo = (req: Request): ClientInfo => {
+  const requestId: unknown = req.res?.locals['requestId'];
+  return { ip: clientIp(req), userAgent: req.get('user-agent'), requestId: typeof requestId === 'string' ? requestId : undefined };
+};

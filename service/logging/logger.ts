@@ -1,12 +1,12 @@
 /**
- * The one logger factory: winston, one JSON object per line, the request id on
- * every line written inside a request, and secrets removed by key name before
- * anything is written.
+ * The one logger factory: winston, one JSON object per line, and secrets removed
+ * by key name before anything is written. Lines about a request carry its id as
+ * `request_id`, passed by the caller (ClientInfo.requestId): see requestId in
+ * http/middleware.ts for why it is not taken from an AsyncLocalStorage.
  */
 import winston from 'winston';
 import type { LogLevel } from '../config/env.js';
 import { createAccessLog, type AccessLog } from './access-log.js';
-import { currentRequestId } from './context.js';
 
 /** winston's logger, and beside it the access log, which writes to the same stream (access-log.ts). */
 export type Logger = winston.Logger & { access: AccessLog };
@@ -38,8 +38,6 @@ const redactFormat = winston.format((info) => {
     if (key === 'level' || key === 'message') continue;
     info[key] = secretKey.test(key) ? '[redacted]' : redact(info[key]);
   }
-  const requestId = currentRequestId();
-  if (requestId !== undefined && info['request_id'] === undefined) info['request_id'] = requestId;
   return info;
 });
 

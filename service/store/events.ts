@@ -5,7 +5,6 @@
  */
 import type { Database, Queryable } from '../db/pool.js';
 import type { Logger } from '../logging/logger.js';
-import { currentRequestId } from '../logging/context.js';
 
 export type SecurityEventType =
   | 'user_registered'
@@ -30,11 +29,17 @@ export type SecurityEventType =
   | 'recovery_code_used'
   | 'recovery_codes_regenerated';
 
+export interface EventOrigin {
+  ip: string | undefined;
+  requestId: string | undefined;
+}
+
 export interface SecurityEvent {
   type: SecurityEventType;
   userId?: string | undefined;
   sessionId?: string | undefined;
-  ip?: string | undefined;
+  /** The caller, when a request caused the event (a ClientInfo): its address and the request's id are kept. */
+  client?: EventOrigin;
   details?: Record<string, unknown>;
 }
 
@@ -46,8 +51,9 @@ export interface EventLog {
 export function createEventLog(db: Database, logger: Logger): EventLog {
   return {
     async record(event, tx) {
-      const requestId = currentRequestId() ?? null;
-      const values = [event.type, event.userId ?? null, event.sessionId ?? null, event.ip ?? null, requestId, JSON.stringify(event.details ?? {})];
+      const ip = event.client?.ip;
+      const requestId = event.client?.requestId;
+      const values = [event.type, event.userId ?? null, event.sessionId ?? null, ip ?? null, requestId ?? null, JSON.stringify(event.details ?? {})];
       const sql = `INSERT INTO security_events (type, user_id, session_id, ip, request_id, details) VALUES ($1, $2, $3, $4, $5, $6)`;
       if (tx) await tx.query(sql, values);
       else await db.query('security_events.insert', sql, values);
@@ -55,7 +61,8 @@ export function createEventLog(db: Database, logger: Logger): EventLog {
         event: event.type,
         user_id: event.userId,
         session_id: event.sessionId,
-        ip: event.ip,
+        ip,
+        request_id: requestId,
         ...event.details,
       });
     },

@@ -2,13 +2,13 @@
  * Work a request starts but does not wait for: the part of forgot-password and
  * resend-verification that depends on whether the account exists runs here,
  * after the answer, so the answer and its timing are the same either way.
- * Tasks keep the request's logging context (AsyncLocalStorage follows them), and
- * shutdown waits for them before closing the pool.
+ * A task that fails is logged with the id of the request that started it, and
+ * shutdown waits for tasks before closing the pool.
  */
 import type { Logger } from '../logging/logger.js';
 
 export interface Background {
-  run(task: string, work: () => Promise<void>): void;
+  run(task: string, requestId: string | undefined, work: () => Promise<void>): void;
   /** Resolves once every task started so far has finished, or after `timeoutMs`. */
   drain(timeoutMs: number): Promise<void>;
 }
@@ -16,10 +16,10 @@ export interface Background {
 export function createBackground(logger: Logger): Background {
   const running = new Set<Promise<void>>();
   return {
-    run(task, work) {
+    run(task, requestId, work) {
       const done = Promise.resolve()
         .then(work)
-        .catch((err: unknown) => void logger.error('background task failed', { task, error: err }))
+        .catch((err: unknown) => void logger.error('background task failed', { task, request_id: requestId, error: err }))
         .finally(() => running.delete(done));
       running.add(done);
     },
