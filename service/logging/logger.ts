@@ -4,6 +4,7 @@
  * `request_id`, passed by the caller (ClientInfo.requestId): see requestId in
  * http/middleware.ts for why it is not taken from an AsyncLocalStorage.
  */
+import { Writable } from 'node:stream';
 import winston from 'winston';
 import type { LogLevel } from '../config/env.js';
 import { createAccessLog, type AccessLog } from './access-log.js';
@@ -52,12 +53,22 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions): Logger {
   const stream = options.stream ?? process.stdout;
   const service = options.service ?? 'keyward-service';
+  // Access lines wait for the end of their turn of the event loop; a winston line first writes
+  // out those queued before it, so the stream holds every line in the order it was logged.
+  const inOrder = new Writable({
+    decodeStrings: false,
+    // Only winston writes here, and it writes strings, which decodeStrings: false passes as they are.
+    write(chunk: string, encoding, done) {
+      access.flush();
+      stream.write(chunk, encoding, done);
+    },
+  });
   const logger = winston.createLogger({
     level: options.level,
     silent: options.silent ?? false,
     defaultMeta: { service },
     format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
-    transports: [new winston.transports.Stream({ stream })],
+    transports: [new winston.transports.Stream({ stream: inOrder })],
   });
   const access = createAccessLog({ stream, service, enabled: (level) => !logger.silent && logger.isLevelEnabled(level) });
   return Object.assign(logger, { access });
