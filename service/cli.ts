@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config/env.js';
 import { migrate } from './db/migrations.js';
 import { createPool } from './db/pool.js';
-import { createLogger } from './logging/logger.js';
+import { createLogger, flushAtExit } from './logging/logger.js';
 import { startService } from './server.js';
 import { packageVersion } from './version.js';
 
@@ -28,9 +28,7 @@ function configOrExit(): Config {
 async function serve(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger({ level: config.logLevel });
-  // Access lines wait for the end of their event-loop turn; whatever ends the process (a failed
-  // shutdown, a crash) writes them first. Writes to a file or pipe are synchronous on Linux.
-  process.once('exit', () => logger.access.flush());
+  flushAtExit(logger);
   const service = await startService(config, { logger });
   logger.info('keyward-service ready', {
     url: service.url,

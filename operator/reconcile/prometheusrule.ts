@@ -57,7 +57,7 @@ export function desiredPrometheusRule(auth: AuthService): PrometheusRule | undef
     alert('HighErrorRate', `sum(rate(http_requests_total{${scope},status=~"5.."}[5m])) > 0.1`, '2m', 'critical', {
       summary: 'High error rate detected',
       description: 'Error rate is {{ $value }} errors per second',
-      runbook: `Break the 5xx answers down with sum by (route, status) (rate(http_requests_total{${scope},status=~"5.."}[5m])); the service's JSON logs carry a request_id per line. GET /health on a pod names a failing dependency. If the errors began with a rollout, set spec.image back to the previous image.`,
+      runbook: `Break the 5xx answers down with sum by (route, status) (rate(http_requests_total{${scope},status=~"5.."}[5m])); the service's JSON log lines about a request carry its request_id. GET /health on a pod names a failing dependency. If the errors began with a rollout, set spec.image back to the previous image.`,
     }),
     alert('DatabaseConnectionFailure', `database_connections_active{${scope}} == 0`, '30s', 'critical', {
       summary: 'Database connection failure',

@@ -37,6 +37,6 @@ export async function changePassword(deps: AuthDeps, principal: Principal, input
     return ids;
   });
   await Promise.all(revoked.map((id) => deps.sessions.markRevoked(id)));
-  deps.outbox.enqueue(account.user.email, { name: 'password_changed', how: 'changed' });
+  deps.outbox.enqueue(account.user.email, { name: 'password_changed', how: 'changed' }, client.requestId);
   return revoked.length;
 }

@@ -55,7 +55,7 @@ export async function verifyMfa(deps: AuthDeps, input: MfaVerification, client: 
     },
   });
   if (method === 'recovery_code') {
-    deps.outbox.enqueue(account.email, { name: 'mfa_changed', change: 'recovery_code_used', remainingRecoveryCodes: remaining });
+    deps.outbox.enqueue(account.email, { name: 'mfa_changed', change: 'recovery_code_used', remainingRecoveryCodes: remaining }, client.requestId);
   }
   return session;
 }

@@ -38,6 +38,6 @@ export async function regenerateRecoveryCodes(deps: AuthDeps, principal: Princip
   });
   // The right code releases the attempt reserved for it, as a right password does.
   await deps.lockout.succeed(user.email);
-  deps.outbox.enqueue(user.email, { name: 'mfa_changed', change: 'recovery_codes_regenerated' });
+  deps.outbox.enqueue(user.email, { name: 'mfa_changed', change: 'recovery_codes_regenerated' }, client.requestId);
   return codes;
 }

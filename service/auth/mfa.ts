@@ -39,7 +39,7 @@ export async function confirmTotp(deps: AuthDeps, principal: Principal, code: st
     await deps.events.record({ type: 'mfa_enabled', userId: principal.userId, sessionId: principal.sessionId, client, details: { factor: 'totp' } }, tx);
     return deps.users.findById(principal.userId);
   });
-  if (user) deps.outbox.enqueue(user.email, { name: 'mfa_changed', change: 'enabled' });
+  if (user) deps.outbox.enqueue(user.email, { name: 'mfa_changed', change: 'enabled' }, client.requestId);
   return codes;
 }
 
@@ -51,5 +51,5 @@ export async function disableTotp(deps: AuthDeps, principal: Principal, password
     if (!(await deps.mfa.remove(tx, principal.userId))) throw new AppError('mfa_not_enabled');
     await deps.events.record({ type: 'mfa_disabled', userId: principal.userId, sessionId: principal.sessionId, client, details: { factor: 'totp' } }, tx);
   });
-  deps.outbox.enqueue(account.user.email, { name: 'mfa_changed', change: 'disabled' });
+  deps.outbox.enqueue(account.user.email, { name: 'mfa_changed', change: 'disabled' }, client.requestId);
 }

@@ -32,7 +32,7 @@ export async function forgotPassword(deps: AuthDeps, email: string, client: Clie
       name: 'reset_password',
       link: `${deps.account.appUrl}/reset-password?token=${token}`,
       validForMinutes: linkMinutes(ttl),
-    });
+    }, client.requestId);
   });
 }
 
@@ -65,5 +65,5 @@ export async function resetPassword(deps: AuthDeps, input: PasswordReset, client
   await deps.cache.set(profileKey(user.id), user);
   // The owner proved control of the mailbox: a lockout from someone else's guesses no longer applies.
   await deps.lockout.succeed(user.email);
-  deps.outbox.enqueue(user.email, { name: 'password_changed', how: 'reset' });
+  deps.outbox.enqueue(user.email, { name: 'password_changed', how: 'reset' }, client.requestId);
 }

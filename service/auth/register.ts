@@ -44,7 +44,7 @@ export async function register(deps: AuthDeps, input: Registration, client: Clie
       const message = await issueVerification(deps, tx, user, client);
       return { user, sessionId: started?.sessionId, response: started?.response, message };
     });
-    deps.outbox.enqueue(user.email, message);
+    deps.outbox.enqueue(user.email, message, client.requestId);
     if (!response) return { status: 202, body: { verification_required: true, email: user.email } };
     // Filled, never overwritten: the link mailed above may already have verified the address.
     await deps.cache.add(profileKey(user.id), user);
@@ -54,7 +54,7 @@ export async function register(deps: AuthDeps, input: Registration, client: Clie
     if (!(required && isAppError(err) && err.code === 'email_taken')) throw err;
     const notified = await withinAddressBudget(deps, input.email);
     await deps.events.record({ type: 'registration_repeated', client, details: { email: input.email, notified } });
-    if (notified) deps.outbox.enqueue(input.email, { name: 'account_exists', forgotPasswordLink: `${deps.account.appUrl}/forgot-password` });
+    if (notified) deps.outbox.enqueue(input.email, { name: 'account_exists', forgotPasswordLink: `${deps.account.appUrl}/forgot-password` }, client.requestId);
     return { status: 202, body: { verification_required: true, email: input.email } };
   }
 }

@@ -35,7 +35,7 @@ export async function completeSignIn(
     return { ...started, signedIn: current.user };
   });
   const wasLocked = await deps.lockout.succeed(user.email);
-  if (wasLocked) deps.outbox.enqueue(user.email, { name: 'login_after_lockout', ip: client.ip, userAgent: client.userAgent });
+  if (wasLocked) deps.outbox.enqueue(user.email, { name: 'login_after_lockout', ip: client.ip, userAgent: client.userAgent }, client.requestId);
   // Filled so the `me` that follows a login is a cache hit; filled, never overwritten: a
   // verification committing after this transaction has cached the newer row.
   await deps.cache.add(profileKey(user.id), signedIn);

@@ -39,6 +39,6 @@ export async function resendVerification(deps: AuthDeps, email: string, client: 
     const account = await deps.users.findByEmail(email);
     if (!account || account.user.email_verified) return;
     const message = await deps.db.transaction('auth.resend_verification', (tx) => issueVerification(deps, tx, account.user, client));
-    deps.outbox.enqueue(account.user.email, message);
+    deps.outbox.enqueue(account.user.email, message, client.requestId);
   });
 }

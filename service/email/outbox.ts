@@ -20,8 +20,12 @@ import { renderEmail, storable, templateNames, type EmailTemplate } from './temp
 import type { MailTransport } from './transport.js';
 
 export interface Outbox {
-  /** Queues a message and returns at once. */
-  enqueue(to: string, template: EmailTemplate): void;
+  /**
+   * Queues a message and returns at once. `requestId` is the request that caused it, put on the
+   * log lines of its delivery while it waits in memory (a stored notice is sent by whichever
+   * replica claims it, long after).
+   */
+  enqueue(to: string, template: EmailTemplate, requestId?: string): void;
   /** Resolves once no message queued here is being stored, sent or waiting for a retry. */
   idle(): Promise<void>;
   /**
@@ -99,41 +103,41 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
   // ---- in memory: timers ----
 
-  const attempt = (to: string, template: EmailTemplate, number: number): void => {
+  const attempt = (to: string, template: EmailTemplate, requestId: string | undefined, number: number): void => {
     deliver(to, template).then(
       () => {
         metrics.emailsSent.inc({ template: template.name, result: 'sent' });
-        logger.debug('email sent', { template: template.name, attempt: number });
+        logger.debug('email sent', { template: template.name, attempt: number, request_id: requestId });
         settle();
       },
       (err: unknown) => {
         const error = errorMessage(err);
         if (number >= maxAttempts || closed) {
           metrics.emailsSent.inc({ template: template.name, result: 'failed' });
-          logger.error('email not delivered; giving up', { template: template.name, attempts: number, error });
+          logger.error('email not delivered; giving up', { template: template.name, attempts: number, request_id: requestId, error });
           settle();
           return;
         }
         metrics.emailsSent.inc({ template: template.name, result: 'retried' });
         const delay = retryDelayMs(number, baseDelayMs, maxDelayMs);
-        logger.warn('email delivery failed; will retry', { template: template.name, attempt: number, retry_in_ms: delay, error });
+        logger.warn('email delivery failed; will retry', { template: template.name, attempt: number, retry_in_ms: delay, request_id: requestId, error });
         const timer = setTimeout(() => {
           waiting.delete(timer);
-          attempt(to, template, number + 1);
+          attempt(to, template, requestId, number + 1);
         }, delay);
         waiting.set(timer, template.name);
       },
     );
   };
 
-  const enqueueInMemory = (to: string, template: EmailTemplate): void => {
+  const enqueueInMemory = (to: string, template: EmailTemplate, requestId: string | undefined): void => {
     if (closed || pending >= capacity) {
       metrics.emailsSent.inc({ template: template.name, result: 'dropped' });
-      logger.error(closed ? 'email dropped: shutting down' : `email dropped: ${capacity} messages already waiting`, { template: template.name });
+      logger.error(closed ? 'email dropped: shutting down' : `email dropped: ${capacity} messages already waiting`, { template: template.name, request_id: requestId });
       return;
     }
     pending += 1;
-    attempt(to, template, 1);
+    attempt(to, template, requestId, 1);
   };
 
   // ---- in PostgreSQL: claims ----
@@ -221,7 +225,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   // Notices left by an instance that stopped go out without waiting for the first tick.
   drain();
 
-  const enqueueStored = (queue: OutboxStore, to: string, template: EmailTemplate): void => {
+  const enqueueStored = (queue: OutboxStore, to: string, template: EmailTemplate, requestId: string | undefined): void => {
     pending += 1;
     track(queue.add(to, template)).then(
       (id) => {
@@ -229,17 +233,17 @@ export function createOutbox(options: OutboxOptions): Outbox {
         drain();
       },
       (err: unknown) => {
-        logger.warn('email outbox: cannot store the message; keeping it in memory', { template: template.name, error: errorMessage(err) });
+        logger.warn('email outbox: cannot store the message; keeping it in memory', { template: template.name, request_id: requestId, error: errorMessage(err) });
         settle();
-        enqueueInMemory(to, template);
+        enqueueInMemory(to, template, requestId);
       },
     );
   };
 
   return {
-    enqueue(to, template) {
-      if (store && storable[template.name] && !closed) enqueueStored(store, to, template);
-      else enqueueInMemory(to, template);
+    enqueue(to, template, requestId) {
+      if (store && storable[template.name] && !closed) enqueueStored(store, to, template, requestId);
+      else enqueueInMemory(to, template, requestId);
     },
 
     idle() {

@@ -53,14 +53,19 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions): Logger {
   const stream = options.stream ?? process.stdout;
   const service = options.service ?? 'keyward-service';
+  const access = createAccessLog({ stream, service, enabled: (level) => !logger.silent && logger.isLevelEnabled(level) });
   // Access lines wait for the end of their turn of the event loop; a winston line first writes
-  // out those queued before it, so the stream holds every line in the order it was logged.
+  // out those queued before it, so the stream holds every line in the order it was logged. The
+  // line is passed on at once and `done` called without waiting for the stream: a line held here
+  // would be overtaken by later access lines and lost at process.exit(). The stream's own buffer
+  // keeps the order, and its errors stay its own, as when winston wrote to it directly.
   const inOrder = new Writable({
     decodeStrings: false,
     // Only winston writes here, and it writes strings, which decodeStrings: false passes as they are.
     write(chunk: string, encoding, done) {
       access.flush();
-      stream.write(chunk, encoding, done);
+      stream.write(chunk, encoding);
+      done();
     },
   });
   const logger = winston.createLogger({
@@ -70,6 +75,14 @@ export function createLogger(options: LoggerOptions): Logger {
     format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
     transports: [new winston.transports.Stream({ stream: inOrder })],
   });
-  const access = createAccessLog({ stream, service, enabled: (level) => !logger.silent && logger.isLevelEnabled(level) });
   return Object.assign(logger, { access });
+}
+
+/**
+ * Writes the access lines still queued when the process ends, however it ends (process.exit()
+ * after a failed shutdown, a crash): no turn of the event loop follows to write them. Writes to
+ * a file or a pipe are synchronous on Linux, so they are out before the process is.
+ */
+export function flushAtExit(logger: Logger): void {
+  process.once('exit', () => logger.access.flush());
 }

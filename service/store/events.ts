@@ -38,8 +38,11 @@ export interface SecurityEvent {
   type: SecurityEventType;
   userId?: string | undefined;
   sessionId?: string | undefined;
-  /** The caller, when a request caused the event (a ClientInfo): its address and the request's id are kept. */
-  client?: EventOrigin;
+  /**
+   * The caller (a ClientInfo) when a request caused the event: its address and the request's id
+   * are kept. Not optional, so that a new call site decides rather than forgets.
+   */
+  client: EventOrigin | undefined;
   details?: Record<string, unknown>;
 }
 

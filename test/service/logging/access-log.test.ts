@@ -66,15 +66,6 @@ describe('the access log (service/logging/access-log)', () => {
     expect(written.join('').trimEnd().split('\n').map((l) => JSON.parse(l)['route'])).to.deep.equal(['/health/live']);
   });
 
-  it('keeps the order in which lines were logged: queued access lines go out before a later winston line', async () => {
-    const { logger, lines } = capturingLogger('info');
-    logger.access.write('info', 'request', { ...entry, requestId: 'first' });
-    logger.info('second');
-    logger.access.write('info', 'request', { ...entry, requestId: 'third' });
-    await turn();
-    expect(lines.map((l) => l['request_id'] ?? l['message'])).to.deep.equal(['first', 'second', 'third']);
-  });
-
   it('follows its winston logger: its level and silent', async () => {
     const { logger, lines } = capturingLogger('info');
     logger.access.write('debug', 'request', { ...entry, requestId: 'probe' });
