@@ -45,3 +45,19 @@ export function locateBinaries(env: NodeJS.ProcessEnv = process.env): Binaries {
   }
   return binaries;
 }
+
+/**
+ * The kubectl build.sh builds beside the control plane, of the API server's own version. The one
+ * on the image is two minor versions older, outside kubectl's skew policy (one minor either way),
+ * so the tests, the demo and `npm run cluster` drive the cluster with this one.
+ */
+export function locateKubectl(env: NodeJS.ProcessEnv = process.env): string {
+  const path = join(cacheBinDir(env), 'kubectl');
+  if (!executable(path)) {
+    throw new Error(
+      `kubectl of the control plane's version not built: ${path} is missing.\n` +
+        `Build it with:  bash hack/cluster/build.sh   (it builds only what is missing: a few minutes)`,
+    );
+  }
+  return path;
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kwok) from Go modules with this machine's Go toolchain.
+# kube-scheduler, kwok) and a kubectl of the same version from Go modules with
+# this machine's Go toolchain.
 #
 #   bash hack/cluster/build.sh              build whatever is missing
 #   bash hack/cluster/build.sh --print-bin-dir
@@ -9,7 +10,7 @@
 # there). Binaries are cached outside the repository, keyed by those versions:
 #   ${KEYWARD_CACHE_DIR:-$HOME/.cache/keyward}/control-plane/<k8s>-etcd<v>-kwok<v>/bin/
 # If KUBEBUILDER_ASSETS names a directory holding etcd and kube-apiserver, those
-# two are used as they are and only the other three are built.
+# two are used as they are and only the other four are built.
 #
 # Environment: KEYWARD_CACHE_DIR, KUBEBUILDER_ASSETS, KEYWARD_BUILD_JOBS (go
 # build -p, default 2: the machines have 2 cores and are shared).
@@ -52,7 +53,9 @@ present() { # <name>
   esac
 }
 
-components=(etcd kwok kube-apiserver kube-controller-manager kube-scheduler)
+# kubectl too: the one on the image is older than this API server by more than the one minor
+# version kubectl's skew policy allows, and the tests and the demo drive the cluster with it.
+components=(etcd kwok kube-apiserver kube-controller-manager kube-scheduler kubectl)
 missing=()
 for c in "${components[@]}"; do present "$c" || missing+=("$c"); done
 if [[ ${#missing[@]} -eq 0 ]]; then
@@ -77,7 +80,8 @@ build() { # <name> <module dir> <package> <ldflags>
   local name="$1" started=$SECONDS
   echo "[$name] go build $3"
   go_build "$name" "$2" "$3" "$4" "$bin_dir"
-  echo "[$name] done in $((SECONDS - started))s ($("$bin_dir/$name" --version 2> /dev/null | head -n1 || true))"
+  # kubectl has no --version flag: `kubectl version --client`.
+  echo "[$name] done in $((SECONDS - started))s ($({ "$bin_dir/$name" --version || "$bin_dir/$name" version --client; } 2> /dev/null | head -n1 || true))"
 }
 
 k8s_minor="${k8s_version#v1.}"
@@ -91,7 +95,7 @@ for c in "${missing[@]}"; do
   case "$c" in
     etcd) build etcd "$mods/etcd" . "-s -w" ;;
     kwok) build kwok "$mods/kwok" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${kwok_version#v}" ;;
-    kube-*) build "$c" "$mods/k8s" "k8s.io/kubernetes/cmd/$c" "$k8s_ldflags" ;;
+    kube-* | kubectl) build "$c" "$mods/k8s" "k8s.io/kubernetes/cmd/$c" "$k8s_ldflags" ;;
   esac
 done
 echo "control plane $key built in $((SECONDS - started_all))s: $bin_dir"

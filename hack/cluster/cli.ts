@@ -4,7 +4,7 @@ import { existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { buildScript } from './binaries.js';
+import { buildScript, locateKubectl } from './binaries.js';
 import { probe, startControlPlane, stopComponents, type ControlPlane } from './control-plane.js';
 import { applyDemo, demoUsage, startDemoService } from './demo.js';
 import { commandLine, stopPid } from './process.js';
@@ -87,7 +87,7 @@ function applyCrds(ctx: UpContext, opts: UpOptions): void {
   const files = existsSync(crdDir) ? readdirSync(crdDir).filter((f) => /\.ya?ml$/.test(f)) : [];
   if (!opts.crds || files.length === 0) return;
   const kubectl = (args: string[]) =>
-    execFileSync('kubectl', ['--kubeconfig', ctx.plane.kubeconfigPath, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync(locateKubectl(), ['--kubeconfig', ctx.plane.kubeconfigPath, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
   console.log(`applying ${files.length} CRD file(s) from crds/`);
   try {
     kubectl(['apply', '--server-side', ...files.flatMap((f) => ['-f', join(crdDir, f)])]);
@@ -141,6 +141,7 @@ async function up(opts: UpOptions): Promise<void> {
 function printUsage(kubeconfig: string, demo = false): void {
   console.log(`
   export KUBECONFIG=${kubeconfig}
+  export PATH=${dirname(locateKubectl())}:$PATH   # a kubectl of the cluster's version
 
   kubectl get nodes
   kubectl create deployment hello --image=example/hello:1.0 --replicas=3

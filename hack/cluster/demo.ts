@@ -9,6 +9,7 @@ import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments, stringify } from 'yaml';
+import { locateKubectl } from './binaries.js';
 import { isHealthy } from './http.js';
 import { freePorts } from './ports.js';
 import type { ClusterState } from './state.js';
@@ -86,7 +87,7 @@ export async function startDemoService(ctx: DemoContext): Promise<string> {
 /** Applies the namespace, the Secrets and the AuthService from examples/, then waits for it to be Healthy. */
 export function applyDemo(ctx: DemoContext): void {
   const kubectl = (args: string[], input?: string) =>
-    execFileSync('kubectl', ['--kubeconfig', ctx.kubeconfig, ...args], { input, stdio: [input === undefined ? 'ignore' : 'pipe', 'inherit', 'inherit'] });
+    execFileSync(locateKubectl(), ['--kubeconfig', ctx.kubeconfig, ...args], { input, stdio: [input === undefined ? 'ignore' : 'pipe', 'inherit', 'inherit'] });
   const examples = join(ctx.repoRoot, 'examples');
   ctx.log('applying examples/secrets.yaml (with generated keys) and examples/authservice.yaml');
   kubectl(['apply', '--server-side', '-f', '-'], fillSecrets(readFileSync(join(examples, 'secrets.yaml'), 'utf8')));

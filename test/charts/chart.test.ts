@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
+import { locateKubectl } from '../../hack/cluster/binaries.js';
 import type { KubeClient, KubeObject } from '../../operator/kube/client.js';
 import { adminClient, sharedControlPlane } from '../support/cluster.js';
 import { eventually } from '../support/eventually.js';
@@ -199,7 +200,7 @@ describe('charts/keyward-operator', function () {
     const release = `kw-${Math.random().toString(16).slice(2, 8)}`;
     const fullname = `${release}-keyward-operator`;
     const env = () => ({ ...process.env, HELM_CACHE_HOME: join(helmHome, 'cache'), HELM_CONFIG_HOME: join(helmHome, 'config'), HELM_DATA_HOME: join(helmHome, 'data') });
-    const kubectl = (args: string[], input?: string) => run('kubectl', ['--kubeconfig', kubeconfig, ...args], { input });
+    const kubectl = (args: string[], input?: string) => run(locateKubectl(), ['--kubeconfig', kubeconfig, ...args], { input });
     const helm = (args: string[]) => runTool('helm', [...args, '--kubeconfig', kubeconfig], { env: env() });
 
     before(async function () {

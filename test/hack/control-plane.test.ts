@@ -1,5 +1,6 @@
 // The local control plane the other suites run against: real etcd,
 // kube-apiserver, kube-controller-manager, kube-scheduler and kwok processes.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { locateBinaries } from '../../hack/cluster/binaries.js';
+import { locateBinaries, locateKubectl } from '../../hack/cluster/binaries.js';
 import { type ControlPlane, startControlPlane } from '../../hack/cluster/control-plane.js';
 import { freePorts } from '../../hack/cluster/ports.js';
 import { isAlive } from '../../hack/cluster/process.js';
@@ -87,6 +88,12 @@ describe('hack/cluster control plane', function () {
     expect(version.gitVersion).to.match(/^v1\.34\.\d+$/);
     expect(version.major).to.equal('1');
     expect(version.minor).to.equal('34');
+  });
+
+  it('comes with a kubectl of its own minor version, inside the skew kubectl supports', () => {
+    const out = execFileSync(locateKubectl(), ['version', '--kubeconfig', plane.kubeconfigPath, '-o', 'json'], { encoding: 'utf8' });
+    const { clientVersion, serverVersion } = JSON.parse(out) as Record<'clientVersion' | 'serverVersion', { major: string; minor: string }>;
+    expect(clientVersion).to.include({ major: '1', minor: serverVersion.minor });
   });
 
   it('brings a Deployment in a new namespace to Available with every replica ready', async () => {

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { locateBinaries } from '../../hack/cluster/binaries.js';
+import { locateBinaries, locateKubectl } from '../../hack/cluster/binaries.js';
 import { demoName, demoNamespace, fillSecrets } from '../../hack/cluster/demo.js';
 import { isAlive } from '../../hack/cluster/process.js';
 import { readState } from '../../hack/cluster/state.js';
@@ -97,7 +97,7 @@ describe('examples/ and up --demo', function () {
       }
       const state = readState(dir);
       expect(state?.extras.map((e) => e.name)).to.have.members(['keyward-service (demo)', 'keyward-operator']);
-      const kubectl = (...args: string[]) => execFileSync('kubectl', ['--kubeconfig', state?.kubeconfig ?? '', ...args], { encoding: 'utf8' });
+      const kubectl = (...args: string[]) => execFileSync(locateKubectl(), ['--kubeconfig', state?.kubeconfig ?? '', ...args], { encoding: 'utf8' });
       expect(kubectl('get', 'authservice', demoName, '-n', demoNamespace, '-o', 'jsonpath={.status.phase} {.status.activeColor} {.status.readyReplicas}')).to.equal('Healthy blue 3');
       expect(kubectl('get', 'secrets', '-n', demoNamespace, '-o', 'name').split('\n').filter(Boolean).sort()).to.include.members([
         'secret/auth-db', 'secret/auth-jwt', 'secret/auth-redis', 'secret/auth-smtp', 'secret/auth-totp', 'secret/backup-creds', 'secret/backup-key',

@@ -4,6 +4,7 @@
 // columns, short name and category.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
+import { locateKubectl } from '../../../hack/cluster/binaries.js';
 import { withDefaults } from '../../../operator/api/defaults.js';
 import type { AuthService, AuthServiceInput } from '../../../operator/api/types.js';
 import type { KubeClient, KubeObject } from '../../../operator/kube/client.js';
@@ -162,7 +163,7 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
     await client.mergePatch(`${path('columns')}/status`, {
       status: { activeColor: 'blue', activeImage: input.spec.image, readyText: '3/3', phase: 'Healthy', activeRevision: '7c9f3a1b2d' },
     });
-    const kubectl = (...args: string[]) => execFileSync('kubectl', ['--kubeconfig', kubeconfig, '-n', namespace, ...args], { encoding: 'utf8' });
+    const kubectl = (...args: string[]) => execFileSync(locateKubectl(), ['--kubeconfig', kubeconfig, '-n', namespace, ...args], { encoding: 'utf8' });
     const table = kubectl('get', 'authsvc', 'columns');
     const [header, row] = table.trim().split('\n');
     expect(header?.split(/\s+/)).to.deep.equal(['NAME', 'ACTIVE', 'IMAGE', 'READY', 'PHASE', 'AGE']);
