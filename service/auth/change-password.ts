@@ -18,7 +18,7 @@ export async function changePassword(deps: AuthDeps, principal: Principal, input
   const account = await deps.users.findByIdWithHash(principal.userId);
   if (!account) throw new AppError('session_revoked');
   await checkCurrentPassword(deps, account, input.current_password, client, 'change_password');
-  checkPassword(input.new_password);
+  checkPassword(input.new_password, 'new_password');
   if (input.new_password === input.current_password) throw new AppError('password_unchanged', { details: { field: 'new_password' } });
   const passwordHash = await deps.passwords.hash(input.new_password);
   const revoked = await deps.db.transaction('auth.change_password', async (tx) => {

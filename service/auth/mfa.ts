@@ -33,7 +33,7 @@ export async function confirmTotp(deps: AuthDeps, principal: Principal, code: st
   if (step === undefined) throw new AppError('invalid_mfa_code');
   const codes = newRecoveryCodes();
   const user = await deps.db.transaction('auth.mfa_enable', async (tx) => {
-    if (!(await deps.mfa.confirm(tx, principal.userId, step))) throw new AppError('mfa_not_enrolled');
+    if (!(await deps.mfa.confirm(tx, principal.userId, factor, step))) throw new AppError('mfa_not_enrolled');
     await deps.mfa.reseal(tx, principal.userId, factor);
     await deps.mfa.replaceRecoveryCodes(tx, principal.userId, recoveryCodeHashes(codes));
     await deps.events.record({ type: 'mfa_enabled', userId: principal.userId, sessionId: principal.sessionId, client, details: { factor: 'totp' } }, tx);

@@ -23,9 +23,9 @@ export function isCommonPassword(password: string): boolean {
 }
 
 /** Throws AppError `password_too_short`, `password_too_long` or `password_too_common`. */
-export function checkPassword(password: string): void {
+export function checkPassword(password: string, field = 'password'): void {
   const bytes = Buffer.byteLength(password, 'utf8');
-  if (bytes < MIN_PASSWORD_BYTES) throw new AppError('password_too_short', { details: { field: 'password' } });
-  if (bytes > MAX_PASSWORD_BYTES) throw new AppError('password_too_long', { details: { field: 'password' } });
-  if (isCommonPassword(password)) throw new AppError('password_too_common', { details: { field: 'password' } });
+  if (bytes < MIN_PASSWORD_BYTES) throw new AppError('password_too_short', { details: { field } });
+  if (bytes > MAX_PASSWORD_BYTES) throw new AppError('password_too_long', { details: { field } });
+  if (isCommonPassword(password)) throw new AppError('password_too_common', { details: { field } });
 }

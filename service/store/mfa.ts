@@ -39,8 +39,11 @@ export interface MfaStore {
   savePending(userId: string, secret: string): Promise<boolean>;
   /** After a successful use of a stale factor: encrypts it again with the current key. A no-op otherwise. */
   reseal(tx: Queryable, userId: string, factor: OpenedTotpFactor): Promise<void>;
-  /** Turns a pending factor on, recording the step of the code that confirmed it; false if none is pending. */
-  confirm(tx: Queryable, userId: string, step: number): Promise<boolean>;
+  /**
+   * Turns the pending factor `factor` (as opened) on, recording the step of the code that confirmed
+   * it; false if none is pending, or if another enrolment has replaced its secret since.
+   */
+  confirm(tx: Queryable, userId: string, factor: OpenedTotpFactor, step: number): Promise<boolean>;
   /** Records an accepted code's step; false when that step (or a later one) was already used: a replay. */
   useStep(tx: Queryable, userId: string, step: number): Promise<boolean>;
   /** Deletes the factor and its recovery codes; false when there was no confirmed factor. */
@@ -137,10 +140,11 @@ export function createMfaStore(db: Database, keys: TotpKeyRing | undefined): Mfa
       // Only if the row still holds what was decrypted: a concurrent change is left alone.
       await tx.query('UPDATE totp_factors SET secret = $3 WHERE user_id = $1 AND secret = $2', [userId, factor.stored, sealSecret(keys, userId, factor.secret)]);
     },
-    async confirm(tx, userId, step) {
+    async confirm(tx, userId, factor, step) {
+      // Only the secret the code was checked against: an enrolment racing this one may have replaced it.
       const { rowCount } = await tx.query(
-        'UPDATE totp_factors SET confirmed_at = now(), last_used_step = $2 WHERE user_id = $1 AND confirmed_at IS NULL',
-        [userId, step],
+        'UPDATE totp_factors SET confirmed_at = now(), last_used_step = $3 WHERE user_id = $1 AND secret = $2 AND confirmed_at IS NULL',
+        [userId, factor.stored, step],
       );
       return (rowCount ?? 0) > 0;
     },

@@ -87,6 +87,11 @@ describe('POST /api/auth/change-password', () => {
     const { account, current } = await twoSessions();
     const common = await mailing.service.request('POST', '/api/auth/change-password', { token: current.access_token, body: { current_password: account.password, new_password: 'password123' } });
     expect(common.body.error.code).to.equal('password_too_common');
+    // The request's own field name, as every validation error gives it.
+    expect(common.body.error.details).to.deep.equal({ field: 'new_password' });
+    const short = await mailing.service.request('POST', '/api/auth/change-password', { token: current.access_token, body: { current_password: account.password, new_password: 'short' } });
+    expect(short.status).to.equal(400);
+    expect(short.body.error).to.include({ code: 'password_too_short' }).and.to.have.deep.property('details', { field: 'new_password' });
     const same = await mailing.service.request('POST', '/api/auth/change-password', { token: current.access_token, body: { current_password: account.password, new_password: account.password } });
     expect(same.status).to.equal(400);
     expect(same.body.error.code).to.equal('password_unchanged');
