@@ -22,7 +22,7 @@ import { measure, type ServiceUrlResolver } from './analysis-runner.js';
 import { applyLayout, observe, observeDeployment } from './blue-green.js';
 import { isSubset } from './drift.js';
 import type { EventRecorder } from './events.js';
-import { desiredStatus, mergeConditions, onlyProgress, type FeatureState, type StatusFacts } from './status.js';
+import { desiredStatus, mergeConditions, onlyProgress, ownStatus, type FeatureState, type StatusFacts } from './status.js';
 
 /** Read access to what the informers hold. */
 export interface Caches {
@@ -247,9 +247,10 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     deps.now().toISOString(),
   );
   let progressDueMs: number | undefined;
-  if (!isSubset(status, auth.status ?? {}) || !isSubset(auth.status ?? {}, status)) {
+  const live = ownStatus(auth.status);
+  if (!isSubset(status, live ?? {}) || !isSubset(live ?? {}, status)) {
     const lastWrite = deps.statusWrites.get(key);
-    const wait = lastWrite !== undefined && decision.events.length === 0 && onlyProgress(auth.status, status) ? lastWrite + PROGRESS_WRITE_INTERVAL_MS - deps.now().getTime() : 0;
+    const wait = lastWrite !== undefined && decision.events.length === 0 && onlyProgress(live, status) ? lastWrite + PROGRESS_WRITE_INTERVAL_MS - deps.now().getTime() : 0;
     if (wait > 0) {
       // Written by the pass this asks for, unless a pass with a real change comes first.
       progressDueMs = wait;

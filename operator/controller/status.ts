@@ -133,3 +133,15 @@ export function onlyProgress(current: AuthServiceStatus | undefined, next: AuthS
   const b = withoutProgress(next);
   return isSubset(a, b) && isSubset(b, a);
 }
+
+/**
+ * The live status as this operator writes it, for comparing with the one it would write:
+ * `status.rollout.commands` belongs to the CLI (rollout/commands.ts) and is never in what the
+ * operator applies. Left in, one command made the two differ for the rest of the object's life,
+ * and every pass wrote the status again.
+ */
+export function ownStatus(live: AuthServiceStatus | undefined): AuthServiceStatus | undefined {
+  if (!live?.rollout || !('commands' in live.rollout)) return live;
+  const { commands: _cli, ...rollout } = live.rollout;
+  return { ...live, rollout };
+}

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { AuthServiceStatus } from '../../../operator/api/types.js';
-import { onlyProgress } from '../../../operator/controller/status.js';
+import { onlyProgress, ownStatus } from '../../../operator/controller/status.js';
 
 const deploying = (ready: number): AuthServiceStatus => ({
   observedGeneration: 1,
@@ -32,5 +32,14 @@ describe('status: onlyProgress', () => {
     expect(onlyProgress(deploying(2), { ...deploying(3), rollout: { step: 'PrePromotionAnalysis' } }), 'rollout step').to.equal(false);
     expect(onlyProgress(deploying(2), { ...deploying(3), replicas: 7 }), 'desired replicas').to.equal(false);
     expect(onlyProgress(deploying(2), { ...deploying(3), conditions: deploying(3).conditions!.slice(1) }), 'a condition gone').to.equal(false);
+  });
+});
+
+describe('status: ownStatus', () => {
+  it("leaves out the CLI's commands, and nothing else, from the live status it compares with", () => {
+    const live: AuthServiceStatus = { ...deploying(3), rollout: { step: 'Stable', commands: { abort: '2026-11-28T18:01:00.000Z' } } };
+    expect(ownStatus(live)).to.deep.equal({ ...deploying(3), rollout: { step: 'Stable' } });
+    expect(ownStatus(deploying(3))).to.deep.equal(deploying(3));
+    expect(ownStatus(undefined)).to.equal(undefined);
   });
 });
