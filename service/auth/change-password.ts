@@ -7,7 +7,7 @@ import { AppError } from '../errors.js';
 import { checkPassword } from '../passwords/policy.js';
 import type { Principal } from './authenticate.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
-import { checkCurrentPassword } from './password-check.js';
+import { checkCurrentPassword, stillAllowed } from './password-check.js';
 
 export interface PasswordChange {
   current_password: string;
@@ -24,6 +24,7 @@ export async function changePassword(deps: AuthDeps, principal: Principal, input
   const revoked = await deps.db.transaction('auth.change_password', async (tx) => {
     // First: its row lock is what a concurrent sign-in waits for or has waited for (lockForSignIn), so
     // a login that checked the old password either sees the new hash or has its session revoked below.
+    await stillAllowed(deps, tx, principal, account);
     await deps.users.setPassword(tx, principal.userId, passwordHash);
     // A reset link mailed before the change must not undo it, nor may a login that passed the old
     // password and waits for its second factor finish with it.

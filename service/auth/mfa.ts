@@ -9,7 +9,7 @@ import { newRecoveryCodes, recoveryCodeHashes } from '../mfa/recovery-codes.js';
 import { matchTotp, newTotpSecret, otpauthUri } from '../mfa/totp.js';
 import type { Principal } from './authenticate.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
-import { checkCurrentPassword } from './password-check.js';
+import { checkCurrentPassword, stillAllowed } from './password-check.js';
 
 export interface TotpEnrollment {
   secret: string;
@@ -48,6 +48,7 @@ export async function disableTotp(deps: AuthDeps, principal: Principal, password
   if (!account) throw new AppError('session_revoked');
   await checkCurrentPassword(deps, account, password, client, 'mfa_disable');
   await deps.db.transaction('auth.mfa_disable', async (tx) => {
+    await stillAllowed(deps, tx, principal, account);
     if (!(await deps.mfa.remove(tx, principal.userId))) throw new AppError('mfa_not_enabled');
     await deps.events.record({ type: 'mfa_disabled', userId: principal.userId, sessionId: principal.sessionId, client, details: { factor: 'totp' } }, tx);
   });

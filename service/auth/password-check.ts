@@ -7,6 +7,8 @@
 import { AppError } from '../errors.js';
 import { releasingOnError } from '../security/limits.js';
 import type { UserWithHash } from '../store/users.js';
+import type { Queryable } from '../db/pool.js';
+import type { Principal } from './authenticate.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
 
 export async function checkCurrentPassword(deps: AuthDeps, account: UserWithHash, password: string, client: ClientInfo, during: string): Promise<void> {
@@ -25,4 +27,17 @@ export async function checkCurrentPassword(deps: AuthDeps, account: UserWithHash
   await deps.events.record({ type: 'login_failed', userId: id, client, details: { reason: reservation.allowed ? 'wrong_password' : 'locked', during } });
   if (lockedFor !== undefined) await deps.events.record({ type: 'account_locked', userId: id, client, details: { seconds: lockedFor } });
   throw new AppError('invalid_password');
+}
+
+/**
+ * First thing in the transaction of a change checkCurrentPassword allowed: the password it
+ * verified must still be the account's, and the caller's session still live. The check and the
+ * bcrypt work before it take long enough for a reset or a logout-all by the owner to land in
+ * between, and the change must not then go through on the strength of what they revoked.
+ */
+export async function stillAllowed(deps: AuthDeps, tx: Queryable, principal: Principal, verified: UserWithHash): Promise<void> {
+  const current = await deps.users.lockForChange(tx, principal.userId);
+  if (!current) throw new AppError('session_revoked');
+  if (current.passwordHash !== verified.passwordHash) throw new AppError('invalid_password');
+  if (!(await deps.sessions.holdActive(tx, principal.sessionId, principal.userId))) throw new AppError('session_revoked');
 }

@@ -48,6 +48,11 @@ export interface SessionStore {
    * False means "not known here", not "revoked": the caller asks isActive.
    */
   knownActive(sessionId: string, userId: string): boolean;
+  /**
+   * isActive read from PostgreSQL inside `tx`, with the row share-locked until it ends: a
+   * revocation committed first is seen, and one that comes later waits for the caller's change.
+   */
+  holdActive(tx: Queryable, sessionId: string, userId: string): Promise<boolean>;
   revoke(sessionId: string, reason: RevocationReason, tx?: Queryable): Promise<boolean>;
   revokeAllForUser(userId: string, reason: RevocationReason, options?: RevokeAllOptions): Promise<string[]>;
   /** Live sessions of the user, most recently used first. */
@@ -102,6 +107,15 @@ export function createSessionStore(db: Database, cache: Cache, now: () => number
         if (shared) await cache.add(cacheKey(sessionId), state);
       }
       return live(state, userId, now());
+    },
+
+    async holdActive(tx, sessionId, userId) {
+      if (!uuidPattern.test(sessionId)) return false;
+      const { rows } = await tx.query(
+        'SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now() FOR SHARE',
+        [sessionId, userId],
+      );
+      return rows.length > 0;
     },
 
     knownActive(sessionId, userId) {

@@ -59,6 +59,12 @@ export interface UserStore {
    * or waits until the sign-in's session exists, and revokes it with the others.
    */
   lockForSignIn(tx: Queryable, id: string): Promise<UserWithHash | undefined>;
+  /**
+   * The account, with the row locked for update until `tx` ends: a change that must see the hash
+   * it verified still in place (change-password, turning MFA off) reads it this way, after any
+   * change or reset that committed first and before any that comes later.
+   */
+  lockForChange(tx: Queryable, id: string): Promise<UserWithHash | undefined>;
   /** Takes the row lock that sign-ins wait for (lockForSignIn): call it first in a password change's transaction. */
   setPassword(tx: Queryable, id: string, passwordHash: string): Promise<PublicUser>;
   /** Sets email_verified_at unless it is set already; returns the user as it now is. */
@@ -92,6 +98,10 @@ export function createUserStore(db: Database): UserStore {
     findByIdWithHash,
     async lockForSignIn(tx, id) {
       const { rows } = await tx.query<UserRow>('SELECT * FROM users WHERE id = $1 FOR SHARE', [id]);
+      return toAccount(rows[0]);
+    },
+    async lockForChange(tx, id) {
+      const { rows } = await tx.query<UserRow>('SELECT * FROM users WHERE id = $1 FOR UPDATE', [id]);
       return toAccount(rows[0]);
     },
     async setPassword(tx, id, passwordHash) {

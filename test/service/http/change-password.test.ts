@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import pg from 'pg';
+import { eventually } from '../../support/eventually.js';
 import { query } from '../../support/db.js';
 import { newAccount, serviceWithSmtp } from '../../support/service.js';
 import { enrollTotp } from './mfa-enrollment.js';
@@ -96,6 +98,49 @@ describe('POST /api/auth/change-password', () => {
     expect(same.status).to.equal(400);
     expect(same.body.error.code).to.equal('password_unchanged');
     expect((await mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } })).status).to.equal(200);
+  });
+
+  describe('when the owner acts while the change is being checked', () => {
+    /**
+     * Runs `write` in a transaction of its own and sends the change while it is open: the change
+     * passes its password check (it reads the committed row), then waits on the row `write`
+     * locked. Commits once it waits, and returns the change's answer.
+     */
+    const changeRacing = async (write: (db: pg.Client) => Promise<unknown>, token: string, password: string): Promise<{ status: number; body: { error: { code: string } } }> => {
+      const db = new pg.Client({ connectionString: mailing.service.databaseUrl });
+      await db.connect();
+      try {
+        await db.query('BEGIN');
+        await write(db);
+        const change = mailing.service.request('POST', '/api/auth/change-password', { token, body: { current_password: password, new_password: 'the attacker chose this' } });
+        await eventually('the change waiting on the locked row', async () => {
+          const rows = await query(mailing.service.databaseUrl, `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()`);
+          return rows.length > 0 ? true : undefined;
+        });
+        await db.query('COMMIT');
+        return await change;
+      } finally {
+        await db.end();
+      }
+    };
+
+    it('refuses it with 403 invalid_password when a reset lands first: the password it verified is gone', async () => {
+      const { account, current, userId } = await twoSessions();
+      const res = await changeRacing((db) => db.query(`UPDATE users SET password_hash = 'set by a reset' WHERE id = $1`, [userId]), current.access_token!, account.password);
+      expect(res.status).to.equal(403);
+      expect(res.body.error.code).to.equal('invalid_password');
+      const [row] = await query(mailing.service.databaseUrl, 'SELECT password_hash FROM users WHERE id = $1', [userId]);
+      expect(row!['password_hash']).to.equal('set by a reset');
+    });
+
+    it('refuses it with 401 session_revoked when the caller is signed out first', async () => {
+      const { account, current } = await twoSessions();
+      const sid = JSON.parse(Buffer.from(current.access_token!.split('.')[1]!, 'base64url').toString()).sid as string;
+      const res = await changeRacing((db) => db.query('UPDATE sessions SET revoked_at = now() WHERE id = $1', [sid]), current.access_token!, account.password);
+      expect(res.status).to.equal(401);
+      expect(res.body.error.code).to.equal('session_revoked');
+      expect((await mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } })).status, 'the password is unchanged').to.equal(200);
+    });
   });
 
   it('needs an access token', async () => {
