@@ -1,8 +1,10 @@
 /**
  * Turning the TOTP second factor on and off. Enrolling hands out a secret and
  * its otpauth:// URI; the factor is on only once a code from the app confirms
- * it, and that answer carries ten recovery codes, shown this once. Turning it
- * off needs the password. Each change is audited and mailed to the owner.
+ * it together with the password, and that answer carries ten recovery codes,
+ * shown this once. Turning it off needs the password too: an access token alone
+ * (a stolen one, say) can neither put a factor of its own on the account nor
+ * take the owner's off. Each change is audited and mailed to the owner.
  */
 import { AppError } from '../errors.js';
 import { newRecoveryCodes, recoveryCodeHashes } from '../mfa/recovery-codes.js';
@@ -25,14 +27,23 @@ export async function enrollTotp(deps: AuthDeps, principal: Principal, client: C
   return { secret, otpauth_uri: otpauthUri({ secret, issuer: deps.account.totpIssuer, account: user.email }) };
 }
 
-export async function confirmTotp(deps: AuthDeps, principal: Principal, code: string, client: ClientInfo): Promise<string[]> {
+export interface TotpConfirmation {
+  code: string;
+  password: string;
+}
+
+export async function confirmTotp(deps: AuthDeps, principal: Principal, input: TotpConfirmation, client: ClientInfo): Promise<string[]> {
+  const account = await deps.users.findByIdWithHash(principal.userId);
+  if (!account) throw new AppError('session_revoked');
+  await checkCurrentPassword(deps, account, input.password, client, 'mfa_enable');
   const factor = await deps.mfa.open(principal.userId);
   if (!factor) throw new AppError('mfa_not_enrolled');
   if (factor.confirmed) throw new AppError('mfa_already_enabled');
-  const step = matchTotp(factor.secret, code.trim(), deps.now());
+  const step = matchTotp(factor.secret, input.code.trim(), deps.now());
   if (step === undefined) throw new AppError('invalid_mfa_code');
   const codes = newRecoveryCodes();
   const user = await deps.db.transaction('auth.mfa_enable', async (tx) => {
+    await stillAllowed(deps, tx, principal, account);
     if (!(await deps.mfa.confirm(tx, principal.userId, factor, step))) throw new AppError('mfa_not_enrolled');
     await deps.mfa.reseal(tx, principal.userId, factor);
     await deps.mfa.replaceRecoveryCodes(tx, principal.userId, recoveryCodeHashes(codes));

@@ -38,6 +38,7 @@ export const schemas = {
   resetPassword: z.strictObject({ token: token('a reset token'), password }),
   changePassword: z.strictObject({ current_password: password, new_password: password }),
   totpConfirm: z.strictObject({ code }),
+  totpEnable: z.strictObject({ code, password }),
   totpDisable: z.strictObject({ password }),
   mfaVerify: z.strictObject({ mfa_token: token('an MFA token'), code }),
 };

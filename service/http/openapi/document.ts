@@ -108,9 +108,9 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
   },
   '/api/auth/mfa/totp/confirm': {
     post: {
-      summary: 'Turn the factor on with a code from the app; answers ten single-use recovery codes, shown once.',
-      tag: 'mfa', bearer: true, body: schemas.totpConfirm, ok: { 200: ref('RecoveryCodes') },
-      errors: ['invalid_mfa_code', 'mfa_not_enrolled', 'mfa_already_enabled', 'mfa_unavailable', ...storage],
+      summary: 'Turn the factor on with a code from the app and the password (wrong passwords count toward the lockout); answers ten single-use recovery codes, shown once.',
+      tag: 'mfa', bearer: true, body: schemas.totpEnable, ok: { 200: ref('RecoveryCodes') },
+      errors: ['invalid_password', 'invalid_mfa_code', 'mfa_not_enrolled', 'mfa_already_enabled', 'mfa_unavailable', ...storage],
     },
   },
   '/api/auth/mfa/totp/disable': {

@@ -44,7 +44,7 @@ describe('POST /api/auth/change-password', () => {
   it('voids a login that passed the old password and waits for its second factor', async () => {
     const account = newAccount();
     const registered = (await mailing.service.request('POST', '/api/auth/register', { body: account })).body;
-    const { recoveryCodes } = await enrollTotp(mailing.service, registered.access_token);
+    const { recoveryCodes } = await enrollTotp(mailing.service, registered.access_token, account.password);
     const half = await mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
     expect(half.body.mfa_required).to.equal(true);
     const changed = await mailing.service.request('POST', '/api/auth/change-password', {

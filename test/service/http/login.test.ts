@@ -155,7 +155,7 @@ describe('POST /api/auth/login', () => {
     it('issues no second-factor challenge for the old password either', async () => {
       const account = newAccount();
       const registered = (await service.request('POST', '/api/auth/register', { body: account })).body;
-      await enrollTotp(service, registered.access_token);
+      await enrollTotp(service, registered.access_token, account.password);
       const res = await loginDuringChange(registered.user.id, account.email, account.password);
       expect(res.status).to.equal(401);
       expect(res.body.error.code).to.equal('invalid_credentials');

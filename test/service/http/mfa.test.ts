@@ -20,7 +20,7 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
     const registered = (await mailing.service.request('POST', '/api/auth/register', { body: account })).body;
     const enroll = await mailing.service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token });
     expect(enroll.status).to.equal(200);
-    const confirm = await mailing.service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: totp(enroll.body.secret, Date.now()) } });
+    const confirm = await mailing.service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: totp(enroll.body.secret, Date.now()), password: account.password } });
     expect(confirm.status).to.equal(200);
     return { account, userId: registered.user.id, accessToken: registered.access_token, secret: enroll.body.secret, recoveryCodes: confirm.body.recovery_codes };
   };
@@ -49,16 +49,24 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
     expect(login.body).to.have.property('access_token');
   });
 
-  it('confirms with a code: ten recovery codes, stored only hashed; a wrong code is refused', async () => {
+  it('confirms with a code and the password: ten recovery codes, stored only hashed; a wrong code or password is refused', async () => {
     const account = newAccount();
     const registered = (await mailing.service.request('POST', '/api/auth/register', { body: account })).body;
     const { secret } = (await mailing.service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token })).body;
     const wrongCode = String((Number(totp(secret, Date.now())) + 1) % 1_000_000).padStart(6, '0');
-    const wrong = await mailing.service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: wrongCode } });
+    const wrong = await mailing.service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: wrongCode, password: account.password } });
     expect(wrong.status).to.equal(401);
     expect(wrong.body.error.code).to.equal('invalid_mfa_code');
 
-    const res = await mailing.service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: totp(secret, Date.now()) } });
+    // An access token alone (a stolen one) cannot put a factor of its own on the account.
+    const noPassword = await mailing.service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: totp(secret, Date.now()) } });
+    expect(noPassword.status).to.equal(400);
+    const wrongPassword = await mailing.service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: totp(secret, Date.now()), password: 'not the password' } });
+    expect(wrongPassword.status).to.equal(403);
+    expect(wrongPassword.body.error.code).to.equal('invalid_password');
+    expect(await query(mailing.service.databaseUrl, 'SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL', [registered.user.id])).to.deep.equal([]);
+
+    const res = await mailing.service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: totp(secret, Date.now()), password: account.password } });
     expect(res.status).to.equal(200);
     expect(res.body.recovery_codes).to.have.length(10);
     const stored = await query(mailing.service.databaseUrl, 'SELECT code_hash FROM recovery_codes WHERE user_id = $1', [registered.user.id]);

@@ -99,7 +99,7 @@ describe('password reset: /api/auth/forgot-password, /api/auth/reset-password', 
 
   it('voids a login that passed the old password and waits for its second factor', async () => {
     const { account, session } = await signUp();
-    const { recoveryCodes } = await enrollTotp(service, session.access_token);
+    const { recoveryCodes } = await enrollTotp(service, session.access_token, account.password);
     const half = await service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
     expect(half.body.mfa_required).to.equal(true);
     const token = await resetLink(account.email);

@@ -56,7 +56,7 @@ describe('TOTP secrets encrypted at rest, against PostgreSQL', () => {
     const enrolled = await service.request('POST', '/api/auth/mfa/totp/enroll', { token: accessToken });
     expect(enrolled.status).to.equal(200);
     const { secret } = enrolled.body as { secret: string };
-    const confirmed = await service.request('POST', '/api/auth/mfa/totp/confirm', { token: accessToken, body: { code: totp(secret, Date.now()) } });
+    const confirmed = await service.request('POST', '/api/auth/mfa/totp/confirm', { token: accessToken, body: { code: totp(secret, Date.now()), password: account.password } });
     expect(confirmed.status).to.equal(200);
     return { account, userId, secret };
   };
@@ -84,7 +84,7 @@ describe('TOTP secrets encrypted at rest, against PostgreSQL', () => {
     expect(pending).to.not.contain(secret);
     expect(pending.toLowerCase()).to.not.contain(secret.toLowerCase());
 
-    const confirmed = await service.request('POST', '/api/auth/mfa/totp/confirm', { token: accessToken, body: { code: totp(secret, Date.now()) } });
+    const confirmed = await service.request('POST', '/api/auth/mfa/totp/confirm', { token: accessToken, body: { code: totp(secret, Date.now()), password: account.password } });
     expect(confirmed.status).to.equal(200);
     const who = { account, userId, secret };
     expect((await signIn(service, who)).status).to.equal(200);
@@ -154,7 +154,7 @@ describe('TOTP secrets encrypted at rest, against PostgreSQL', () => {
     const logged = service.logs.find((l) => l['code'] === 'mfa_unavailable');
     expect(JSON.stringify(logged)).to.contain(`was encrypted with key ${totpKid(lostKey)}`).and.to.contain('add the key that encrypted it to TOTP_PREVIOUS_ENCRYPTION_KEYS');
 
-    const confirm = await service.request('POST', '/api/auth/mfa/totp/confirm', { token: pending.accessToken, body: { code: '123456' } });
+    const confirm = await service.request('POST', '/api/auth/mfa/totp/confirm', { token: pending.accessToken, body: { code: '123456', password: pending.account.password } });
     expect(confirm.status).to.equal(503);
     expect(confirm.body.error.code).to.equal('mfa_unavailable');
   });
