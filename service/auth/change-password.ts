@@ -22,8 +22,8 @@ export async function changePassword(deps: AuthDeps, principal: Principal, input
   if (input.new_password === input.current_password) throw new AppError('password_unchanged', { details: { field: 'new_password' } });
   const passwordHash = await deps.passwords.hash(input.new_password);
   const revoked = await deps.db.transaction('auth.change_password', async (tx) => {
-    // First: its row lock is what a concurrent sign-in waits for or has waited for (lockForSignIn), so
-    // a login that checked the old password either sees the new hash or has its session revoked below.
+    // First: the row lock it takes is what a concurrent sign-in waits for or has waited for (lockForSignIn),
+    // so a login that checked the old password either sees the new hash or has its session revoked below.
     await stillAllowed(deps, tx, principal, account);
     await deps.users.setPassword(tx, principal.userId, passwordHash);
     // A reset link mailed before the change must not undo it, nor may a login that passed the old

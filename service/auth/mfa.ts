@@ -42,15 +42,15 @@ export async function confirmTotp(deps: AuthDeps, principal: Principal, input: T
   const step = matchTotp(factor.secret, input.code.trim(), deps.now());
   if (step === undefined) throw new AppError('invalid_mfa_code');
   const codes = newRecoveryCodes();
-  const user = await deps.db.transaction('auth.mfa_enable', async (tx) => {
-    await stillAllowed(deps, tx, principal, account);
+  const current = await deps.db.transaction('auth.mfa_enable', async (tx) => {
+    const locked = await stillAllowed(deps, tx, principal, account);
     if (!(await deps.mfa.confirm(tx, principal.userId, factor, step))) throw new AppError('mfa_not_enrolled');
     await deps.mfa.reseal(tx, principal.userId, factor);
     await deps.mfa.replaceRecoveryCodes(tx, principal.userId, recoveryCodeHashes(codes));
     await deps.events.record({ type: 'mfa_enabled', userId: principal.userId, sessionId: principal.sessionId, client, details: { factor: 'totp' } }, tx);
-    return deps.users.findById(principal.userId);
+    return locked;
   });
-  if (user) deps.outbox.enqueue(user.email, { name: 'mfa_changed', change: 'enabled' }, client.requestId);
+  deps.outbox.enqueue(current.user.email, { name: 'mfa_changed', change: 'enabled' }, client.requestId);
   return codes;
 }
 

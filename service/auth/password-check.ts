@@ -6,8 +6,8 @@
  */
 import { AppError } from '../errors.js';
 import { releasingOnError } from '../security/limits.js';
-import type { UserWithHash } from '../store/users.js';
 import type { Queryable } from '../db/pool.js';
+import type { UserWithHash } from '../store/users.js';
 import type { Principal } from './authenticate.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
 
@@ -34,10 +34,12 @@ export async function checkCurrentPassword(deps: AuthDeps, account: UserWithHash
  * verified must still be the account's, and the caller's session still live. The check and the
  * bcrypt work before it take long enough for a reset or a logout-all by the owner to land in
  * between, and the change must not then go through on the strength of what they revoked.
+ * Returns the account as it now is, locked until `tx` ends.
  */
-export async function stillAllowed(deps: AuthDeps, tx: Queryable, principal: Principal, verified: UserWithHash): Promise<void> {
+export async function stillAllowed(deps: AuthDeps, tx: Queryable, principal: Principal, verified: UserWithHash): Promise<UserWithHash> {
   const current = await deps.users.lockForChange(tx, principal.userId);
   if (!current) throw new AppError('session_revoked');
   if (current.passwordHash !== verified.passwordHash) throw new AppError('invalid_password');
   if (!(await deps.sessions.holdActive(tx, principal.sessionId, principal.userId))) throw new AppError('session_revoked');
+  return current;
 }

@@ -18,11 +18,8 @@ export function mfaRoutes(deps: AuthDeps): Router {
   });
 
   router.post('/mfa/totp/confirm', async (req, res) => {
-    const codes = await measured('mfa_confirm', async () => {
-      const principal = await authenticate(deps, req.get('authorization'));
-      const { code, password } = parseBody(req, schemas.totpEnable);
-      return confirmTotp(deps, principal, { code, password }, clientInfo(req));
-    });
+    const codes = await measured('mfa_confirm', async () =>
+      confirmTotp(deps, await authenticate(deps, req.get('authorization')), parseBody(req, schemas.totpEnable), clientInfo(req)));
     res.json({ recovery_codes: codes });
   });
 
