@@ -19,7 +19,7 @@ import { discoverOptionalCrds } from './discovery.js';
 import { createEventRecorder } from './events.js';
 import { createInformer, objectKey, type Informer } from './informer.js';
 import { createWorkQueue, type WorkQueue } from './queue.js';
-import { InvalidSpecError, reconcile, type Caches } from './reconciler.js';
+import { ApplyFailedError, InvalidSpecError, reconcile, type Caches, type StatusWrite } from './reconciler.js';
 
 export interface ControllerHooks {
   onReconcile?: (result: 'success' | 'error' | 'invalid', seconds: number) => void;
@@ -85,7 +85,7 @@ export function createController(options: ControllerOptions): Controller {
   const informers = new Map<string, Informer<KubeObject>>();
   const events = createEventRecorder(client, 'keyward-operator', (err) => logger.warn('could not record an Event', { error: err instanceof Error ? err.message : String(err) }), now);
   const measurements = new Map<string, MeasurementResult>();
-  const statusWrites = new Map<string, number>();
+  const statusWrites = new Map<string, StatusWrite>();
   const serviceUrl = options.serviceUrl ?? inClusterUrl;
   let crds: OptionalCrds = { verticalPodAutoscaler: false, serviceMonitor: false, prometheusRule: false };
   let timers: NodeJS.Timeout[] = [];
@@ -173,6 +173,8 @@ export function createController(options: ControllerOptions): Controller {
         } else {
           logger.warn('reconcile failed; backing off', { authservice: key, error: message, failures: queue.failures(key) + 1 });
           queue.addRateLimited(key);
+          // The earlier of the two wins: a rollout timer is not held back by another child's failure.
+          if (err instanceof ApplyFailedError && err.requeueAfterMs !== undefined) queue.addAfter(key, err.requeueAfterMs);
           options.hooks?.onReconcile?.('error', (performance.now() - started) / 1000);
         }
       } finally {

@@ -41,8 +41,16 @@ export interface ReconcilerDeps {
   serviceUrl: ServiceUrlResolver;
   /** The latest measurement per AuthService key, handed to the engine on the next pass. */
   measurements: Map<string, MeasurementResult>;
-  /** When this operator last wrote each AuthService's status (epoch ms), to pace progress-only writes. */
-  statusWrites: Map<string, number>;
+  /** This operator's last status write per AuthService key. */
+  statusWrites: Map<string, StatusWrite>;
+}
+
+export interface StatusWrite {
+  /** When it was written (epoch ms), to pace progress-only writes. */
+  at: number;
+  /** The AuthService's resourceVersion the pass decided from, and the one its write produced. */
+  decidedFrom: string | undefined;
+  produced: string | undefined;
 }
 
 export interface ReconcileResult {
@@ -64,8 +72,30 @@ type WrittenVerb = (typeof writtenVerbs)[number];
  */
 export const PROGRESS_WRITE_INTERVAL_MS = 5000;
 
+/**
+ * How soon to look again when the cache has not yet caught up with this
+ * operator's own last status write. The AuthService's watch event enqueues the
+ * key anyway; this only covers a watch that is down at that moment.
+ */
+export const CACHE_CATCH_UP_MS = 1000;
+
 /** A spec the builders cannot turn into objects: retrying will not help until the spec changes. */
 export class InvalidSpecError extends Error {}
+
+/**
+ * A child could not be written. The pass still carries when the rollout wants
+ * to look again (a scale-down delay, a deadline), so the failure's backoff,
+ * which grows to minutes, does not also postpone those.
+ */
+export class ApplyFailedError extends KubeError {
+  constructor(
+    message: string,
+    readonly requeueAfterMs: number | undefined,
+  ) {
+    super(500, 'ApplyFailed', message);
+    this.name = 'ApplyFailedError';
+  }
+}
 
 const crdNames = {
   VerticalPodAutoscaler: 'verticalpodautoscalers.autoscaling.k8s.io',
@@ -97,7 +127,11 @@ const minimum = (...values: Array<number | undefined>): number | undefined => {
 export const ANNOTATION_APPLIED = 'auth.keyward.dev/applied';
 
 function stamped(object: RenderedObject): RenderedObject {
-  const hash = stableHash(object, 16);
+  // A Deployment's replicas are left out: the HPA changes them, and a scale is no change of what was
+  // applied. Hashing them forced a full apply after every HPA scale, which could undo a scale landing
+  // meanwhile. A replica count the operator itself wants differs from the live one and is applied anyway.
+  const hashed = object.kind === 'Deployment' ? { ...object, spec: { ...(object as V1Deployment).spec, replicas: undefined } } : object;
+  const hash = stableHash(hashed, 16);
   return { ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [ANNOTATION_APPLIED]: hash } } };
 }
 
@@ -132,6 +166,14 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     deps.statusWrites.delete(key);
     deps.measurements.delete(key);
     return { applied: 0 };
+  }
+  // Never decide from a state older than this operator's own last decision. The Service event of a
+  // pass that flipped traffic can arrive before the AuthService event carrying that pass's status;
+  // deciding again from the status before it could undo the decision (flip a rollback back).
+  const lastWrite = deps.statusWrites.get(key);
+  if (lastWrite && lastWrite.produced !== lastWrite.decidedFrom && auth.metadata.resourceVersion === lastWrite.decidedFrom) {
+    deps.logger.debug('the cache has not yet seen the last status written; waiting for it', { authservice: key });
+    return { applied: 0, requeueAfterMs: CACHE_CATCH_UP_MS };
   }
   const { spec } = auth;
   const log = { authservice: key };
@@ -249,21 +291,20 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   let progressDueMs: number | undefined;
   const live = ownStatus(auth.status);
   if (!isSubset(status, live ?? {}) || !isSubset(live ?? {}, status)) {
-    const lastWrite = deps.statusWrites.get(key);
-    const wait = lastWrite !== undefined && decision.events.length === 0 && onlyProgress(live, status) ? lastWrite + PROGRESS_WRITE_INTERVAL_MS - deps.now().getTime() : 0;
+    const wait = lastWrite !== undefined && decision.events.length === 0 && onlyProgress(live, status) ? lastWrite.at + PROGRESS_WRITE_INTERVAL_MS - deps.now().getTime() : 0;
     if (wait > 0) {
       // Written by the pass this asks for, unless a pass with a real change comes first.
       progressDueMs = wait;
     } else {
       // The rollout's state is persisted before its events are told, so a restart never repeats a step.
-      await deps.client.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, status } as KubeObject);
-      deps.statusWrites.set(key, deps.now().getTime());
+      const written = await deps.client.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, status } as KubeObject);
+      deps.statusWrites.set(key, { at: deps.now().getTime(), decidedFrom: auth.metadata.resourceVersion, produced: written.metadata?.resourceVersion });
     }
   }
   for (const event of decision.events) await deps.events.record(auth, event.type, event.reason, event.message);
-  if (applyError) throw new KubeError(500, 'ApplyFailed', `applying ${applyError.kind} ${applyError.name}: ${applyError.message}`);
 
   const waitingForCrd = Object.values(facts.features).some((f) => f.state === 'crd-missing');
   const requeueAfterMs = minimum(measured ? 0 : undefined, decision.requeueAfterMs, waitingForCrd ? 60_000 : undefined, progressDueMs);
+  if (applyError) throw new ApplyFailedError(`applying ${applyError.kind} ${applyError.name}: ${applyError.message}`, requeueAfterMs);
   return { applied, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
 }

@@ -176,8 +176,10 @@ describe('blue/green rollouts against a real control plane', function () {
     const outcome = await sendCommand(operator.client, { namespace: ns, name: 'scaled' }, 'promote');
     expect(outcome.accepted, outcome.lines.join(' ')).to.equal(true);
     await eventually('traffic on green after promote', async () => ((await selector('scaled')) === 'green' ? true : undefined));
-    const hpa = await admin.get<Live>(`/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/scaled`);
-    expect((hpa?.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name).to.equal('scaled-green');
+    // The pass that flips the selector retargets the HPA a few writes later (autoscalers are applied last).
+    const hpaTarget = async (): Promise<string | undefined> =>
+      ((await admin.get<Live>(`/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/scaled`))?.spec as { scaleTargetRef?: { name: string } } | undefined)?.scaleTargetRef?.name;
+    await eventually('the HPA on green', async () => ((await hpaTarget()) === 'scaled-green' ? true : undefined), 10_000);
   });
 
   it('abort stops a paused rollout and keeps traffic on blue; retry rolls the same revision out again', async () => {

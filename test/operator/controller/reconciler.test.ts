@@ -1,0 +1,187 @@
+// Reconcile passes run one at a time against the local control plane, each
+// reading the cluster from a snapshot the test takes: so a test can hand a pass
+// the stale cache an informer may hold, which a running controller only does
+// by chance.
+import { expect } from 'chai';
+import type { AuthService } from '../../../operator/api/types.js';
+import { inClusterUrl } from '../../../operator/controller/analysis-runner.js';
+import { createEventRecorder } from '../../../operator/controller/events.js';
+import { ApplyFailedError, CACHE_CATCH_UP_MS, reconcile, type ReconcilerDeps } from '../../../operator/controller/reconciler.js';
+import { createKubeClient, type KubeClient, type KubeObject } from '../../../operator/kube/client.js';
+import { pathFor, resources } from '../../../operator/kube/resources.js';
+import { readRolloutStatus } from '../../../operator/rollout/index.js';
+import { adminClient, createNamespace, kubeConfigFrom, sharedControlPlane } from '../../support/cluster.js';
+import { eventually } from '../../support/eventually.js';
+import { installCrd, operatorClient, runOperator, sampleAuthService, sampleSecrets } from '../../support/operator.js';
+
+type Snapshot = Map<string, KubeObject>;
+
+const snapshotKinds = [
+  resources.AuthService, resources.Deployment, resources.Service, resources.ServiceAccount, resources.ConfigMap,
+  resources.HorizontalPodAutoscaler, resources.NetworkPolicy, resources.PodDisruptionBudget, resources.CronJob, resources.Secret,
+];
+
+describe('one reconcile pass against a real control plane', function () {
+  this.timeout(120_000);
+  let admin: KubeClient;
+  let client: KubeClient;
+  let ns: string;
+  /** "PATCH /apis/apps/v1/…/deployments/x?…" for every write the operator's client sent. */
+  const writes: string[] = [];
+  const debugLines: string[] = [];
+
+  /** What an informer would hold for the namespace right now, with List items given back their kind. */
+  async function snapshot(): Promise<Snapshot> {
+    const objects: Snapshot = new Map();
+    for (const type of snapshotKinds) {
+      for (const item of (await admin.list<KubeObject>(pathFor(type, ns))).items) {
+        objects.set(`${type.kind}/${item.metadata?.name}`, { ...item, apiVersion: type.apiVersion, kind: type.kind });
+      }
+    }
+    return objects;
+  }
+
+  function deps(cache: () => Snapshot, statusWrites: ReconcilerDeps['statusWrites'] = new Map()): ReconcilerDeps {
+    const quiet = () => undefined;
+    return {
+      client,
+      caches: { get: <T>(kind: string, _namespace: string, name: string) => cache().get(`${kind}/${name}`) as T | undefined },
+      crds: () => ({ verticalPodAutoscaler: false, serviceMonitor: false, prometheusRule: false }),
+      events: createEventRecorder(client, 'keyward-operator', quiet),
+      now: () => new Date(),
+      logger: { error: quiet, warn: quiet, info: quiet, debug: (message) => void debugLines.push(message) },
+      serviceUrl: inClusterUrl,
+      measurements: new Map(),
+      statusWrites,
+    };
+  }
+
+  const authPath = (name: string): string => pathFor(resources.AuthService, ns, name);
+  const getAuth = async (name: string): Promise<AuthService> => (await admin.get<KubeObject>(authPath(name))) as unknown as AuthService;
+
+  before(async () => {
+    admin = await adminClient();
+    await installCrd(admin, 'crds/authservice.yaml');
+    await operatorClient(); // binds the operator's ClusterRole
+    const plane = await sharedControlPlane();
+    client = await createKubeClient(kubeConfigFrom(plane.userKubeconfig('keyward-operator')), { onWrite: (verb, path) => void writes.push(`${verb} ${path}`) });
+    ns = await createNamespace(admin, 'passes');
+    for (const secret of sampleSecrets(ns)) await admin.apply(secret);
+  });
+
+  it('decides nothing from a cache that has not yet seen its own last status write, then goes on once it has', async () => {
+    await admin.apply(sampleAuthService(ns, 'stale'));
+    const before = await snapshot();
+    const statusWrites: ReconcilerDeps['statusWrites'] = new Map();
+    const first = await reconcile(deps(() => before, statusWrites), ns, 'stale');
+    expect(first.applied, 'the first pass creates the children').to.be.above(0);
+    expect(readRolloutStatus((await getAuth('stale')).status?.rollout).state, 'and persists the rollout it started').to.not.equal(undefined);
+
+    // The informer of the children may be ahead of the AuthService's: a pass must not decide again
+    // from the AuthService as it was before the status it wrote. This cache holds exactly that.
+    const sent = writes.length;
+    const again = await reconcile(deps(() => before, statusWrites), ns, 'stale');
+    expect(again).to.deep.equal({ applied: 0, requeueAfterMs: CACHE_CATCH_UP_MS });
+    expect(writes.slice(sent), 'writes from the stale pass').to.deep.equal([]);
+    expect(debugLines).to.include('the cache has not yet seen the last status written; waiting for it');
+
+    const now = await snapshot();
+    debugLines.length = 0;
+    await reconcile(deps(() => now, statusWrites), ns, 'stale');
+    expect(debugLines, 'a cache that caught up is acted on').to.not.include('the cache has not yet seen the last status written; waiting for it');
+  });
+
+  it('leaves a Deployment the HPA scaled alone: no apply, so a scale landing meanwhile is never undone', async () => {
+    await admin.apply(sampleAuthService(ns, 'hpa', { autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 20 } }));
+    // Passes as a controller would run them, each from a fresh read, until blue serves with its HPA.
+    let current = await snapshot();
+    const context = deps(() => current);
+    await eventually('Healthy with the HPA on blue', async () => {
+      current = await snapshot();
+      await reconcile(context, ns, 'hpa');
+      const auth = await getAuth('hpa');
+      const hpa = await admin.get<KubeObject>(pathFor(resources.HorizontalPodAutoscaler, ns, 'hpa'));
+      return auth.status?.phase === 'Healthy' && hpa ? true : undefined;
+    }, 90_000);
+
+    // What the HPA controller does: scale the serving Deployment through its scale subresource.
+    await admin.mergePatch(`${pathFor(resources.Deployment, ns, 'hpa-blue')}/scale`, { spec: { replicas: 7 } }, 'test-hpa');
+    current = await snapshot();
+    const sent = writes.length;
+    await reconcile(context, ns, 'hpa');
+    expect(writes.slice(sent).filter((w) => w.includes('/deployments/')), 'Deployment writes after the scale').to.deep.equal([]);
+    const blue = await admin.get<KubeObject & { spec?: { replicas?: number } }>(pathFor(resources.Deployment, ns, 'hpa-blue'));
+    expect(blue?.spec?.replicas).to.equal(7);
+  });
+
+  describe('with CronJobs refused by an admission policy', () => {
+    const policy = (): string => `keyward-test-deny-cronjobs-${ns}`;
+    const admission = '/apis/admissionregistration.k8s.io/v1';
+
+    before(async () => {
+      await admin.create(`${admission}/validatingadmissionpolicies`, {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicy',
+        metadata: { name: policy() },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: { resourceRules: [{ apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['cronjobs'] }] },
+          validations: [{ expression: 'false', message: 'CronJobs are refused in this namespace' }],
+        },
+      } as KubeObject);
+      await admin.create(`${admission}/validatingadmissionpolicybindings`, {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicyBinding',
+        metadata: { name: policy() },
+        spec: { policyName: policy(), validationActions: ['Deny'], matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } } },
+      } as KubeObject);
+      await admin.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'backup-key', namespace: ns }, stringData: { 'encryption.key': 'test-only' } } as KubeObject);
+      // The policy takes effect once the API server has loaded it.
+      const probe = { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'probe', namespace: ns }, spec: { schedule: '0 0 * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'x' }] } } } } } };
+      await eventually('the policy refusing CronJobs', async () =>
+        admin.request('POST', pathFor(resources.CronJob, ns), { query: { dryRun: 'All' }, body: probe }).then(() => undefined, () => true), 30_000);
+    });
+    after(async () => {
+      await admin.delete(`${admission}/validatingadmissionpolicybindings/${policy()}`).catch(() => undefined);
+      await admin.delete(`${admission}/validatingadmissionpolicies/${policy()}`).catch(() => undefined);
+    });
+
+    const withBackup = { backup: { image: 'registry.example/backup-tools:2.1.0', s3: { bucket: 'auth-service-backups' }, encryptionKeySecretRef: { name: 'backup-key' } } };
+
+    it('fails the pass naming the refused child, and still says when the rollout wants to look again', async () => {
+      await admin.apply(sampleAuthService(ns, 'refused', { ...withBackup, rollout: { progressDeadlineSeconds: 30 } }));
+      const current = await snapshot();
+      const failure = await reconcile(deps(() => current), ns, 'refused').then(() => undefined, (err: unknown) => err);
+      expect(failure).to.be.instanceOf(ApplyFailedError);
+      expect((failure as ApplyFailedError).message).to.contain('CronJob refused-backup').and.contain('CronJobs are refused in this namespace');
+      // The first rollout's progress deadline is due within its 30 s.
+      expect((failure as ApplyFailedError).requeueAfterMs).to.be.within(1, 30_000);
+      const degraded = (await getAuth('refused')).status?.conditions?.find((c) => c.type === 'Degraded');
+      expect(degraded).to.include({ status: 'True', reason: 'ApplyFailed' });
+    });
+
+    it('scales the old colour down on time while every pass fails, instead of after the failure backoff', async () => {
+      const operator = await runOperator(ns);
+      try {
+        await admin.apply(sampleAuthService(ns, 'timers', { ...withBackup, rollout: { scaleDownDelaySeconds: 2, progressDeadlineSeconds: 30 } }));
+        await eventually('blue available', async () => (readRolloutStatus((await getAuth('timers')).status?.rollout).state?.milestones.promoted ? true : undefined), 90_000);
+        await admin.mergePatch(authPath('timers'), { spec: { image: 'registry.example/keyward-service:1.5.0' } }, 'test');
+        const promoted = await eventually('traffic on green', async () => {
+          const a = await getAuth('timers');
+          return a.status?.activeColor === 'green' ? a : undefined;
+        }, 90_000);
+        // Every pass fails on the CronJob: after four failures the key's backoff is 8 s (±20 %), past the threshold below.
+        expect(operator.reconciles.error).to.be.at.least(4);
+        const flipped = Date.parse(readRolloutStatus(promoted.status?.rollout).state!.milestones.promoted!);
+        await eventually('blue scaled to 0', async () => {
+          const blue = await admin.get<KubeObject & { spec?: { replicas?: number } }>(pathFor(resources.Deployment, ns, 'timers-blue'));
+          return blue?.spec?.replicas === 0 ? true : undefined;
+        }, 60_000);
+        const late = Date.now() - flipped;
+        expect(late, `blue scaled down ${late} ms after the flip, with a 2 s delay`).to.be.below(6000);
+      } finally {
+        await operator.stop();
+      }
+    });
+  });
+});
