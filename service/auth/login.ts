@@ -48,6 +48,7 @@ export async function login(deps: AuthDeps, input: Credentials, client: ClientIn
     throw new AppError('invalid_credentials');
   }
   // The password was right: nothing that fails from here on was a guess either.
+  upgradeHash(deps, account, input.password, client);
   return releasingOnError(deps.lockout, input.email, () => afterRightPassword(deps, account, client));
 }
 
@@ -84,11 +85,26 @@ async function afterRightPassword(deps: AuthDeps, account: UserWithHash, client:
 }
 
 /**
- * Refuses when the hash verified at the start of the login is no longer the account's: a change
- * or reset committed since, and nothing the old password opens may outlive it. The answer is
+ * Re-hashes the password at the configured cost once BCRYPT_COST has changed, so raising it reaches
+ * every account that signs in. In the background: the login does not wait for a second bcrypt. The
+ * hash is replaced only if it is still the one verified; a password changed meanwhile stays.
+ */
+function upgradeHash(deps: AuthDeps, account: UserWithHash, password: string, client: ClientInfo): void {
+  if (!deps.passwords.needsRehash(account.passwordHash)) return;
+  deps.background.run('password re-hash', client.requestId, async () => {
+    if (await deps.users.upgradeHash(account.user.id, account.passwordHash, await deps.passwords.hash(password))) {
+      deps.logger.info('password re-hashed at the configured bcrypt cost', { user_id: account.user.id, request_id: client.requestId });
+    }
+  });
+}
+
+/**
+ * Refuses when the password verified at the start of the login is no longer the account's: a change
+ * or reset committed since, and nothing the old password opens may outlive it. The version is
+ * compared, not the hash: a re-hash at a new cost (upgradeHash) is the same password. The answer is
  * a wrong password's, which is what the password now is. `current` is read with the row lock
  * that the change's own UPDATE takes (lockForSignIn), so one of the two always comes second.
  */
 function passwordUnchanged(verified: UserWithHash, current: UserWithHash | undefined): void {
-  if (current?.passwordHash !== verified.passwordHash) throw new AppError('invalid_credentials');
+  if (current?.passwordVersion !== verified.passwordVersion) throw new AppError('invalid_credentials');
 }

@@ -39,7 +39,8 @@ export async function checkCurrentPassword(deps: AuthDeps, account: UserWithHash
 export async function stillAllowed(deps: AuthDeps, tx: Queryable, principal: Principal, verified: UserWithHash): Promise<UserWithHash> {
   const current = await deps.users.lockForChange(tx, principal.userId);
   if (!current) throw new AppError('session_revoked');
-  if (current.passwordHash !== verified.passwordHash) throw new AppError('invalid_password');
+  // The version, not the hash: a login may have re-hashed the same password at a new cost meanwhile.
+  if (current.passwordVersion !== verified.passwordVersion) throw new AppError('invalid_password');
   if (!(await deps.sessions.holdActive(tx, principal.sessionId, principal.userId))) throw new AppError('session_revoked');
   return current;
 }

@@ -128,6 +128,18 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX email_outbox_due ON email_outbox (next_attempt_at);
     `,
   },
+  {
+    version: 4,
+    name: 'password version, so a re-hash at a new bcrypt cost is no password change',
+    sql: `
+      -- Bumped by a password change or reset, not by re-hashing the same password at a new cost.
+      -- A sign-in or change compares it to the one it verified: the hash itself may have been
+      -- re-hashed meanwhile by another login, and that must not refuse the right password.
+      -- Releases before this one change the hash without bumping it: while one still serves during
+      -- a rollout, a sign-in racing a password change made there is not refused, as before them.
+      ALTER TABLE users ADD COLUMN password_version integer NOT NULL DEFAULT 1;
+    `,
+  },
 ];
 
 // An arbitrary constant shared by every replica: pg_advisory_xact_lock(key) serialises migrators.

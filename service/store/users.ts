@@ -15,6 +15,8 @@ export interface PublicUser {
 export interface UserWithHash {
   user: PublicUser;
   passwordHash: string;
+  /** Changes with the password (setPassword), not with a re-hash of it (upgradeHash). */
+  passwordVersion: number;
 }
 
 interface UserRow {
@@ -25,6 +27,7 @@ interface UserRow {
   email_verified_at: Date | null;
   created_at: Date;
   password_hash: string;
+  password_version: number;
 }
 
 const toPublic = (row: UserRow): PublicUser => ({
@@ -36,7 +39,8 @@ const toPublic = (row: UserRow): PublicUser => ({
   created_at: row.created_at.toISOString(),
 });
 
-const toAccount = (row: UserRow | undefined): UserWithHash | undefined => (row ? { user: toPublic(row), passwordHash: row.password_hash } : undefined);
+const toAccount = (row: UserRow | undefined): UserWithHash | undefined =>
+  (row ? { user: toPublic(row), passwordHash: row.password_hash, passwordVersion: row.password_version } : undefined);
 
 const uniqueViolation = '23505';
 
@@ -67,6 +71,12 @@ export interface UserStore {
   lockForChange(tx: Queryable, id: string): Promise<UserWithHash | undefined>;
   /** Takes the row lock that sign-ins wait for (lockForSignIn): call it first in a password change's transaction. */
   setPassword(tx: Queryable, id: string, passwordHash: string): Promise<PublicUser>;
+  /**
+   * Replaces `verifiedHash` by `newHash` of the same password (a re-hash at a new bcrypt cost),
+   * unless the password changed since it was verified. Keeps the password version and updated_at:
+   * nothing about the account changed. True when it replaced the hash.
+   */
+  upgradeHash(id: string, verifiedHash: string, newHash: string): Promise<boolean>;
   /** Sets email_verified_at unless it is set already; returns the user as it now is. */
   markEmailVerified(tx: Queryable, id: string): Promise<PublicUser>;
 }
@@ -106,10 +116,14 @@ export function createUserStore(db: Database): UserStore {
     },
     async setPassword(tx, id, passwordHash) {
       const { rows } = await tx.query<UserRow>(
-        'UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1 RETURNING *',
+        'UPDATE users SET password_hash = $2, password_version = password_version + 1, updated_at = now() WHERE id = $1 RETURNING *',
         [id, passwordHash],
       );
       return toPublic(rows[0]!);
+    },
+    async upgradeHash(id, verifiedHash, newHash) {
+      const { rowCount } = await db.query('users.upgrade_hash', 'UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [id, verifiedHash, newHash]);
+      return rowCount === 1;
     },
     async markEmailVerified(tx, id) {
       const { rows } = await tx.query<UserRow>(

@@ -126,7 +126,7 @@ describe('POST /api/auth/change-password', () => {
 
     it('refuses it with 403 invalid_password when a reset lands first: the password it verified is gone', async () => {
       const { account, current, userId } = await twoSessions();
-      const res = await changeRacing((db) => db.query(`UPDATE users SET password_hash = 'set by a reset' WHERE id = $1`, [userId]), current.access_token!, account.password);
+      const res = await changeRacing((db) => db.query(`UPDATE users SET password_hash = 'set by a reset', password_version = password_version + 1 WHERE id = $1`, [userId]), current.access_token!, account.password);
       expect(res.status).to.equal(403);
       expect(res.body.error.code).to.equal('invalid_password');
       const [row] = await query(mailing.service.databaseUrl, 'SELECT password_hash FROM users WHERE id = $1', [userId]);

@@ -2,6 +2,7 @@ import bcrypt from 'bcrypt';
 import { expect } from 'chai';
 import pg from 'pg';
 import { query } from '../../support/db.js';
+import { eventually } from '../../support/eventually.js';
 import { newAccount, startTestService, type TestResponse, type TestService } from '../../support/service.js';
 import { enrollTotp } from './mfa-enrollment.js';
 import { holdLock } from './row-lock.js';
@@ -119,6 +120,58 @@ describe('POST /api/auth/login', () => {
     expect(res.status).to.equal(200);
   });
 
+  describe('after BCRYPT_COST was raised', () => {
+    const hashOf = async (userId: string): Promise<{ password_hash: string; password_version: number; updated_at: Date }> =>
+      (await query<{ password_hash: string; password_version: number; updated_at: Date }>(
+        service.databaseUrl, 'SELECT password_hash, password_version, updated_at FROM users WHERE id = $1', [userId]))[0]!;
+
+    it('re-hashes the password at the new cost on the next login, as the same password: no session ends, the version stays', async () => {
+      const account = newAccount();
+      const registered = (await service.request('POST', '/api/auth/register', { body: account })).body;
+      const before = await hashOf(registered.user.id);
+      expect(before.password_hash).to.match(/^\$2b\$04\$/);
+
+      const raised = await startTestService({ DATABASE_URL: service.databaseUrl, BCRYPT_COST: '5', RATE_LIMIT_LOGIN_PER_MINUTE: '0' });
+      try {
+        const login = await raised.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
+        expect(login.status).to.equal(200);
+        const after = await eventually('the hash at cost 5', async () => {
+          const row = await hashOf(registered.user.id);
+          return row.password_hash.startsWith('$2b$05$') ? row : undefined;
+        }, 10_000);
+        expect(after.password_version, 'the same password').to.equal(before.password_version);
+        expect(after.updated_at.toISOString(), 'no change to the account').to.equal(before.updated_at.toISOString());
+        expect(raised.logs.filter((l) => l['message'] === 'password re-hashed at the configured bcrypt cost')).to.have.length(1);
+        expect((await raised.request('GET', '/api/auth/me', { token: registered.access_token })).status, 'the session from before').to.equal(200);
+
+        // At the new cost, nothing is due: the next login neither re-hashes nor logs it.
+        expect((await raised.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } })).status).to.equal(200);
+        expect(raised.logs.filter((l) => l['message'] === 'password re-hashed at the configured bcrypt cost')).to.have.length(1);
+        expect((await hashOf(registered.user.id)).password_hash).to.equal(after.password_hash);
+      } finally {
+        await raised.stop();
+      }
+    });
+
+    it('signs in a login that verified the hash another login has just re-hashed', async () => {
+      const account = newAccount();
+      const userId = (await service.request('POST', '/api/auth/register', { body: account })).body.user.id;
+      // The row is held while the login checks the password against the cost-4 hash, then replaced by
+      // the same password at cost 5, as upgradeHash writes it: the login must see the same password.
+      const upgrade = await holdLock(service.databaseUrl, 'SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
+      const login = service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
+      try {
+        await upgrade.waitUntilBlocking();
+        await upgrade.query('UPDATE users SET password_hash = $2 WHERE id = $1', [userId, await bcrypt.hash(account.password, 5)]);
+        await upgrade.commit();
+      } finally {
+        await upgrade.close();
+      }
+      const res = await login;
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    });
+  });
+
   describe('racing a password change', () => {
     /**
      * Logs in with `password` while a change, as change-password writes it, holds the account's
@@ -130,7 +183,7 @@ describe('POST /api/auth/login', () => {
       const login = service.request('POST', '/api/auth/login', { body: { email, password } });
       try {
         await change.waitUntilBlocking();
-        await change.query('UPDATE users SET password_hash = $2 WHERE id = $1', [userId, await bcrypt.hash('a brand new passphrase', 4)]);
+        await change.query('UPDATE users SET password_hash = $2, password_version = password_version + 1 WHERE id = $1', [userId, await bcrypt.hash('a brand new passphrase', 4)]);
         await change.query(`UPDATE sessions SET revoked_at = now(), revoked_reason = 'password_changed' WHERE user_id = $1 AND revoked_at IS NULL`, [userId]);
         await change.query(`UPDATE one_time_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, [userId]);
         await change.commit();

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { AppError } from '../../../service/errors.js';
-import { createPasswordHasher } from '../../../service/passwords/hash.js';
+import { createPasswordHasher, roundsOf } from '../../../service/passwords/hash.js';
 
 describe('service/passwords/hash', () => {
   const hasher = createPasswordHasher({ cost: 4 });
@@ -56,6 +56,40 @@ describe('service/passwords/hash', () => {
     const wrong = await median(() => slow.verify('a wrong password', hash));
     const unknown = await median(() => slow.verifyAgainstDummy('a wrong password'));
     expect(unknown / wrong).to.be.within(0.5, 2);
+  });
+
+  it('wants a re-hash only for a bcrypt hash of another cost', async () => {
+    const at6 = createPasswordHasher({ cost: 6 });
+    expect(at6.needsRehash(await at6.hash('same cost'))).to.equal(false);
+    expect(at6.needsRehash(await hasher.hash('made before the cost was raised'))).to.equal(true);
+    expect(at6.needsRehash(await createPasswordHasher({ cost: 7 }).hash('made before the cost was lowered'))).to.equal(true);
+    expect(at6.needsRehash('not a bcrypt hash')).to.equal(false);
+    expect(roundsOf('$2b$12$abcdefghijklmnopqrstuu')).to.equal(12);
+    expect(roundsOf('$2a$04$abcdefghijklmnopqrstuu')).to.equal(4);
+    expect(roundsOf('plain text')).to.equal(undefined);
+  });
+
+  it('takes as long for a wrong password against a hash from before the cost was raised as against one at the cost', async function () {
+    this.timeout(60_000);
+    // Cost 10 against 6: without topping up, the old hash answers 16 times faster, and that
+    // difference would tell an old account from an unknown email (which verifies at 10).
+    const slow = createPasswordHasher({ cost: 10 });
+    const current = await slow.hash('the real password');
+    const old = await createPasswordHasher({ cost: 6 }).hash('the real password');
+    const median = async (fn: () => Promise<boolean>): Promise<number> => {
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const start = process.hrtime.bigint();
+        await fn();
+        times.push(Number(process.hrtime.bigint() - start));
+      }
+      return times.sort((a, b) => a - b)[2] ?? 0;
+    };
+    const againstCurrent = await median(() => slow.verify('a wrong password', current));
+    const againstOld = await median(() => slow.verify('a wrong password', old));
+    expect(againstOld / againstCurrent).to.be.within(0.5, 2);
+    // The right password is not topped up: the sign-in it opens re-hashes at the new cost.
+    expect(await slow.verify('the real password', old)).to.equal(true);
   });
 
   it('refuses a cost outside bcrypt\'s 4..31', () => {
