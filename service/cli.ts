@@ -6,6 +6,8 @@ import { migrate } from './db/migrations.js';
 import { createPool } from './db/pool.js';
 import { createLogger, flushAtExit } from './logging/logger.js';
 import { startService } from './server.js';
+import { purge } from './store/retention.js';
+import { describeCounts, totalOf } from './store/retention-job.js';
 import { packageVersion } from './version.js';
 
 /** A configuration error, found while loading or later (no embedded PostgreSQL to fall back on), exits 78. */
@@ -84,6 +86,28 @@ async function migrateOnly(): Promise<void> {
   }
 }
 
+async function purgeOnce(): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger({ level: config.logLevel });
+  const embedded = config.database.url === undefined ? await (await import('./db/embedded.js')).startEmbeddedPostgres({ dataDir: config.dataDir }) : undefined;
+  const pool = createPool(config.database.url ?? embedded!.url, { ...config.database, minConnections: 0 }, (err) => logger.warn(err.message));
+  try {
+    // The schema the purge reads (migration 5's indexes) is the current one.
+    await migrate(pool, (line) => logger.info(line));
+    logger.info('purging what is past its retention', { ...config.retention });
+    const counts = await purge(pool, config.retention);
+    if (counts === 'busy') {
+      logger.warn('another replica is purging right now; nothing done');
+      process.exitCode = 3;
+    } else {
+      logger.info(`deleted ${describeCounts(counts)}`, { rows: totalOf(counts) });
+    }
+  } finally {
+    await pool.end();
+    await embedded?.stop();
+  }
+}
+
 const program = new Command('keyward-service')
   .description('The Keyward authentication service: register, login, refresh, me, logout; health and metrics. ' +
     'Configured by environment variables (see README.md, "Configuration"). With no DATABASE_URL it runs an ' +
@@ -97,6 +121,12 @@ program.command('serve', { isDefault: true })
 program.command('migrate')
   .description('apply pending database migrations and exit (the service also does this at start-up)')
   .action(migrateOnly);
+
+program.command('purge')
+  .description('delete, once, what is past its retention: expired refresh and one-time tokens, sessions ended ' +
+    'SESSION_RETENTION_DAYS ago (default 30), security events older than SECURITY_EVENT_RETENTION_DAYS (default 365; 0 keeps them). ' +
+    'The service also does this every RETENTION_INTERVAL_SECONDS (default 3600). Exits 3 when another replica is purging at that moment')
+  .action(purgeOnce);
 
 program.parseAsync().catch((err: unknown) => {
   exitOnConfigError(err);

@@ -1,8 +1,8 @@
 /**
  * The service's start-up and shutdown sequences, each a short function that
  * reads top to bottom (STYLE.md §10):
- *   config → token keys → database (embedded if none) → migrate → warm the pool → seal stale TOTP secrets → cache → listen → ready;
- *   SIGTERM → not ready → stop accepting → drain in-flight → finish background work and mail → close pool and Redis → exit.
+ *   config → token keys → database (embedded if none) → migrate → warm the pool → seal stale TOTP secrets → cache → listen → ready → hourly retention purge;
+ *   SIGTERM → not ready → stop accepting → drain in-flight → finish background work, the purge's batch and mail → close pool and Redis → exit.
  */
 import { hkdfSync } from 'node:crypto';
 import { once } from 'node:events';
@@ -39,6 +39,7 @@ import { buildJwks } from './tokens/jwks.js';
 import { generateDevelopmentKeys, KeyRingConfigError, loadKeyRing, type KeyRing, type KeyRingConfig } from './tokens/keys.js';
 import { createOneTimeTokens } from './tokens/one-time.js';
 import { createRefreshTokens } from './tokens/refresh.js';
+import { startRetentionJob, type RetentionJob } from './store/retention-job.js';
 import { createBackground, type Background } from './util/background.js';
 import { packageVersion } from './version.js';
 
@@ -54,6 +55,8 @@ export interface RunningService {
   /** What the routes were built from, for tests that drive a path directly (http/fast-me.ts). */
   auth: AuthDeps;
   embedded: EmbeddedDatabase | undefined;
+  /** The periodic retention purge, for tests that run it at once. */
+  retention: RetentionJob;
   /** The graceful shutdown sequence; resolves when everything is closed. */
   stop(): Promise<void>;
 }
@@ -229,11 +232,12 @@ export async function startService(config: Config, options: StartOptions): Promi
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
   lifecycle.started = true;
+  const retention = startRetentionJob({ pool, policy: config.retention, intervalSeconds: config.retention.intervalSeconds, logger, metrics });
 
   const stop = (): Promise<void> =>
-    shutdown({ server, lifecycle, db, cache, background, outbox, embedded, logger, timeoutMs: config.shutdownTimeoutSeconds * 1000 });
+    shutdown({ server, lifecycle, db, cache, background, outbox, retention, embedded, logger, timeoutMs: config.shutdownTimeoutSeconds * 1000 });
   const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
-  return { url: `http://${host}:${port}`, port, lifecycle, db, cache, metrics, app, auth, embedded, stop };
+  return { url: `http://${host}:${port}`, port, lifecycle, db, cache, metrics, app, auth, embedded, retention, stop };
 }
 
 interface ShutdownParts {
@@ -243,6 +247,7 @@ interface ShutdownParts {
   cache: Cache;
   background: Background;
   outbox: Outbox;
+  retention: RetentionJob;
   embedded: EmbeddedDatabase | undefined;
   logger: Logger;
   timeoutMs: number;
@@ -277,6 +282,8 @@ async function shutdown(parts: ShutdownParts): Promise<void> {
   const left = (): number => Math.max(0, parts.timeoutMs - (performance.now() - started));
   // Work the last requests started after answering (forgot-password lookups) still needs the pool.
   await parts.background.drain(left());
+  // A purge in progress ends after its current batch: each is one short statement.
+  await parts.retention.stop();
   await parts.outbox.close(Math.min(outboxCloseMs, left()));
   const closing = Promise.all([parts.db.close(), parts.cache.close()]);
   const closeBudget = Math.max(closeFloorMs, left());

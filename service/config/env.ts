@@ -114,6 +114,16 @@ export interface Config {
   email: EmailConfig;
   account: AccountConfig;
   mfa: MfaConfig;
+  retention: RetentionConfig;
+}
+
+/** What the periodic purge keeps (service/store/retention.ts). */
+export interface RetentionConfig {
+  /** 0 turns the purge off. */
+  intervalSeconds: number;
+  endedSessionDays: number;
+  /** 0 keeps security events for ever. */
+  securityEventDays: number;
 }
 
 export class ConfigError extends Error {
@@ -151,6 +161,7 @@ export const knownVariables = [
   'SMTP_URL', 'EMAIL_FROM', 'APP_URL', 'EMAIL_MAX_ATTEMPTS',
   'REQUIRE_EMAIL_VERIFICATION', 'EMAIL_VERIFICATION_TTL_SECONDS', 'PASSWORD_RESET_TTL_SECONDS', 'MFA_TOKEN_TTL_SECONDS',
   'TOTP_ENCRYPTION_KEY', 'TOTP_PREVIOUS_ENCRYPTION_KEYS',
+  'RETENTION_INTERVAL_SECONDS', 'SESSION_RETENTION_DAYS', 'SECURITY_EVENT_RETENTION_DAYS',
 ] as const;
 
 const knownSet = new Set<string>(knownVariables);
@@ -367,5 +378,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       mfaTokenTtlSeconds: integer(env, 'MFA_TOKEN_TTL_SECONDS', 300, 30, 3600),
     },
     mfa: mfaConfig(env),
+    retention: {
+      intervalSeconds: integer(env, 'RETENTION_INTERVAL_SECONDS', 3600, 0, 604800),
+      endedSessionDays: integer(env, 'SESSION_RETENTION_DAYS', 30, 1, 3650),
+      securityEventDays: integer(env, 'SECURITY_EVENT_RETENTION_DAYS', 365, 0, 36500),
+    },
   };
 }

@@ -22,6 +22,8 @@ export interface Metrics {
   emailsSent: client.Counter<'template' | 'result'>;
   /** Notices waiting in PostgreSQL for the SMTP server, all replicas together. */
   emailOutboxDepth: client.Gauge;
+  /** Rows the retention purge deleted, per table. */
+  retentionDeletedRows: client.Counter<'table'>;
 }
 
 export interface MetricsSources {
@@ -108,6 +110,12 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
       help: 'Notices waiting in PostgreSQL for the SMTP server (all replicas)',
       registers,
       collect: collectFrom(() => sources.emailOutboxDepth),
+    }),
+    retentionDeletedRows: new client.Counter({
+      name: 'retention_deleted_rows_total',
+      help: 'Rows deleted by the retention purge, by table',
+      labelNames: ['table'],
+      registers,
     }),
   };
 }
