@@ -6,8 +6,9 @@
  * With REQUIRE_EMAIL_VERIFICATION the answer is 202 "check your mail" whether
  * the address is new or taken, after the same work (a bcrypt hash and an insert
  * attempt), and the owner of a taken address is mailed instead: the endpoint
- * cannot be used to learn which addresses have accounts. That notice counts
- * toward the address's mail budget (limits.emailAddress). Without it a taken
+ * cannot be used to learn which addresses have accounts. Either mail counts
+ * toward the address's mail budget (limits.emailAddress), so what is left of it
+ * for forgot-password does not tell them apart either. Without it a taken
  * address answers 409 email_taken, as most sign-up forms expect.
  */
 import { isAppError } from '../errors.js';
@@ -44,6 +45,11 @@ export async function register(deps: AuthDeps, input: Registration, client: Clie
       const message = await issueVerification(deps, tx, user, client);
       return { user, sessionId: started?.sessionId, response: started?.response, message };
     });
+    if (required) {
+      // Spent as a taken address's notice spends it. Sent even over budget: an address registers
+      // once, so this mail cannot be repeated into a flood, and the account needs it.
+      await withinAddressBudget(deps, user.email);
+    }
     deps.outbox.enqueue(user.email, message, client.requestId);
     if (!response) return { status: 202, body: { verification_required: true, email: user.email } };
     // Filled, never overwritten: the link mailed above may already have verified the address.
