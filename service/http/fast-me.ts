@@ -45,7 +45,11 @@ export function withFastMe(app: RequestListener, deps: FastMeDeps): RequestListe
         // Outside Express nothing would catch this, and a throw from a request listener ends the
         // process. Before the answer the app answers instead (with its own 500 if it fails the
         // same way); after it, only the bookkeeping is lost; in between, the connection must go.
-        deps.logger.error('the fast path of me failed', { error: err });
+        // The id is chosen here and put where Express's requestId middleware reads it, so this
+        // line and the app's answer and access line share one id.
+        const id = requestIdFor(req.headers['x-request-id']);
+        req.headers['x-request-id'] = id;
+        deps.logger.error('the fast path of me failed', { error: err, request_id: id });
         if (res.writableEnded) return;
         if (res.headersSent) return void res.destroy();
       }

@@ -223,7 +223,8 @@ describe('withFastMe when its own work throws', () => {
       metrics,
       logger,
     };
-    const server = createServer(withFastMe((_req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end('from the app'), deps));
+    // The app echoes the id it was handed, as the service's requestId middleware does.
+    const server = createServer(withFastMe((req, res) => void res.writeHead(200, { 'content-type': 'text/plain', 'x-request-id': String(req.headers['x-request-id']) }).end('from the app'), deps));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     try {
@@ -233,6 +234,8 @@ describe('withFastMe when its own work throws', () => {
       const failure = lines.find((line) => line['message'] === 'the fast path of me failed');
       expect(failure?.['level']).to.equal('error');
       expect(JSON.stringify(failure)).to.contain('broken verifier cache');
+      // One id for the failure line and the app's answer, though the client sent none.
+      expect(failure?.['request_id']).to.match(/^[0-9a-f-]{36}$/).and.equal(res.headers.get('x-request-id'));
     } finally {
       server.closeAllConnections();
       server.close();
