@@ -6,7 +6,7 @@
  * differs, record the engine's events, and say when to look again.
  */
 import type { V1Deployment } from '@kubernetes/client-node';
-import type { AuthService, Colour } from '../api/types.js';
+import type { AuthService, AuthServiceStatus, Colour } from '../api/types.js';
 import { API_VERSION, KIND } from '../api/types.js';
 import type { KubeClient, KubeObject } from '../kube/client.js';
 import { KubeError } from '../kube/client.js';
@@ -226,6 +226,42 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       await deps.events.record(auth, 'Warning', 'ApplyFailed', `Applying ${kind} ${objectName} failed: ${message}`);
     }
   };
+  /** The status this pass would write, from what it has seen and written so far. */
+  const statusNow = (previous: AuthServiceStatus | undefined): { status: AuthServiceStatus; facts: StatusFacts } => {
+    const liveActive = (answers.get(`Deployment/${name}-${activeColour}`) as V1Deployment | undefined) ?? deps.caches.get<V1Deployment>('Deployment', namespace, `${name}-${activeColour}`);
+    const activePlan = decision.layout.colours[activeColour];
+    const activeReplicas = typeof activePlan?.replicas === 'number' ? activePlan.replicas : (liveActive?.spec?.replicas ?? spec.replicas);
+    const facts: StatusFacts = {
+      generation: auth.metadata.generation ?? 0,
+      activeColour,
+      active: { ...observeDeployment(liveActive), desiredReplicas: activeReplicas },
+      missingSecrets: missingSecretKeys(auth, secrets),
+      ...(applyError ? { applyError } : {}),
+      features: {
+        VerticalPodAutoscaler: featureState(spec.verticalAutoscaling.enabled, crds.verticalPodAutoscaler, 'VerticalPodAutoscaler'),
+        ServiceMonitor: featureState(spec.monitoring.serviceMonitor.enabled, crds.serviceMonitor, 'ServiceMonitor'),
+        PrometheusRule: featureState(spec.monitoring.prometheusRule.enabled, crds.prometheusRule, 'PrometheusRule'),
+      },
+    };
+    const rollout = { phase: decision.phase, conditions: decision.conditions, summary: decision.summary, rollout: writeRolloutStatus(decision.state) };
+    return { status: desiredStatus(facts, rollout, previous, deps.now().toISOString()), facts };
+  };
+  /** Writes `status` and remembers the write; returns the status as it now is on the server. */
+  const persist = async (status: AuthServiceStatus): Promise<AuthServiceStatus | undefined> => {
+    const answer = await deps.client.applyStatus<KubeObject & { status?: AuthServiceStatus }>({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, status });
+    deps.statusWrites.set(key, { at: deps.now().getTime(), decidedFrom: auth.metadata.resourceVersion, produced: answer.metadata?.resourceVersion });
+    return ownStatus(answer.status);
+  };
+
+  // A decision that moves traffic is persisted before it is carried out. Carried out first and
+  // then lost (a crash or a lost lease before the status write, or a failed write), it left the
+  // next pass deciding from the state before it, and that could send traffic back to a colour
+  // that had just failed its checks. Persisted first, the next pass finishes what it says.
+  let live = ownStatus(auth.status);
+  if (decision.layout.selector !== undefined && decision.layout.selector !== observed.serviceSelectorColor) {
+    live = await persist(statusNow(auth.status).status);
+  }
+
   for (const object of objects) {
     const live = deps.caches.get<KubeObject>(object.kind, namespace, object.metadata.name);
     if (live && isSubset(object, live)) continue;
@@ -267,38 +303,17 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     measured = true;
   }
 
-  const liveActive = (answers.get(`Deployment/${name}-${activeColour}`) as V1Deployment | undefined) ?? deps.caches.get<V1Deployment>('Deployment', namespace, `${name}-${activeColour}`);
-  const activePlan = decision.layout.colours[activeColour];
-  const activeReplicas = typeof activePlan?.replicas === 'number' ? activePlan.replicas : (liveActive?.spec?.replicas ?? spec.replicas);
-  const facts: StatusFacts = {
-    generation: auth.metadata.generation ?? 0,
-    activeColour,
-    active: { ...observeDeployment(liveActive), desiredReplicas: activeReplicas },
-    missingSecrets: missingSecretKeys(auth, secrets),
-    ...(applyError ? { applyError } : {}),
-    features: {
-      VerticalPodAutoscaler: featureState(spec.verticalAutoscaling.enabled, crds.verticalPodAutoscaler, 'VerticalPodAutoscaler'),
-      ServiceMonitor: featureState(spec.monitoring.serviceMonitor.enabled, crds.serviceMonitor, 'ServiceMonitor'),
-      PrometheusRule: featureState(spec.monitoring.prometheusRule.enabled, crds.prometheusRule, 'PrometheusRule'),
-    },
-  };
-  const status = desiredStatus(
-    facts,
-    { phase: decision.phase, conditions: decision.conditions, summary: decision.summary, rollout: writeRolloutStatus(decision.state) },
-    auth.status,
-    deps.now().toISOString(),
-  );
+  const { status, facts } = statusNow(live);
   let progressDueMs: number | undefined;
-  const live = ownStatus(auth.status);
   if (!isSubset(status, live ?? {}) || !isSubset(live ?? {}, status)) {
-    const wait = lastWrite !== undefined && decision.events.length === 0 && onlyProgress(live, status) ? lastWrite.at + PROGRESS_WRITE_INTERVAL_MS - deps.now().getTime() : 0;
+    const lastWritten = deps.statusWrites.get(key);
+    const wait = lastWritten !== undefined && decision.events.length === 0 && onlyProgress(live, status) ? lastWritten.at + PROGRESS_WRITE_INTERVAL_MS - deps.now().getTime() : 0;
     if (wait > 0) {
       // Written by the pass this asks for, unless a pass with a real change comes first.
       progressDueMs = wait;
     } else {
       // The rollout's state is persisted before its events are told, so a restart never repeats a step.
-      const written = await deps.client.applyStatus({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, status } as KubeObject);
-      deps.statusWrites.set(key, { at: deps.now().getTime(), decidedFrom: auth.metadata.resourceVersion, produced: written.metadata?.resourceVersion });
+      await persist(status);
     }
   }
   for (const event of decision.events) await deps.events.record(auth, event.type, event.reason, event.message);

@@ -58,6 +58,39 @@ describe('one reconcile pass against a real control plane', function () {
 
   const authPath = (name: string): string => pathFor(resources.AuthService, ns, name);
   const getAuth = async (name: string): Promise<AuthService> => (await admin.get<KubeObject>(authPath(name))) as unknown as AuthService;
+  const selectorOf = async (name: string): Promise<string | undefined> =>
+    (await admin.get<KubeObject & { spec?: { selector?: Record<string, string> } }>(pathFor(resources.Service, ns, name)))?.spec?.selector?.['auth.keyward.dev/color'];
+
+  const admission = '/apis/admissionregistration.k8s.io/v1';
+  /**
+   * Makes the API server refuse `operations` on `resource` in this test's namespace, as a cluster's
+   * admission policy would, and waits until it does (`probe` must then fail). Returns the undo.
+   */
+  async function refuse(policy: string, rule: { apiGroups: string[]; resources: string[]; operations: string[] }, probe: () => Promise<unknown>): Promise<() => Promise<void>> {
+    const name = `keyward-test-${policy}-${ns}`;
+    await admin.create(`${admission}/validatingadmissionpolicies`, {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: { resourceRules: [{ ...rule, apiVersions: ['*'] }] },
+        validations: [{ expression: 'false', message: `refused by the test policy ${policy}` }],
+      },
+    } as KubeObject);
+    await admin.create(`${admission}/validatingadmissionpolicybindings`, {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name },
+      spec: { policyName: name, validationActions: ['Deny'], matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } } },
+    } as KubeObject);
+    // The policy takes effect once the API server has loaded it.
+    await eventually(`the policy ${policy} in force`, async () => probe().then(() => undefined, () => true), 30_000);
+    return async () => {
+      await admin.delete(`${admission}/validatingadmissionpolicybindings/${name}`).catch(() => undefined);
+      await admin.delete(`${admission}/validatingadmissionpolicies/${name}`).catch(() => undefined);
+    };
+  }
 
   before(async () => {
     admin = await adminClient();
@@ -114,37 +147,56 @@ describe('one reconcile pass against a real control plane', function () {
     expect(blue?.spec?.replicas).to.equal(7);
   });
 
-  describe('with CronJobs refused by an admission policy', () => {
-    const policy = (): string => `keyward-test-deny-cronjobs-${ns}`;
-    const admission = '/apis/admissionregistration.k8s.io/v1';
+  it('moves no traffic while the decision to move it cannot be persisted', async () => {
+    await admin.apply(sampleAuthService(ns, 'intent'));
+    let current = await snapshot();
+    const context = deps(() => current);
+    const pass = async (): Promise<void> => {
+      current = await snapshot();
+      await reconcile(context, ns, 'intent');
+    };
+    await eventually('Healthy on blue', async () => {
+      await pass();
+      return (await getAuth('intent')).status?.phase === 'Healthy' ? true : undefined;
+    }, 90_000);
+    await admin.mergePatch(authPath('intent'), { spec: { image: 'registry.example/keyward-service:1.5.0' } }, 'test');
+    // Passes until green runs the new image, stopping short of the pass that sees it ready.
+    await eventually('green created for the new image', async () => {
+      await pass();
+      const green = await admin.get<KubeObject & { spec?: { replicas?: number } }>(pathFor(resources.Deployment, ns, 'intent-green'));
+      return green?.spec?.replicas === 3 ? true : undefined;
+    }, 30_000);
+    const allow = await refuse('deny-status', { apiGroups: ['auth.keyward.dev'], resources: ['authservices/status'], operations: ['UPDATE'] },
+      () => admin.request('PATCH', `${authPath('intent')}/status`, { query: { dryRun: 'All' }, body: { status: { phase: 'Healthy' } }, contentType: 'application/merge-patch+json' }));
+    try {
+      await eventually('green ready', async () => {
+        const green = await admin.get<KubeObject & { status?: { readyReplicas?: number } }>(pathFor(resources.Deployment, ns, 'intent-green'));
+        return green?.status?.readyReplicas === 3 ? true : undefined;
+      }, 60_000);
+      const refused = await pass().then(() => undefined, (err: unknown) => err);
+      expect(String(refused)).to.contain('refused by the test policy deny-status');
+      expect(await selectorOf('intent'), 'the Service, with the flip not persisted').to.equal('blue');
+    } finally {
+      await allow();
+    }
+    await eventually('traffic on green once the status can be written', async () => {
+      await pass();
+      return (await selectorOf('intent')) === 'green' ? true : undefined;
+    }, 30_000);
+    const reasons = readRolloutStatus((await getAuth('intent')).status?.rollout).state!.history.map((h) => h.reason);
+    const thisRollout = reasons.slice(reasons.lastIndexOf('RolloutStarted'));
+    expect(thisRollout.filter((r) => r === 'Promoted'), `one promotion in ${thisRollout.join(', ')}`).to.have.length(1);
+  });
 
+  describe('with CronJobs refused by an admission policy', () => {
+    let allow: (() => Promise<void>) | undefined;
     before(async () => {
-      await admin.create(`${admission}/validatingadmissionpolicies`, {
-        apiVersion: 'admissionregistration.k8s.io/v1',
-        kind: 'ValidatingAdmissionPolicy',
-        metadata: { name: policy() },
-        spec: {
-          failurePolicy: 'Fail',
-          matchConstraints: { resourceRules: [{ apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['cronjobs'] }] },
-          validations: [{ expression: 'false', message: 'CronJobs are refused in this namespace' }],
-        },
-      } as KubeObject);
-      await admin.create(`${admission}/validatingadmissionpolicybindings`, {
-        apiVersion: 'admissionregistration.k8s.io/v1',
-        kind: 'ValidatingAdmissionPolicyBinding',
-        metadata: { name: policy() },
-        spec: { policyName: policy(), validationActions: ['Deny'], matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } } },
-      } as KubeObject);
       await admin.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'backup-key', namespace: ns }, stringData: { 'encryption.key': 'test-only' } } as KubeObject);
-      // The policy takes effect once the API server has loaded it.
       const probe = { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'probe', namespace: ns }, spec: { schedule: '0 0 * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'x' }] } } } } } };
-      await eventually('the policy refusing CronJobs', async () =>
-        admin.request('POST', pathFor(resources.CronJob, ns), { query: { dryRun: 'All' }, body: probe }).then(() => undefined, () => true), 30_000);
+      allow = await refuse('deny-cronjobs', { apiGroups: ['batch'], resources: ['cronjobs'], operations: ['CREATE', 'UPDATE'] },
+        () => admin.request('POST', pathFor(resources.CronJob, ns), { query: { dryRun: 'All' }, body: probe }));
     });
-    after(async () => {
-      await admin.delete(`${admission}/validatingadmissionpolicybindings/${policy()}`).catch(() => undefined);
-      await admin.delete(`${admission}/validatingadmissionpolicies/${policy()}`).catch(() => undefined);
-    });
+    after(async () => allow?.());
 
     const withBackup = { backup: { image: 'registry.example/backup-tools:2.1.0', s3: { bucket: 'auth-service-backups' }, encryptionKeySecretRef: { name: 'backup-key' } } };
 
@@ -153,7 +205,7 @@ describe('one reconcile pass against a real control plane', function () {
       const current = await snapshot();
       const failure = await reconcile(deps(() => current), ns, 'refused').then(() => undefined, (err: unknown) => err);
       expect(failure).to.be.instanceOf(ApplyFailedError);
-      expect((failure as ApplyFailedError).message).to.contain('CronJob refused-backup').and.contain('CronJobs are refused in this namespace');
+      expect((failure as ApplyFailedError).message).to.contain('CronJob refused-backup').and.contain('refused by the test policy deny-cronjobs');
       // The first rollout's progress deadline is due within its 30 s.
       expect((failure as ApplyFailedError).requeueAfterMs).to.be.within(1, 30_000);
       const degraded = (await getAuth('refused')).status?.conditions?.find((c) => c.type === 'Degraded');
