@@ -3,7 +3,9 @@
  * informer caches, let the blue/green engine decide where each colour,
  * the stable Service and the autoscalers should be, compute every child with
  * the pure builders, apply only what differs, write status only when it
- * differs, record the engine's events, and say when to look again.
+ * differs, record the engine's events, and say when to look again. A pass
+ * never decides from a cache older than its own last status write, and a
+ * decision that moves traffic is written to the status before it is carried out.
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { AuthService, AuthServiceStatus, Colour } from '../api/types.js';
@@ -257,9 +259,9 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   // then lost (a crash or a lost lease before the status write, or a failed write), it left the
   // next pass deciding from the state before it, and that could send traffic back to a colour
   // that had just failed its checks. Persisted first, the next pass finishes what it says.
-  let live = ownStatus(auth.status);
+  let liveStatus = ownStatus(auth.status);
   if (decision.layout.selector !== undefined && decision.layout.selector !== observed.serviceSelectorColor) {
-    live = await persist(statusNow(auth.status).status);
+    liveStatus = await persist(statusNow(auth.status).status);
   }
 
   for (const object of objects) {
@@ -303,11 +305,11 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     measured = true;
   }
 
-  const { status, facts } = statusNow(live);
+  const { status, facts } = statusNow(liveStatus);
   let progressDueMs: number | undefined;
-  if (!isSubset(status, live ?? {}) || !isSubset(live ?? {}, status)) {
+  if (!isSubset(status, liveStatus ?? {}) || !isSubset(liveStatus ?? {}, status)) {
     const lastWritten = deps.statusWrites.get(key);
-    const wait = lastWritten !== undefined && decision.events.length === 0 && onlyProgress(live, status) ? lastWritten.at + PROGRESS_WRITE_INTERVAL_MS - deps.now().getTime() : 0;
+    const wait = lastWritten !== undefined && decision.events.length === 0 && onlyProgress(liveStatus, status) ? lastWritten.at + PROGRESS_WRITE_INTERVAL_MS - deps.now().getTime() : 0;
     if (wait > 0) {
       // Written by the pass this asks for, unless a pass with a real change comes first.
       progressDueMs = wait;
