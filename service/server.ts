@@ -282,8 +282,8 @@ async function shutdown(parts: ShutdownParts): Promise<void> {
   const left = (): number => Math.max(0, parts.timeoutMs - (performance.now() - started));
   // Work the last requests started after answering (forgot-password lookups) still needs the pool.
   await parts.background.drain(left());
-  // A purge in progress ends after its current batch: each is one short statement.
-  await parts.retention.stop();
+  // A purge in progress ends after its current batch, one short statement; a hung one is left to the exit.
+  await Promise.race([parts.retention.stop(), sleep(left(), undefined, { ref: false })]);
   await parts.outbox.close(Math.min(outboxCloseMs, left()));
   const closing = Promise.all([parts.db.close(), parts.cache.close()]);
   const closeBudget = Math.max(closeFloorMs, left());
