@@ -50,9 +50,10 @@ export interface ReconcilerDeps {
 export interface StatusWrite {
   /** When it was written (epoch ms), to pace progress-only writes. */
   at: number;
-  /** The AuthService's resourceVersion the pass decided from, and the one its write produced. */
-  decidedFrom: string | undefined;
+  /** The AuthService's resourceVersion the write produced. */
   produced: string | undefined;
+  /** Whether the informer's cache has shown it (or had long enough to). */
+  seen: boolean;
 }
 
 export interface ReconcileResult {
@@ -75,11 +76,12 @@ type WrittenVerb = (typeof writtenVerbs)[number];
 export const PROGRESS_WRITE_INTERVAL_MS = 5000;
 
 /**
- * How soon to look again when the cache has not yet caught up with this
- * operator's own last status write. The AuthService's watch event enqueues the
- * key anyway; this only covers a watch that is down at that moment.
+ * How long after its own status write a pass may read the AuthService from the
+ * API server instead of the informer's cache (decideFrom). A watch event
+ * arrives within milliseconds; this only bounds the extra GETs when the cache
+ * never shows that exact version (another writer's change came right after).
  */
-export const CACHE_CATCH_UP_MS = 1000;
+export const FRESH_READ_WINDOW_MS = 30_000;
 
 /** A spec the builders cannot turn into objects: retrying will not help until the spec changes. */
 export class InvalidSpecError extends Error {}
@@ -137,6 +139,12 @@ function stamped(object: RenderedObject): RenderedObject {
   return { ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [ANNOTATION_APPLIED]: hash } } };
 }
 
+/** The status fields that say which colour serves which revision, as `previous` has them. */
+function summaryOf(previous: AuthServiceStatus): Pick<AuthServiceStatus, 'activeColor' | 'activeRevision' | 'activeImage' | 'previewColor' | 'previewRevision'> {
+  const { activeColor, activeRevision, activeImage, previewColor, previewRevision } = previous;
+  return Object.fromEntries(Object.entries({ activeColor, activeRevision, activeImage, previewColor, previewRevision }).filter(([, v]) => v !== undefined));
+}
+
 /** Children that exist only while a feature is on: [kind, name]. */
 function optionalChildren(auth: AuthService): Array<[string, string]> {
   const n = names(auth);
@@ -160,22 +168,34 @@ async function reportInvalidSpec(deps: ReconcilerDeps, auth: AuthService, messag
   }
 }
 
+/**
+ * The AuthService to decide from: the cached one, unless the cache has not yet shown this
+ * operator's own last status write. The Service event of a pass that moved traffic can arrive
+ * before the AuthService event carrying that pass's status, and another writer's change (a CLI
+ * command, a label) can land between the two. Deciding from a status without the last decision
+ * could undo it, so until the cache shows the write, the object is read from the API server,
+ * whose GET is a quorum read.
+ */
+async function decideFrom(deps: ReconcilerDeps, namespace: string, name: string, cached: AuthService): Promise<AuthService | undefined> {
+  const last = deps.statusWrites.get(`${namespace}/${name}`);
+  if (!last || last.seen) return cached;
+  if (cached.metadata.resourceVersion === last.produced || deps.now().getTime() - last.at > FRESH_READ_WINDOW_MS) {
+    last.seen = true;
+    return cached;
+  }
+  deps.logger.debug('reading the AuthService from the API server: the cache does not show the last status written yet', { authservice: `${namespace}/${name}` });
+  return deps.client.get<AuthService & KubeObject>(pathFor(resources.AuthService, namespace, name));
+}
+
 export async function reconcile(deps: ReconcilerDeps, namespace: string, name: string): Promise<ReconcileResult> {
-  const auth = deps.caches.get<AuthService>(KIND, namespace, name);
-  // Gone, or going: ownerReferences let the garbage collector remove the children.
   const key = `${namespace}/${name}`;
+  const cached = deps.caches.get<AuthService>(KIND, namespace, name);
+  const auth = cached && !cached.metadata.deletionTimestamp ? await decideFrom(deps, namespace, name, cached) : cached;
+  // Gone, or going: ownerReferences let the garbage collector remove the children.
   if (!auth || auth.metadata.deletionTimestamp) {
     deps.statusWrites.delete(key);
     deps.measurements.delete(key);
     return { applied: 0 };
-  }
-  // Never decide from a state older than this operator's own last decision. The Service event of a
-  // pass that flipped traffic can arrive before the AuthService event carrying that pass's status;
-  // deciding again from the status before it could undo the decision (flip a rollback back).
-  const lastWrite = deps.statusWrites.get(key);
-  if (lastWrite && lastWrite.produced !== lastWrite.decidedFrom && auth.metadata.resourceVersion === lastWrite.decidedFrom) {
-    deps.logger.debug('the cache has not yet seen the last status written; waiting for it', { authservice: key });
-    return { applied: 0, requeueAfterMs: CACHE_CATCH_UP_MS };
   }
   const { spec } = auth;
   const log = { authservice: key };
@@ -190,6 +210,8 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const observed = observe({ auth, caches: deps.caches, desiredRevision: podTemplateHash(auth, hash), analysis: deps.measurements.get(key) });
   const decision = nextRollout({ spec, state: persisted.state, commands: persisted.commands, observed, now: deps.now().getTime() });
   const activeColour: Colour = decision.layout.selector ?? decision.summary.activeColor ?? 'blue';
+  const intent = writeRolloutStatus(decision.state);
+  const movesTraffic = decision.layout.selector !== undefined && decision.layout.selector !== observed.serviceSelectorColor;
 
   const crds = deps.crds();
   const render = (colour: Colour): RenderedObject[] => renderAll(auth, { activeColour: colour, secretsHash: hash, crds });
@@ -230,12 +252,17 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   };
   /** The status this pass would write, from what it has seen and written so far. */
   const statusNow = (previous: AuthServiceStatus | undefined): { status: AuthServiceStatus; facts: StatusFacts } => {
-    const liveActive = (answers.get(`Deployment/${name}-${activeColour}`) as V1Deployment | undefined) ?? deps.caches.get<V1Deployment>('Deployment', namespace, `${name}-${activeColour}`);
-    const activePlan = decision.layout.colours[activeColour];
+    // Until the Service has moved, the status shows the colour that serves, not the one decided on:
+    // automation waiting for `.status.activeColor` would otherwise race the flip, or see a flip that
+    // a refused write never made.
+    const moved = !movesTraffic || answers.has(`Service/${name}`);
+    const serving: Colour = moved ? activeColour : (observed.serviceSelectorColor ?? activeColour);
+    const liveActive = (answers.get(`Deployment/${name}-${serving}`) as V1Deployment | undefined) ?? deps.caches.get<V1Deployment>('Deployment', namespace, `${name}-${serving}`);
+    const activePlan = decision.layout.colours[serving];
     const activeReplicas = typeof activePlan?.replicas === 'number' ? activePlan.replicas : (liveActive?.spec?.replicas ?? spec.replicas);
     const facts: StatusFacts = {
       generation: auth.metadata.generation ?? 0,
-      activeColour,
+      activeColour: serving,
       active: { ...observeDeployment(liveActive), desiredReplicas: activeReplicas },
       missingSecrets: missingSecretKeys(auth, secrets),
       ...(applyError ? { applyError } : {}),
@@ -245,23 +272,28 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
         PrometheusRule: featureState(spec.monitoring.prometheusRule.enabled, crds.prometheusRule, 'PrometheusRule'),
       },
     };
-    const rollout = { phase: decision.phase, conditions: decision.conditions, summary: decision.summary, rollout: writeRolloutStatus(decision.state) };
+    const summary = moved || previous?.activeColor === undefined ? decision.summary : summaryOf(previous);
+    const rollout = { phase: decision.phase, conditions: decision.conditions, summary, rollout: intent };
     return { status: desiredStatus(facts, rollout, previous, deps.now().toISOString()), facts };
   };
   /** Writes `status` and remembers the write; returns the status as it now is on the server. */
   const persist = async (status: AuthServiceStatus): Promise<AuthServiceStatus | undefined> => {
     const answer = await deps.client.applyStatus<KubeObject & { status?: AuthServiceStatus }>({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, status });
-    deps.statusWrites.set(key, { at: deps.now().getTime(), decidedFrom: auth.metadata.resourceVersion, produced: answer.metadata?.resourceVersion });
+    const produced = answer.metadata?.resourceVersion;
+    // A write that changed nothing produced no new version: the cache shows it already.
+    deps.statusWrites.set(key, { at: deps.now().getTime(), produced, seen: produced === undefined || produced === auth.metadata.resourceVersion });
     return ownStatus(answer.status);
   };
 
   // A decision that moves traffic is persisted before it is carried out. Carried out first and
   // then lost (a crash or a lost lease before the status write, or a failed write), it left the
   // next pass deciding from the state before it, and that could send traffic back to a colour
-  // that had just failed its checks. Persisted first, the next pass finishes what it says.
+  // that had just failed its checks. Persisted first, the next pass finishes what it says. Only
+  // the decision (status.rollout) goes first: phase, active colour and conditions, what `kubectl
+  // get` and automation read, change in the write at the end, once the Service has moved.
   let liveStatus = ownStatus(auth.status);
-  if (decision.layout.selector !== undefined && decision.layout.selector !== observed.serviceSelectorColor) {
-    liveStatus = await persist(statusNow(auth.status).status);
+  if (movesTraffic && !(isSubset(intent, liveStatus?.rollout ?? {}) && isSubset(liveStatus?.rollout ?? {}, intent))) {
+    liveStatus = await persist({ ...liveStatus, rollout: intent });
   }
 
   for (const object of objects) {

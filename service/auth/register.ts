@@ -45,12 +45,14 @@ export async function register(deps: AuthDeps, input: Registration, client: Clie
       const message = await issueVerification(deps, tx, user, client);
       return { user, sessionId: started?.sessionId, response: started?.response, message };
     });
+    deps.outbox.enqueue(user.email, message, client.requestId);
     if (required) {
       // Spent as a taken address's notice spends it. Sent even over budget: an address registers
-      // once, so this mail cannot be repeated into a flood, and the account needs it.
-      await withinAddressBudget(deps, user.email);
+      // once, so this mail cannot be repeated into a flood, and the account needs it. The account
+      // exists and its mail is queued: a limiter that fails now (Redis down) must not make that a 500.
+      await withinAddressBudget(deps, user.email).catch((err: unknown) =>
+        deps.logger.warn('could not count a registration toward the address\'s mail budget', { error: err, request_id: client.requestId }));
     }
-    deps.outbox.enqueue(user.email, message, client.requestId);
     if (!response) return { status: 202, body: { verification_required: true, email: user.email } };
     // Filled, never overwritten: the link mailed above may already have verified the address.
     await deps.cache.add(profileKey(user.id), user);

@@ -1,19 +1,36 @@
 /**
  * Versioned schema migrations, applied in order at start-up and by
- * `keyward-service migrate`. Pending migrations apply in one transaction under an advisory
- * lock, so replicas starting together migrate once. Never edit a released
- * migration: add the next one. A migration only adds (tables, nullable or defaulted
- * columns, indexes); dropping what the previous release reads waits a release, so
- * that release still starts on the newer schema when a rollout is rolled back.
+ * `keyward-service migrate`, under an advisory lock, so replicas starting together
+ * migrate once. Each migration applies all or nothing, in its own transaction, so a
+ * lock it takes is held no longer than it runs: the old colour is serving meanwhile.
+ * Never edit a released migration: add the next one. A migration only adds (tables,
+ * nullable or defaulted columns, indexes); dropping what the previous release reads
+ * waits a release, so that release still starts on the newer schema when a rollout
+ * is rolled back.
  */
 import type pg from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { withClient } from './pool.js';
 
-export interface Migration {
+/** Statements run in one transaction. */
+export interface SqlMigration {
   version: number;
   name: string;
   sql: string;
 }
+
+/**
+ * Indexes on tables that already hold data, built with CREATE INDEX CONCURRENTLY: writes go on
+ * while they build, which a build inside a transaction would block for as long as it takes.
+ */
+export interface IndexMigration {
+  version: number;
+  name: string;
+  /** Index name → what follows `ON` (`table (columns) [WHERE …]`). */
+  indexes: Record<string, string>;
+}
+
+export type Migration = SqlMigration | IndexMigration;
 
 export const migrations: readonly Migration[] = [
   {
@@ -143,37 +160,47 @@ export const migrations: readonly Migration[] = [
   {
     version: 5,
     name: 'indexes for the retention purge',
-    sql: `
-      -- The purge (service/store/retention.ts) finds what it deletes by these columns; without
-      -- them every batch would scan the table. Built inside the migration's transaction, so writes
-      -- to these tables wait while an index builds: seconds per million rows.
-      CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_at);
-      CREATE INDEX one_time_tokens_expires ON one_time_tokens (expires_at);
-      CREATE INDEX one_time_tokens_used ON one_time_tokens (used_at) WHERE used_at IS NOT NULL;
-      CREATE INDEX sessions_expires ON sessions (expires_at);
-      CREATE INDEX sessions_revoked ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
-      CREATE INDEX security_events_occurred ON security_events (occurred_at);
-    `,
+    // The purge (service/store/retention.ts) finds what it deletes by these columns; without them
+    // every batch would scan the table. refresh_tokens_successor serves the foreign key's
+    // ON DELETE SET NULL: without it, each deleted token scanned the whole table for its
+    // predecessor.
+    indexes: {
+      refresh_tokens_expires: 'refresh_tokens (expires_at)',
+      refresh_tokens_successor: 'refresh_tokens (successor_id) WHERE successor_id IS NOT NULL',
+      one_time_tokens_expires: 'one_time_tokens (expires_at)',
+      one_time_tokens_used: 'one_time_tokens (used_at) WHERE used_at IS NOT NULL',
+      sessions_expires: 'sessions (expires_at)',
+      sessions_revoked: 'sessions (revoked_at) WHERE revoked_at IS NOT NULL',
+      security_events_occurred: 'security_events (occurred_at)',
+    },
   },
 ];
 
-// An arbitrary constant shared by every replica: pg_advisory_xact_lock(key) serialises migrators.
+// An arbitrary constant shared by every replica: pg_advisory_lock(key) serialises migrators.
 const migrationLockKey = 0x6b657977; // "keyw"
+
+/**
+ * How long a migration's statement waits for a table lock before it gives up and tries again.
+ * Waiting longer would hold every later query on that table in the lock's queue behind it: a
+ * long transaction of the serving colour would turn an ALTER TABLE into an outage.
+ */
+const lockTimeout = '5s';
+const lockAttempts = 6;
+const lockNotAvailable = '55P03';
 
 export interface MigrationResult {
   applied: Migration[];
   current: number;
 }
 
-/** Applies every migration newer than the database's version, in order, all or none. */
+/** Applies every migration newer than the database's version, in order, each all or none. */
 export function migrate(pool: pg.Pool, log: (message: string) => void = () => undefined): Promise<MigrationResult> {
   return withClient(pool, (client) => migrateWith(client, log));
 }
 
 async function migrateWith(client: pg.PoolClient, log: (message: string) => void): Promise<MigrationResult> {
+  await client.query('SELECT pg_advisory_lock($1)', [migrationLockKey]);
   try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [migrationLockKey]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const { rows } = await client.query<{ version: number }>('SELECT coalesce(max(version), 0) AS version FROM schema_migrations');
@@ -189,14 +216,48 @@ async function migrateWith(client: pg.PoolClient, log: (message: string) => void
     for (const migration of migrations) {
       if (migration.version <= from) continue;
       log(`applying migration ${migration.version}: ${migration.name}`);
-      await client.query(migration.sql);
-      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      if ('sql' in migration) await applySql(client, migration, log);
+      else await applyIndexes(client, migration, log);
       applied.push(migration);
     }
-    await client.query('COMMIT');
     return { applied, current: Math.max(from, latest) };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [migrationLockKey]).catch(() => undefined);
   }
+}
+
+async function applySql(client: pg.PoolClient, migration: SqlMigration, log: (message: string) => void): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL lock_timeout = '${lockTimeout}'`);
+      await client.query(migration.sql);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      await client.query('COMMIT');
+      return;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if ((err as { code?: string }).code !== lockNotAvailable || attempt === lockAttempts) throw err;
+      log(`migration ${migration.version} waited ${lockTimeout} for a table lock held by a running transaction; trying again (${attempt}/${lockAttempts})`);
+      await sleep(1000);
+    }
+  }
+}
+
+async function applyIndexes(client: pg.PoolClient, migration: IndexMigration, log: (message: string) => void): Promise<void> {
+  for (const [name, on] of Object.entries(migration.indexes)) {
+    // A build that was interrupted (a killed pod) leaves an INVALID index, which IF NOT EXISTS
+    // would then take for done: it is dropped and built again.
+    const { rows } = await client.query<{ valid: boolean }>(
+      `SELECT i.indisvalid AS valid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+        WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace`,
+      [name],
+    );
+    if (rows[0]?.valid === false) {
+      log(`index ${name} was left invalid by an interrupted build; building it again`);
+      await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+    }
+    await client.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${name} ON ${on}`);
+  }
+  await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
 }

@@ -39,15 +39,16 @@ const fixedHeaders = securityHeaders.flat();
 export function withFastMe(app: RequestListener, deps: FastMeDeps): RequestListener {
   return (req, res) => {
     if (req.method === 'GET' && req.url === route) {
+      const chosen: Chosen = {};
       try {
-        if (answered(deps, req, res)) return;
+        if (answered(deps, req, res, chosen)) return;
       } catch (err) {
         // Outside Express nothing would catch this, and a throw from a request listener ends the
         // process. Before the answer the app answers instead (with its own 500 if it fails the
         // same way); after it, only the bookkeeping is lost; in between, the connection must go.
-        // The id is chosen here and put where Express's requestId middleware reads it, so this
-        // line and the app's answer and access line share one id.
-        const id = requestIdFor(req.headers['x-request-id']);
+        // The id of the answer already written, or one chosen now and put where Express's requestId
+        // middleware reads it: either way this line and the answer carry the same id.
+        const id = chosen.requestId ?? requestIdFor(req.headers['x-request-id']);
         req.headers['x-request-id'] = id;
         deps.logger.error('the fast path of me failed', { error: err, request_id: id });
         if (res.writableEnded) return;
@@ -58,7 +59,12 @@ export function withFastMe(app: RequestListener, deps: FastMeDeps): RequestListe
   };
 }
 
-function answered(deps: FastMeDeps, req: IncomingMessage, res: ServerResponse): boolean {
+/** What answered() decided before it threw, for the failure's log line. */
+interface Chosen {
+  requestId?: string;
+}
+
+function answered(deps: FastMeDeps, req: IncomingMessage, res: ServerResponse, chosen: Chosen): boolean {
   // A body is Express's to parse, and to refuse (400, 413, 415), even on a GET.
   if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) return false;
   const started = performance.now();
@@ -69,6 +75,7 @@ function answered(deps: FastMeDeps, req: IncomingMessage, res: ServerResponse): 
   if (user === undefined) return false;
 
   const requestId = requestIdFor(req.headers['x-request-id']);
+  chosen.requestId = requestId;
   const body = JSON.stringify({ user });
   res.writeHead(200, [
     'X-Request-Id', requestId,

@@ -24,6 +24,8 @@ export interface Metrics {
   emailOutboxDepth: client.Gauge;
   /** Rows the retention purge deleted, per table. */
   retentionDeletedRows: client.Counter<'table'>;
+  /** When this process last finished a purge run (Unix seconds): the max over replicas says when one last did. */
+  retentionLastSuccess: client.Gauge;
 }
 
 export interface MetricsSources {
@@ -115,6 +117,11 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
       name: 'retention_deleted_rows_total',
       help: 'Rows deleted by the retention purge, by table',
       labelNames: ['table'],
+      registers,
+    }),
+    retentionLastSuccess: new client.Gauge({
+      name: 'retention_last_success_timestamp_seconds',
+      help: 'When this process last finished a retention purge run (Unix time); max over replicas for the service',
       registers,
     }),
   };

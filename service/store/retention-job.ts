@@ -14,7 +14,7 @@ export interface RetentionJobOptions {
   /** 0 turns the job off. */
   intervalSeconds: number;
   logger: Logger;
-  metrics: Pick<Metrics, 'retentionDeletedRows'>;
+  metrics: Pick<Metrics, 'retentionDeletedRows' | 'retentionLastSuccess'>;
   random?: () => number;
 }
 
@@ -52,6 +52,7 @@ export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
           return counts;
         }
         for (const table of purgedTables) if (counts[table] > 0) options.metrics.retentionDeletedRows.inc({ table }, counts[table]);
+        options.metrics.retentionLastSuccess.set(Date.now() / 1000);
         const total = totalOf(counts);
         const meta = { rows: total, duration_ms: Math.round(performance.now() - started) };
         if (total > 0) logger.info(`retention purge deleted ${describeCounts(counts)}`, meta);

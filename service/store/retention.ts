@@ -12,7 +12,9 @@
  *   history, as PCI DSS 10.7 asks); 0 keeps them.
  *
  * Deletes go in batches of short transactions, so no run holds locks or bloats WAL for long, and
- * one replica at a time purges (a session-level advisory lock); the others skip their turn.
+ * one replica at a time purges: each batch takes a transaction-level advisory lock, which also
+ * holds behind a transaction-pooling PgBouncer. A replica that finds it taken skips its turn, or,
+ * mid-run, leaves the rest to the replica that took it.
  */
 import type pg from 'pg';
 import { withClient } from '../db/pool.js';
@@ -48,7 +50,7 @@ export function retentionRules(policy: RetentionPolicy): Rule[] {
   return rules;
 }
 
-// Shared by every replica, distinct from the migration lock: pg_try_advisory_lock(key) elects one purger.
+// Shared by every replica, distinct from the migration lock: pg_try_advisory_xact_lock(key) elects one purger per batch.
 const retentionLockKey = 0x6b657972; // "keyr"
 
 export interface PurgeOptions {
@@ -58,29 +60,43 @@ export interface PurgeOptions {
   stopping?: () => boolean;
 }
 
-/** One run over every table; 'busy' when another replica is running one. */
+/** One run over every table; 'busy' when another replica was running one. */
 export async function purge(pool: pg.Pool, policy: RetentionPolicy, options: PurgeOptions = {}): Promise<PurgeCounts | 'busy'> {
-  const batchSize = options.batchSize ?? 1000;
+  const batchSize = Math.max(1, Math.trunc(options.batchSize ?? 1000));
   return withClient(pool, async (client) => {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [retentionLockKey]);
-    if (!rows[0]?.locked) return 'busy';
     const counts: PurgeCounts = { refresh_tokens: 0, one_time_tokens: 0, sessions: 0, security_events: 0 };
-    try {
-      for (const rule of retentionRules(policy)) {
-        for (;;) {
-          if (options.stopping?.()) return counts;
-          // Each statement is its own transaction; the ids come from the statement's own snapshot.
-          const { rowCount } = await client.query(
-            `DELETE FROM ${rule.table} WHERE id IN (SELECT id FROM ${rule.table} WHERE ${rule.where} LIMIT ${batchSize})`,
-            [rule.value],
-          );
-          counts[rule.table] += rowCount ?? 0;
-          if ((rowCount ?? 0) < batchSize) break;
-        }
+    let batches = 0;
+    for (const rule of retentionRules(policy)) {
+      for (;;) {
+        if (options.stopping?.()) return counts;
+        const deleted = await batch(client, rule, batchSize);
+        if (deleted === 'busy') return batches === 0 ? 'busy' : counts;
+        batches += 1;
+        counts[rule.table] += deleted;
+        if (deleted < batchSize) break;
       }
-      return counts;
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [retentionLockKey]);
     }
+    return counts;
   });
+}
+
+/** Deletes up to `batchSize` rows `rule` lets go, in one transaction; 'busy' when another replica holds the lock. */
+async function batch(client: pg.PoolClient, rule: Rule, batchSize: number): Promise<number | 'busy'> {
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [retentionLockKey]);
+    if (!rows[0]?.locked) {
+      await client.query('ROLLBACK');
+      return 'busy';
+    }
+    const { rowCount } = await client.query(
+      `DELETE FROM ${rule.table} WHERE id IN (SELECT id FROM ${rule.table} WHERE ${rule.where} LIMIT ${batchSize})`,
+      [rule.value],
+    );
+    await client.query('COMMIT');
+    return rowCount ?? 0;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
 }

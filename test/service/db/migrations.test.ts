@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import pg from 'pg';
-import { migrate, migrations } from '../../../service/db/migrations.js';
+import { migrate, migrations, type SqlMigration } from '../../../service/db/migrations.js';
 import { createTestDatabase } from '../../support/postgres.js';
+import { holdLock } from '../http/row-lock.js';
 
 describe('service/db/migrations', () => {
   it('upgrades a database at version 1 with accounts in it to the latest version, keeping the accounts', async () => {
@@ -9,7 +10,7 @@ describe('service/db/migrations', () => {
     try {
       // A database as the first release left it: migration 1 only, and a user.
       await pool.query(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-      await pool.query(migrations[0]!.sql);
+      await pool.query((migrations[0] as SqlMigration).sql);
       await pool.query('INSERT INTO schema_migrations (version, name) VALUES (1, $1)', [migrations[0]!.name]);
       await pool.query(`INSERT INTO users (email, password_hash, first_name, last_name) VALUES ('old@example.com', 'x', 'Old', 'User')`);
 
@@ -37,6 +38,73 @@ describe('service/db/migrations', () => {
       expect(result).to.deep.equal({ applied: [], current: next });
       expect(said.join('\n')).to.contain(`schema is at version ${next}, newer than this build knows`);
       expect((await pool.query('SELECT version FROM schema_migrations ORDER BY version DESC LIMIT 1')).rows).to.deep.equal([{ version: next }]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('builds the indexes of an index migration again when an interrupted build left one invalid', async () => {
+    const pool = new pg.Pool({ connectionString: await createTestDatabase('migrate') });
+    try {
+      await migrate(pool);
+      const indexed = migrations.findLast((m) => 'indexes' in m)!;
+      const name = Object.keys((indexed as { indexes: Record<string, string> }).indexes)[0]!;
+      // What a killed CREATE INDEX CONCURRENTLY leaves behind, and the version it never recorded.
+      await pool.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = $1::regclass`, [name]);
+      await pool.query('DELETE FROM schema_migrations WHERE version >= $1', [indexed.version]);
+      const said: string[] = [];
+      await migrate(pool, (line) => said.push(line));
+      expect(said).to.include(`index ${name} was left invalid by an interrupted build; building it again`);
+      const { rows } = await pool.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = $1::regclass`, [name]);
+      expect(rows).to.deep.equal([{ indisvalid: true }]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('builds indexes while the serving colour writes: inserts go on while the build waits for an open transaction', async function () {
+    this.timeout(30_000);
+    const databaseUrl = await createTestDatabase('migrate');
+    const pool = new pg.Pool({ connectionString: databaseUrl });
+    try {
+      await migrate(pool);
+      await pool.query('DELETE FROM schema_migrations WHERE version = 5');
+      await pool.query('DROP INDEX security_events_occurred');
+      // A request of the serving colour, mid-transaction with a row in the table.
+      const serving = await holdLock(databaseUrl, `INSERT INTO security_events (type) VALUES ('login_failed')`);
+      try {
+        const migrating = migrate(pool);
+        await serving.waitUntilBlocking(); // the build waits for that transaction to end
+        // A build inside a transaction would hold a SHARE lock request here, and every insert would queue behind it.
+        const other = new pg.Client({ connectionString: databaseUrl, statement_timeout: 3000 });
+        await other.connect();
+        try {
+          await other.query(`INSERT INTO security_events (type) VALUES ('login_succeeded')`);
+        } finally {
+          await other.end();
+        }
+        await serving.commit();
+        await migrating;
+      } finally {
+        await serving.close();
+      }
+      const { rows } = await pool.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'security_events_occurred'::regclass`);
+      expect(rows).to.deep.equal([{ indisvalid: true }]);
+      expect((await pool.query('SELECT count(*)::int AS n FROM security_events')).rows).to.deep.equal([{ n: 2 }]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('applies each migration in its own transaction: a failing one leaves those before it applied', async () => {
+    const pool = new pg.Pool({ connectionString: await createTestDatabase('migrate') });
+    try {
+      await migrate(pool);
+      // Migration 4 cannot apply on a database that has its column already; 3 and those before it stay.
+      await pool.query('DELETE FROM schema_migrations WHERE version >= 4');
+      const failure = await migrate(pool).then(() => undefined, (err: unknown) => err);
+      expect(String(failure)).to.contain('password_version');
+      expect((await pool.query('SELECT max(version) AS v FROM schema_migrations')).rows).to.deep.equal([{ v: 3 }]);
     } finally {
       await pool.end();
     }

@@ -241,4 +241,32 @@ describe('withFastMe when its own work throws', () => {
       server.close();
     }
   });
+
+  it('keeps the answer it wrote when the bookkeeping after it fails, and logs the failure under that answer\'s id', async () => {
+    const { logger, lines } = capturingLogger('info');
+    const metrics = createMetrics();
+    // Test doubles again: a token, session and profile known in memory, and a metric that fails.
+    const deps = {
+      accessTokens: { remembered: () => ({ sub: 'u1', sid: 's1', iss: 'keyward', aud: 'keyward', iat: 0, exp: 2 ** 31, jti: 'j1' }) },
+      sessions: { knownActive: () => true },
+      cache: { peek: <T>() => ({ id: 'u1', email: 'ada@example.com' }) as T },
+      metrics: { ...metrics, cacheHits: { inc: () => { throw new Error('broken counter'); } } } as unknown as typeof metrics,
+      logger,
+    };
+    const server = createServer(withFastMe((_req, res) => void res.writeHead(500).end('the app must not answer'), deps));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/auth/me`, { headers: { authorization: 'Bearer x' } });
+      expect(res.status).to.equal(200);
+      expect(await res.json()).to.deep.equal({ user: { id: 'u1', email: 'ada@example.com' } });
+      await new Promise((resolve) => setImmediate(resolve));
+      const failure = lines.find((line) => line['message'] === 'the fast path of me failed');
+      expect(JSON.stringify(failure)).to.contain('broken counter');
+      expect(failure?.['request_id']).to.match(/^[0-9a-f-]{36}$/).and.equal(res.headers.get('x-request-id'));
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
 });

@@ -32,6 +32,15 @@ async function seed(pool: pg.Pool): Promise<void> {
   await token('stays: expired an hour ago', live, '-1 hour');
   await token('stays: valid', live, '10 days');
   await token('goes: expired 31 days ago, with its session', expiredLongAgo, '-31 days');
+  // A rotation chain: each row points at its successor (ON DELETE SET NULL on that reference).
+  const chained = async (label: string, expires: string, successor: string | null): Promise<string> =>
+    (await pool.query<{ id: string }>(
+      `INSERT INTO refresh_tokens (session_id, token_hash, expires_at, rotated_at, successor_id) VALUES ($1, $2, now() + $3::interval, CASE WHEN $4::bigint IS NULL THEN NULL ELSE now() END, $4) RETURNING id`,
+      [live, label, expires, successor],
+    )).rows[0]!.id;
+  const newest = await chained('stays: the newest of a rotation chain', '10 days', null);
+  const middle = await chained('goes: rotated, expired 2 days ago', '-2 days', newest);
+  await chained('goes: rotated, expired 3 days ago', '-3 days', middle);
 
   const oneTime = (label: string, expires: string, used: string | null): Promise<pg.QueryResult> =>
     pool.query(`INSERT INTO one_time_tokens (user_id, purpose, token_hash, expires_at, used_at) VALUES ($1, 'reset_password', $2, now() + $3::interval, now() + $4::interval)`, [userId, label, expires, used]);
@@ -67,10 +76,10 @@ describe('service/store/retention', () => {
 
   it('deletes exactly what is past its retention, in batches, and counts it per table', async () => {
     const counts = await purge(pool, policy, { batchSize: 1 });
-    expect(counts).to.deep.equal({ refresh_tokens: 2, one_time_tokens: 2, sessions: 2, security_events: 1 });
+    expect(counts).to.deep.equal({ refresh_tokens: 4, one_time_tokens: 2, sessions: 2, security_events: 1 });
     expect(await remaining(pool)).to.deep.equal({
       sessions: ['stays: expired 2 days ago', 'stays: live', 'stays: revoked 29 days ago'],
-      refresh_tokens: ['stays: expired an hour ago', 'stays: valid'],
+      refresh_tokens: ['stays: expired an hour ago', 'stays: the newest of a rotation chain', 'stays: valid'],
       one_time_tokens: ['stays: unused, valid', 'stays: used an hour ago'],
       security_events: ['stays: 364 days old'],
     });
@@ -110,11 +119,13 @@ describe('retention in the running service', () => {
     const service = await startTestService({ RETENTION_INTERVAL_SECONDS: '3600' });
     try {
       await seed(service.db.pool);
-      expect(await service.retention.runOnce()).to.deep.equal({ refresh_tokens: 2, one_time_tokens: 2, sessions: 2, security_events: 1 });
+      expect(await service.retention.runOnce()).to.deep.equal({ refresh_tokens: 4, one_time_tokens: 2, sessions: 2, security_events: 1 });
       const metrics = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
       expect(metrics).to.contain('retention_deleted_rows_total{table="sessions"} 2');
       expect(metrics).to.contain('retention_deleted_rows_total{table="one_time_tokens"} 2');
-      expect(service.logs.map((l) => l['message'])).to.include('retention purge deleted 2 refresh_tokens, 2 one_time_tokens, 2 sessions, 1 security_events');
+      const lastSuccess = Number(/^retention_last_success_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
+      expect(Date.now() / 1000 - lastSuccess).to.be.within(0, 60);
+      expect(service.logs.map((l) => l['message'])).to.include('retention purge deleted 4 refresh_tokens, 2 one_time_tokens, 2 sessions, 1 security_events');
     } finally {
       await service.stop();
     }
@@ -140,7 +151,7 @@ describe('retention in the running service', () => {
       const cli = spawnCli({ DATABASE_URL: databaseUrl, SESSION_RETENTION_DAYS: '1', LOG_LEVEL: 'info' }, ['purge']);
       expect((await cli.exited).code, cli.stderr()).to.equal(0);
       // With one day, the sessions that expired 2 days ago and were revoked 29 days ago go too.
-      expect(cli.logs().map((l) => l['message']), cli.stdout.join('\n')).to.include('deleted 2 refresh_tokens, 2 one_time_tokens, 4 sessions, 1 security_events');
+      expect(cli.logs().map((l) => l['message']), cli.stdout.join('\n')).to.include('deleted 4 refresh_tokens, 2 one_time_tokens, 4 sessions, 1 security_events');
     } finally {
       await pool.end();
     }
