@@ -188,6 +188,9 @@ export function withDefaults(spec: AuthServiceSpecInput): AuthServiceSpec {
             appUrl: spec.email.appUrl,
             requireVerification: spec.email.requireVerification ?? false,
           }),
+    // No defaults here: the service's own apply, and a field left out keeps the pod template, so the
+    // revision, of every AuthService written before the field existed.
+    retention: spec.retention === undefined ? undefined : defined({ ...spec.retention }),
     mfa: mfa(spec.mfa),
     autoscaling: {
       enabled: autoscaling.enabled ?? true,

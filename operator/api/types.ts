@@ -114,6 +114,16 @@ export interface Email {
   requireVerification: boolean;
 }
 
+/** The service's retention purge; a field left out keeps the service's default. */
+export interface Retention {
+  /** RETENTION_INTERVAL_SECONDS; 0 turns the purge off. */
+  intervalSeconds?: number;
+  /** SESSION_RETENTION_DAYS. */
+  sessionDays?: number;
+  /** SECURITY_EVENT_RETENTION_DAYS; 0 keeps them. */
+  securityEventDays?: number;
+}
+
 /** Each field but name is the key inside the Secret that holds that item. */
 export interface TotpEncryptionKeySecretRef {
   name: string;
@@ -242,6 +252,7 @@ export interface AuthServiceSpec {
   redis?: Redis;
   jwt: Jwt;
   email?: Email;
+  retention?: Retention;
   mfa?: Mfa;
   autoscaling: Autoscaling;
   verticalAutoscaling: VerticalAutoscaling;

@@ -134,6 +134,10 @@ export function environment(auth: AuthService): V1EnvVar[] {
     ...(email?.requireVerification ? [value('REQUIRE_EMAIL_VERIFICATION', 'true')] : []),
     ...secret('TOTP_ENCRYPTION_KEY'),
     ...secret('TOTP_PREVIOUS_ENCRYPTION_KEYS'),
+    // Only those set, for the same reason as REQUIRE_EMAIL_VERIFICATION above.
+    ...(spec.retention?.intervalSeconds !== undefined ? [value('RETENTION_INTERVAL_SECONDS', spec.retention.intervalSeconds)] : []),
+    ...(spec.retention?.sessionDays !== undefined ? [value('SESSION_RETENTION_DAYS', spec.retention.sessionDays)] : []),
+    ...(spec.retention?.securityEventDays !== undefined ? [value('SECURITY_EVENT_RETENTION_DAYS', spec.retention.securityEventDays)] : []),
   ];
 }
 

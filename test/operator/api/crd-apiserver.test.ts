@@ -139,6 +139,8 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
       ['a TOTP key Secret without a name', (a) => (a.spec.mfa = { encryptionKeySecretRef: { key: 'k' } }), 'spec.mfa.encryptionKeySecretRef.name'],
       ['a TOTP previous-keys key that is not a Secret key', (a) => (a.spec.mfa = { encryptionKeySecretRef: { name: 'auth-totp', previousKeysKey: 'old keys' } }), 'spec.mfa.encryptionKeySecretRef.previousKeysKey'],
       ['a privileged port', (a) => (a.spec.port = 80), 'spec.port'],
+      ['sessions kept for 0 days', (a) => (a.spec.retention = { sessionDays: 0 }), 'spec.retention.sessionDays'],
+      ['a negative purge interval', (a) => (a.spec.retention = { intervalSeconds: -1 }), 'spec.retention.intervalSeconds'],
       ['a Secret name that is not DNS-1123', (a) => (a.spec.database = { urlSecretRef: { name: 'Auth_DB' } }), 'spec.database.urlSecretRef.name'],
       ['no database', (a) => delete a.spec.database, 'spec.database'],
       ['a name too long for its children', (a) => (a.metadata.name = `a${'b'.repeat(45)}`), 'metadata.name must be a DNS-1035 label of at most 45 characters'],

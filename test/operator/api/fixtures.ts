@@ -57,6 +57,7 @@ export function everyField(): AuthService {
         appUrl: 'https://app.example.com/account',
         requireVerification: true,
       },
+      retention: { intervalSeconds: 600, sessionDays: 7, securityEventDays: 0 },
       mfa: { encryptionKeySecretRef: { name: 'auth-totp', key: 'totp-key', previousKeysKey: 'totp-previous-keys' } },
       autoscaling: {
         enabled: true,

@@ -5,6 +5,7 @@ import type { AuthService } from '../../../operator/api/types.js';
 import { desiredDeployment, podTemplateHash } from '../../../operator/reconcile/deployment.js';
 import { secretsHash, type SecretLike } from '../../../operator/reconcile/secrets.js';
 import { everyField, login, loginInput, UID } from '../api/fixtures.js';
+import { knownVariables } from '../../../service/config/env.js';
 
 const SECRETS = 'a1b2c3d4e5f6a7b8';
 
@@ -191,6 +192,8 @@ describe('desiredDeployment', function () {
       expect(vars.has('REQUIRE_EMAIL_VERIFICATION')).to.equal(false);
       expect(vars.has('TOTP_ENCRYPTION_KEY')).to.equal(false);
       expect(vars.has('TOTP_PREVIOUS_ENCRYPTION_KEYS')).to.equal(false);
+      // The service's retention defaults apply; the pod template of an AuthService from before the field stays.
+      for (const name of ['RETENTION_INTERVAL_SECONDS', 'SESSION_RETENTION_DAYS', 'SECURITY_EVENT_RETENTION_DAYS']) expect(vars.has(name), name).to.equal(false);
     });
 
     it('sets APP_URL only when spec.email.appUrl is given, and REQUIRE_EMAIL_VERIFICATION only when it is on', function () {
@@ -230,17 +233,13 @@ describe('desiredDeployment', function () {
       expect(value('TRUST_PROXY')).to.equal('10.0.0.0/8');
       expect(value('DATABASE_MAX_CONNECTIONS')).to.equal('40');
       expect(value('ACCESS_TOKEN_TTL_SECONDS')).to.equal('600');
+      // 0 is a value ("keep them"), not an absence.
+      expect([value('RETENTION_INTERVAL_SECONDS'), value('SESSION_RETENTION_DAYS'), value('SECURITY_EVENT_RETENTION_DAYS')]).to.deep.equal(['600', '7', '0']);
     });
 
     it('uses only names the service reads, each once', function () {
-      const known = [
-        'NODE_ENV', 'PORT', 'LOG_LEVEL', 'TRUST_PROXY',
-        'DATABASE_URL', 'DATABASE_MAX_CONNECTIONS', 'DATABASE_MIN_CONNECTIONS', 'DATABASE_CONNECTION_TIMEOUT_SECONDS',
-        'DATABASE_IDLE_TIMEOUT_SECONDS', 'DATABASE_MAX_LIFETIME_SECONDS', 'REDIS_URL', 'REDIS_KEY_PREFIX',
-        'JWT_ALGORITHM', 'JWT_SIGNING_KEY', 'JWT_VERIFICATION_KEYS', 'JWT_SECRET', 'JWT_PREVIOUS_SECRETS', 'JWT_ISSUER', 'JWT_AUDIENCE',
-        'ACCESS_TOKEN_TTL_SECONDS', 'REFRESH_TOKEN_TTL_SECONDS', 'SMTP_URL', 'EMAIL_FROM', 'APP_URL', 'REQUIRE_EMAIL_VERIFICATION',
-        'TOTP_ENCRYPTION_KEY', 'TOTP_PREVIOUS_ENCRYPTION_KEYS',
-      ];
+      // What service/config/env.ts reads, from its own list.
+      const known: readonly string[] = knownVariables;
       for (const auth of [login(), everyField()]) {
         const names = (container(desiredDeployment(auth, 'blue', { secretsHash: SECRETS })).env ?? []).map((e) => e.name);
         expect(known, 'unknown variable').to.include.members(names);
