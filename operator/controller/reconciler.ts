@@ -52,7 +52,7 @@ export interface StatusWrite {
   at: number;
   /** The AuthService's resourceVersion the write produced. */
   produced: string | undefined;
-  /** Whether the informer's cache has shown it (or had long enough to). */
+  /** Whether the informer's cache has caught up with it. */
   seen: boolean;
 }
 
@@ -74,14 +74,6 @@ type WrittenVerb = (typeof writtenVerbs)[number];
  * condition's status or reason, or of the rollout's state is written at once.
  */
 export const PROGRESS_WRITE_INTERVAL_MS = 5000;
-
-/**
- * How long after its own status write a pass may read the AuthService from the
- * API server instead of the informer's cache (decideFrom). A watch event
- * arrives within milliseconds; this only bounds the extra GETs when the cache
- * never shows that exact version (another writer's change came right after).
- */
-export const FRESH_READ_WINDOW_MS = 30_000;
 
 /** A spec the builders cannot turn into objects: retrying will not help until the spec changes. */
 export class InvalidSpecError extends Error {}
@@ -169,27 +161,32 @@ async function reportInvalidSpec(deps: ReconcilerDeps, auth: AuthService, messag
 }
 
 /**
- * The AuthService to decide from: the cached one, unless the cache has not yet shown this
+ * The AuthService to decide from: the cached one, unless the cache has not yet caught up with this
  * operator's own last status write. The Service event of a pass that moved traffic can arrive
  * before the AuthService event carrying that pass's status, and another writer's change (a CLI
  * command, a label) can land between the two. Deciding from a status without the last decision
- * could undo it, so until the cache shows the write, the object is read from the API server,
- * whose GET is a quorum read.
+ * could undo it, so until the cache has caught up, the object is read from the API server, whose
+ * GET is a quorum read. Caught up means the cache shows the version the write produced, or the
+ * version such a read returns (which includes the write). A watch that is down keeps the reads
+ * going, one per pass, however long it stays down: never a decision from before the write.
  */
 async function decideFrom(deps: ReconcilerDeps, namespace: string, name: string, cached: AuthService): Promise<AuthService | undefined> {
   const last = deps.statusWrites.get(`${namespace}/${name}`);
   if (!last || last.seen) return cached;
-  if (cached.metadata.resourceVersion === last.produced || deps.now().getTime() - last.at > FRESH_READ_WINDOW_MS) {
+  if (cached.metadata.resourceVersion === last.produced) {
     last.seen = true;
     return cached;
   }
   deps.logger.debug('reading the AuthService from the API server: the cache does not show the last status written yet', { authservice: `${namespace}/${name}` });
-  return deps.client.get<AuthService & KubeObject>(pathFor(resources.AuthService, namespace, name));
+  const fresh = await deps.client.get<AuthService & KubeObject>(pathFor(resources.AuthService, namespace, name));
+  if (fresh && fresh.metadata.resourceVersion === cached.metadata.resourceVersion) last.seen = true;
+  return fresh;
 }
 
 export async function reconcile(deps: ReconcilerDeps, namespace: string, name: string): Promise<ReconcileResult> {
   const key = `${namespace}/${name}`;
   const cached = deps.caches.get<AuthService>(KIND, namespace, name);
+  // A read that finds it gone (404) is as good as the cache saying so.
   const auth = cached && !cached.metadata.deletionTimestamp ? await decideFrom(deps, namespace, name, cached) : cached;
   // Gone, or going: ownerReferences let the garbage collector remove the children.
   if (!auth || auth.metadata.deletionTimestamp) {
@@ -272,7 +269,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
         PrometheusRule: featureState(spec.monitoring.prometheusRule.enabled, crds.prometheusRule, 'PrometheusRule'),
       },
     };
-    const summary = moved || previous?.activeColor === undefined ? decision.summary : summaryOf(previous);
+    const summary = moved ? decision.summary : { ...(previous ? summaryOf(previous) : {}), activeColor: serving };
     const rollout = { phase: decision.phase, conditions: decision.conditions, summary, rollout: intent };
     return { status: desiredStatus(facts, rollout, previous, deps.now().toISOString()), facts };
   };
@@ -280,8 +277,9 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const persist = async (status: AuthServiceStatus): Promise<AuthServiceStatus | undefined> => {
     const answer = await deps.client.applyStatus<KubeObject & { status?: AuthServiceStatus }>({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, status });
     const produced = answer.metadata?.resourceVersion;
-    // A write that changed nothing produced no new version: the cache shows it already.
-    deps.statusWrites.set(key, { at: deps.now().getTime(), produced, seen: produced === undefined || produced === auth.metadata.resourceVersion });
+    // Compared with the cache, not with `auth` (which may be a fresh read): a write that changed
+    // nothing leaves the version as it was, and only a cache that holds it has seen it.
+    deps.statusWrites.set(key, { at: deps.now().getTime(), produced, seen: produced !== undefined && produced === cached?.metadata.resourceVersion });
     return ownStatus(answer.status);
   };
 
@@ -292,8 +290,13 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   // the decision (status.rollout) goes first: phase, active colour and conditions, what `kubectl
   // get` and automation read, change in the write at the end, once the Service has moved.
   let liveStatus = ownStatus(auth.status);
+  let told = false;
   if (movesTraffic && !(isSubset(intent, liveStatus?.rollout ?? {}) && isSubset(liveStatus?.rollout ?? {}, intent))) {
     liveStatus = await persist({ ...liveStatus, rollout: intent });
+    // Told as soon as the state holding them is persisted: a pass that fails or is cut short after
+    // this point is followed by one that starts from that state, and would never tell them.
+    for (const event of decision.events) await deps.events.record(auth, event.type, event.reason, event.message);
+    told = true;
   }
 
   for (const object of objects) {
@@ -350,7 +353,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       await persist(status);
     }
   }
-  for (const event of decision.events) await deps.events.record(auth, event.type, event.reason, event.message);
+  if (!told) for (const event of decision.events) await deps.events.record(auth, event.type, event.reason, event.message);
 
   const waitingForCrd = Object.values(facts.features).some((f) => f.state === 'crd-missing');
   const requeueAfterMs = minimum(measured ? 0 : undefined, decision.requeueAfterMs, waitingForCrd ? 60_000 : undefined, progressDueMs);

@@ -48,10 +48,8 @@ export async function register(deps: AuthDeps, input: Registration, client: Clie
     deps.outbox.enqueue(user.email, message, client.requestId);
     if (required) {
       // Spent as a taken address's notice spends it. Sent even over budget: an address registers
-      // once, so this mail cannot be repeated into a flood, and the account needs it. The account
-      // exists and its mail is queued: a limiter that fails now (Redis down) must not make that a 500.
-      await withinAddressBudget(deps, user.email).catch((err: unknown) =>
-        deps.logger.warn('could not count a registration toward the address\'s mail budget', { error: err, request_id: client.requestId }));
+      // once, so this mail cannot be repeated into a flood, and the account needs it.
+      await withinAddressBudget(deps, user.email, client);
     }
     if (!response) return { status: 202, body: { verification_required: true, email: user.email } };
     // Filled, never overwritten: the link mailed above may already have verified the address.
@@ -60,7 +58,7 @@ export async function register(deps: AuthDeps, input: Registration, client: Clie
     return { status: 201, body: response };
   } catch (err) {
     if (!(required && isAppError(err) && err.code === 'email_taken')) throw err;
-    const notified = await withinAddressBudget(deps, input.email);
+    const notified = await withinAddressBudget(deps, input.email, client);
     await deps.events.record({ type: 'registration_repeated', client, details: { email: input.email, notified } });
     if (notified) deps.outbox.enqueue(input.email, { name: 'account_exists', forgotPasswordLink: `${deps.account.appUrl}/forgot-password` }, client.requestId);
     return { status: 202, body: { verification_required: true, email: input.email } };
@@ -71,14 +69,17 @@ export async function register(deps: AuthDeps, input: Registration, client: Clie
  * Each sign-up with a taken address mails its owner: without the per-address budget that
  * reset and verification mail share, anyone could flood a stranger's inbox through this form.
  * Over budget the notice is dropped, never answered 429: a new address gets no 429, so
- * that answer would tell which addresses have accounts.
+ * that answer would tell which addresses have accounts. A limiter that fails (its store
+ * unreachable) counts as over budget, logged: the answer stays the same 202 on both paths.
  */
-async function withinAddressBudget(deps: AuthDeps, email: string): Promise<boolean> {
+async function withinAddressBudget(deps: AuthDeps, email: string, client: ClientInfo): Promise<boolean> {
   try {
     await deps.limits.emailAddress.consume(email);
     return true;
   } catch (err) {
-    if (isAppError(err) && err.code === 'rate_limited') return false;
-    throw err;
+    if (!(isAppError(err) && err.code === 'rate_limited')) {
+      deps.logger.warn('could not count a registration toward the address\'s mail budget', { error: err, request_id: client.requestId });
+    }
+    return false;
   }
 }

@@ -176,7 +176,7 @@ export const migrations: readonly Migration[] = [
   },
 ];
 
-// An arbitrary constant shared by every replica: pg_advisory_lock(key) serialises migrators.
+// An arbitrary constant shared by every replica: pg_try_advisory_lock(key) serialises migrators.
 const migrationLockKey = 0x6b657977; // "keyw"
 
 /**
@@ -198,32 +198,66 @@ export function migrate(pool: pg.Pool, log: (message: string) => void = () => un
   return withClient(pool, (client) => migrateWith(client, log));
 }
 
+const deadlockDetected = '40P01';
+const deadlockAttempts = 5;
+
 async function migrateWith(client: pg.PoolClient, log: (message: string) => void): Promise<MigrationResult> {
-  await client.query('SELECT pg_advisory_lock($1)', [migrationLockKey]);
-  try {
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const { rows } = await client.query<{ version: number }>('SELECT coalesce(max(version), 0) AS version FROM schema_migrations');
-    const from = rows[0]?.version ?? 0;
-    const latest = migrations.at(-1)?.version ?? 0;
-    if (from > latest) {
-      // A blue/green rollback: the new colour migrated, and pods of the old one must still
-      // start (a restart, a scale-up). Migrations only add (expand, then contract a release
-      // later), so this build's queries still hold on the newer schema.
-      log(`the database schema is at version ${from}, newer than this build knows (${latest}): carrying on, as after a rollback`);
+  const applied: Migration[] = [];
+  for (let attempt = 1; ; attempt += 1) {
+    await lockMigrations(client, log);
+    try {
+      const current = await applyPending(client, log, applied);
+      return { applied, current };
+    } catch (err) {
+      // A pod of an earlier release waits for this lock inside a transaction, so with a snapshot, which
+      // CREATE INDEX CONCURRENTLY waits for in turn: PostgreSQL ends the build as a deadlock. Letting
+      // go of the lock lets that pod through; the build then starts again (applyIndexes).
+      if ((err as { code?: string }).code !== deadlockDetected || attempt === deadlockAttempts) throw err;
+      log(`a migration deadlocked with a replica of an earlier release waiting to migrate; letting it through, then trying again (${attempt}/${deadlockAttempts})`);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [migrationLockKey]).catch(() => undefined);
     }
-    const applied: Migration[] = [];
-    for (const migration of migrations) {
-      if (migration.version <= from) continue;
-      log(`applying migration ${migration.version}: ${migration.name}`);
-      if ('sql' in migration) await applySql(client, migration, log);
-      else await applyIndexes(client, migration, log);
-      applied.push(migration);
-    }
-    return { applied, current: Math.max(from, latest) };
-  } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [migrationLockKey]).catch(() => undefined);
+    await sleep(1000 + Math.random() * 1000);
   }
+}
+
+/**
+ * Takes the migration lock, polling rather than waiting in pg_advisory_lock(): a session blocked in
+ * a statement holds a snapshot, and the CREATE INDEX CONCURRENTLY of the replica holding the lock
+ * waits for every older snapshot, so two replicas starting together would deadlock. Between polls
+ * this session holds none. The lock is a session lock, so DATABASE_URL must be a direct or
+ * session-pooled connection, not a transaction-pooling PgBouncer.
+ */
+async function lockMigrations(client: pg.PoolClient, log: (message: string) => void): Promise<void> {
+  for (let said = false; ; said = true) {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [migrationLockKey]);
+    if (rows[0]?.locked) return;
+    if (!said) log('another replica is migrating the database; waiting for it');
+    await sleep(250);
+  }
+}
+
+/** Applies what is newer than the database's version, adding each to `applied`; returns the version now. */
+async function applyPending(client: pg.PoolClient, log: (message: string) => void, applied: Migration[]): Promise<number> {
+  await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  const { rows } = await client.query<{ version: number }>('SELECT coalesce(max(version), 0) AS version FROM schema_migrations');
+  const from = rows[0]?.version ?? 0;
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (from > latest) {
+    // A blue/green rollback: the new colour migrated, and pods of the old one must still
+    // start (a restart, a scale-up). Migrations only add (expand, then contract a release
+    // later), so this build's queries still hold on the newer schema.
+    log(`the database schema is at version ${from}, newer than this build knows (${latest}): carrying on, as after a rollback`);
+  }
+  for (const migration of migrations) {
+    if (migration.version <= from) continue;
+    log(`applying migration ${migration.version}: ${migration.name}`);
+    if ('sql' in migration) await applySql(client, migration, log);
+    else await applyIndexes(client, migration, log);
+    applied.push(migration);
+  }
+  return Math.max(from, latest);
 }
 
 async function applySql(client: pg.PoolClient, migration: SqlMigration, log: (message: string) => void): Promise<void> {

@@ -133,6 +133,18 @@ describe('one reconcile pass against a real control plane', function () {
     expect(debugLines).to.not.include('reading the AuthService from the API server: the cache does not show the last status written yet');
   });
 
+  it('takes an AuthService deleted meanwhile for gone when the read meant to refresh a stale cache finds nothing', async () => {
+    await admin.apply(sampleAuthService(ns, 'deleted'));
+    const before = await snapshot();
+    const statusWrites: ReconcilerDeps['statusWrites'] = new Map();
+    await reconcile(deps(() => before, statusWrites), ns, 'deleted');
+    expect(statusWrites.get(`${ns}/deleted`)?.seen, 'the cache is behind the write').to.equal(false);
+    await admin.delete(authPath('deleted'));
+    await eventually('the AuthService gone', async () => ((await admin.get(authPath('deleted'))) === undefined ? true : undefined), 30_000);
+    expect(await reconcile(deps(() => before, statusWrites), ns, 'deleted')).to.deep.equal({ applied: 0 });
+    expect(statusWrites.has(`${ns}/deleted`), 'what it kept about the AuthService').to.equal(false);
+  });
+
   it('leaves a Deployment the HPA scaled alone: no apply, so a scale landing meanwhile is never undone', async () => {
     await admin.apply(sampleAuthService(ns, 'hpa', { autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 20 } }));
     // Passes as a controller would run them, each from a fresh read, until blue serves with its HPA.

@@ -96,6 +96,25 @@ describe('service/db/migrations', () => {
     }
   });
 
+  it('lets two replicas migrate one fresh database at once: one applies, the other waits without deadlocking its index builds', async function () {
+    this.timeout(30_000);
+    const databaseUrl = await createTestDatabase('migrate');
+    const a = new pg.Pool({ connectionString: databaseUrl });
+    const b = new pg.Pool({ connectionString: databaseUrl });
+    try {
+      const said: string[] = [];
+      const results = await Promise.all([migrate(a, (line) => said.push(line)), migrate(b, (line) => said.push(line))]);
+      expect(results.map((r) => r.applied.length).sort()).to.deep.equal([0, migrations.length]);
+      expect(results.map((r) => r.current)).to.deep.equal([migrations.length, migrations.length]);
+      expect(said).to.include('another replica is migrating the database; waiting for it');
+      const { rows } = await a.query(`SELECT count(*)::int AS n FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid`);
+      expect(rows, 'invalid indexes').to.deep.equal([{ n: 0 }]);
+    } finally {
+      await a.end();
+      await b.end();
+    }
+  });
+
   it('applies each migration in its own transaction: a failing one leaves those before it applied', async () => {
     const pool = new pg.Pool({ connectionString: await createTestDatabase('migrate') });
     try {
