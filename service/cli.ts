@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-/** keyward-service: serve the auth API, or apply database migrations. */
+/** keyward-service: serve the auth API, apply database migrations, or purge what is past its retention. */
 import { Command } from 'commander';
+import type pg from 'pg';
 import { ConfigError, loadConfig, type Config } from './config/env.js';
 import { migrate } from './db/migrations.js';
 import { createPool } from './db/pool.js';
-import { createLogger, flushAtExit } from './logging/logger.js';
+import { createLogger, flushAtExit, type Logger } from './logging/logger.js';
 import { startService } from './server.js';
 import { purge } from './store/retention.js';
 import { describeCounts, totalOf } from './store/retention-job.js';
@@ -71,7 +72,8 @@ async function serve(): Promise<void> {
   process.on('SIGINT', onSignal);
 }
 
-async function migrateOnly(): Promise<void> {
+/** Runs a one-off command's `work` against the configured database (or the embedded one), migrated first. */
+async function withMigratedDatabase(work: (pool: pg.Pool, config: Config, logger: Logger) => Promise<void>): Promise<void> {
   const config = configOrExit();
   const logger = createLogger({ level: config.logLevel });
   // Imported only without DATABASE_URL, as in server.ts: the container images have no PostgreSQL binaries.
@@ -80,20 +82,17 @@ async function migrateOnly(): Promise<void> {
   try {
     const result = await migrate(pool, (line) => logger.info(line));
     logger.info(result.applied.length === 0 ? 'schema already up to date' : `applied ${result.applied.length} migration(s)`, { version: result.current });
+    await work(pool, config, logger);
   } finally {
     await pool.end();
     await embedded?.stop();
   }
 }
 
-async function purgeOnce(): Promise<void> {
-  const config = configOrExit();
-  const logger = createLogger({ level: config.logLevel });
-  const embedded = config.database.url === undefined ? await (await import('./db/embedded.js')).startEmbeddedPostgres({ dataDir: config.dataDir }) : undefined;
-  const pool = createPool(config.database.url ?? embedded!.url, { ...config.database, minConnections: 0 }, (err) => logger.warn(err.message));
-  try {
-    // The schema the purge reads (migration 5's indexes) is the current one.
-    await migrate(pool, (line) => logger.info(line));
+const migrateOnly = (): Promise<void> => withMigratedDatabase(async () => undefined);
+
+const purgeOnce = (): Promise<void> =>
+  withMigratedDatabase(async (pool, config, logger) => {
     logger.info('purging what is past its retention', { ...config.retention });
     const counts = await purge(pool, config.retention);
     if (counts === 'busy') {
@@ -102,11 +101,7 @@ async function purgeOnce(): Promise<void> {
     } else {
       logger.info(`deleted ${describeCounts(counts)}`, { rows: totalOf(counts) });
     }
-  } finally {
-    await pool.end();
-    await embedded?.stop();
-  }
-}
+  });
 
 const program = new Command('keyward-service')
   .description('The Keyward authentication service: register, login, refresh, me, logout; health and metrics. ' +

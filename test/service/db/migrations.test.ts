@@ -3,6 +3,7 @@ import pg from 'pg';
 import { migrate, migrations, type SqlMigration } from '../../../service/db/migrations.js';
 import { createTestDatabase } from '../../support/postgres.js';
 import { holdLock } from '../http/row-lock.js';
+import { spawnCli } from '../resilience/cli-process.js';
 
 describe('service/db/migrations', () => {
   it('upgrades a database at version 1 with accounts in it to the latest version, keeping the accounts', async () => {
@@ -127,6 +128,18 @@ describe('service/db/migrations', () => {
     } finally {
       await pool.end();
     }
+  });
+
+  it('applies them from the command line: keyward-service migrate, then nothing the second time', async function () {
+    this.timeout(60_000);
+    const databaseUrl = await createTestDatabase('migrate_cli');
+    const run = async (): Promise<string[]> => {
+      const cli = spawnCli({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'info' }, ['migrate']);
+      expect((await cli.exited).code, cli.stderr()).to.equal(0);
+      return cli.logs().map((l) => String(l['message']));
+    };
+    expect(await run()).to.include(`applied ${migrations.length} migration(s)`);
+    expect(await run()).to.include('schema already up to date');
   });
 
   it('numbers migrations 1, 2, … without gaps', () => {
