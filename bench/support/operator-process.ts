@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { OPERATOR_NODE_OPTIONS } from '../../operator/node-options.js';
 import { spawnNode, tailOf } from './children.js';
 
 export interface OperatorProcess {
@@ -65,7 +66,8 @@ export async function startOperator(options: OperatorOptions): Promise<OperatorP
       ...options.flags,
     ],
     cwd: options.repo,
-    env: { ...process.env, NODE_ENV: 'production' },
+    // As the image runs it: Dockerfile.operator sets the same NODE_OPTIONS (added to any the bench has, such as a loader).
+    env: { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: [process.env['NODE_OPTIONS'], OPERATOR_NODE_OPTIONS].filter(Boolean).join(' ') },
     logFile: options.logFile,
   });
   const operator = {

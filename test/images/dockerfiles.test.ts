@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { freePort } from '../../service/util/free-port.js';
 import { createTestDatabase } from '../support/postgres.js';
 import { type BuiltImage, type Dockerfile, buildImage, dockerignore, listFiles, parseDockerfile, productionModules } from './dockerfile.js';
+import { OPERATOR_NODE_OPTIONS } from '../../operator/node-options.js';
 
 const repo = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 const read = (file: string) => readFileSync(join(repo, file), 'utf8');
@@ -155,6 +156,15 @@ describe('container images', function () {
       expect(result.stdout).to.include('set -euo pipefail');
       expect(readFileSync(join(image.app, 'hack/backup.sh'), 'utf8')).to.equal(read('hack/backup.sh'));
       expect(readFileSync(join(image.app, 'crds/authservice.yaml'), 'utf8')).to.equal(read('crds/authservice.yaml'));
+    });
+
+    it('runs node with the V8 options the operator bench measures, and they start it', function () {
+      const image = images.get('Dockerfile.operator') as Image;
+      expect(image.built.env['NODE_OPTIONS']).to.equal(OPERATOR_NODE_OPTIONS);
+      // runImage passes the image's environment, NODE_OPTIONS included: node accepts it.
+      const { args, options } = runImage(image, ['--version']);
+      const result = spawnSync('node', args, { ...options, encoding: 'utf8', timeout: 30_000 });
+      expect(result.status, result.stderr).to.equal(0);
     });
   });
 
