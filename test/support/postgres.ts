@@ -42,6 +42,17 @@ export async function createTestDatabase(prefix = 'test'): Promise<string> {
   return url.toString();
 }
 
+/** Runs `work` with a pool on a fresh, empty database (and its URL), and ends the pool however `work` ends. */
+export async function withFreshDatabase<T>(prefix: string, work: (pool: pg.Pool, databaseUrl: string) => Promise<T>): Promise<T> {
+  const databaseUrl = await createTestDatabase(prefix);
+  const pool = new pg.Pool({ connectionString: databaseUrl });
+  try {
+    return await work(pool, databaseUrl);
+  } finally {
+    await pool.end();
+  }
+}
+
 /** Stops the shared server, if this run started it. */
 export async function stopPostgresServer(): Promise<void> {
   if (!server) return;

@@ -1,14 +1,13 @@
 import { expect } from 'chai';
 import pg from 'pg';
 import { migrate, migrations, type SqlMigration } from '../../../service/db/migrations.js';
-import { createTestDatabase } from '../../support/postgres.js';
+import { createTestDatabase, withFreshDatabase } from '../../support/postgres.js';
 import { holdLock } from '../http/row-lock.js';
 import { spawnCli } from '../resilience/cli-process.js';
 
 describe('service/db/migrations', () => {
   it('upgrades a database at version 1 with accounts in it to the latest version, keeping the accounts', async () => {
-    const pool = new pg.Pool({ connectionString: await createTestDatabase('migrate') });
-    try {
+    await withFreshDatabase('migrate', async (pool) => {
       // A database as the first release left it: migration 1 only, and a user.
       await pool.query(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
       await pool.query((migrations[0] as SqlMigration).sql);
@@ -22,14 +21,11 @@ describe('service/db/migrations', () => {
       expect(tables).to.include.members(['one_time_tokens', 'totp_factors', 'recovery_codes', 'email_outbox']);
       expect((await pool.query('SELECT email FROM users')).rows).to.deep.equal([{ email: 'old@example.com' }]);
       expect((await migrate(pool)).applied).to.deep.equal([]);
-    } finally {
-      await pool.end();
-    }
+    });
   });
 
   it('starts on a schema newer than it knows, as the old colour must after a rolled-back release, and says so', async () => {
-    const pool = new pg.Pool({ connectionString: await createTestDatabase('migrate') });
-    try {
+    await withFreshDatabase('migrate', async (pool) => {
       await migrate(pool);
       const next = migrations.at(-1)!.version + 1;
       await pool.query(`CREATE TABLE next_release (id int)`);
@@ -39,14 +35,11 @@ describe('service/db/migrations', () => {
       expect(result).to.deep.equal({ applied: [], current: next });
       expect(said.join('\n')).to.contain(`schema is at version ${next}, newer than this build knows`);
       expect((await pool.query('SELECT version FROM schema_migrations ORDER BY version DESC LIMIT 1')).rows).to.deep.equal([{ version: next }]);
-    } finally {
-      await pool.end();
-    }
+    });
   });
 
   it('builds the indexes of an index migration again when an interrupted build left one invalid', async () => {
-    const pool = new pg.Pool({ connectionString: await createTestDatabase('migrate') });
-    try {
+    await withFreshDatabase('migrate', async (pool) => {
       await migrate(pool);
       const indexed = migrations.findLast((m) => 'indexes' in m)!;
       const name = Object.keys((indexed as { indexes: Record<string, string> }).indexes)[0]!;
@@ -58,16 +51,12 @@ describe('service/db/migrations', () => {
       expect(said).to.include(`index ${name} was left invalid by an interrupted build; building it again`);
       const { rows } = await pool.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = $1::regclass`, [name]);
       expect(rows).to.deep.equal([{ indisvalid: true }]);
-    } finally {
-      await pool.end();
-    }
+    });
   });
 
   it('builds indexes while the serving colour writes: inserts go on while the build waits for an open transaction', async function () {
     this.timeout(30_000);
-    const databaseUrl = await createTestDatabase('migrate');
-    const pool = new pg.Pool({ connectionString: databaseUrl });
-    try {
+    await withFreshDatabase('migrate', async (pool, databaseUrl) => {
       await migrate(pool);
       await pool.query('DELETE FROM schema_migrations WHERE version = 5');
       await pool.query('DROP INDEX security_events_occurred');
@@ -92,42 +81,36 @@ describe('service/db/migrations', () => {
       const { rows } = await pool.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'security_events_occurred'::regclass`);
       expect(rows).to.deep.equal([{ indisvalid: true }]);
       expect((await pool.query('SELECT count(*)::int AS n FROM security_events')).rows).to.deep.equal([{ n: 2 }]);
-    } finally {
-      await pool.end();
-    }
+    });
   });
 
   it('lets two replicas migrate one fresh database at once: one applies, the other waits without deadlocking its index builds', async function () {
     this.timeout(30_000);
-    const databaseUrl = await createTestDatabase('migrate');
-    const a = new pg.Pool({ connectionString: databaseUrl });
-    const b = new pg.Pool({ connectionString: databaseUrl });
-    try {
-      const said: string[] = [];
-      const results = await Promise.all([migrate(a, (line) => said.push(line)), migrate(b, (line) => said.push(line))]);
-      expect(results.map((r) => r.applied.length).sort()).to.deep.equal([0, migrations.length]);
-      expect(results.map((r) => r.current)).to.deep.equal([migrations.length, migrations.length]);
-      expect(said).to.include('another replica is migrating the database; waiting for it');
-      const { rows } = await a.query(`SELECT count(*)::int AS n FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid`);
-      expect(rows, 'invalid indexes').to.deep.equal([{ n: 0 }]);
-    } finally {
-      await a.end();
-      await b.end();
-    }
+    await withFreshDatabase('migrate', async (a, databaseUrl) => {
+      const b = new pg.Pool({ connectionString: databaseUrl });
+      try {
+        const said: string[] = [];
+        const results = await Promise.all([migrate(a, (line) => said.push(line)), migrate(b, (line) => said.push(line))]);
+        expect(results.map((r) => r.applied.length).sort()).to.deep.equal([0, migrations.length]);
+        expect(results.map((r) => r.current)).to.deep.equal([migrations.length, migrations.length]);
+        expect(said).to.include('another replica is migrating the database; waiting for it');
+        const { rows } = await a.query(`SELECT count(*)::int AS n FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid`);
+        expect(rows, 'invalid indexes').to.deep.equal([{ n: 0 }]);
+      } finally {
+        await b.end();
+      }
+    });
   });
 
   it('applies each migration in its own transaction: a failing one leaves those before it applied', async () => {
-    const pool = new pg.Pool({ connectionString: await createTestDatabase('migrate') });
-    try {
+    await withFreshDatabase('migrate', async (pool) => {
       await migrate(pool);
       // Migration 4 cannot apply on a database that has its column already; 3 and those before it stay.
       await pool.query('DELETE FROM schema_migrations WHERE version >= 4');
       const failure = await migrate(pool).then(() => undefined, (err: unknown) => err);
       expect(String(failure)).to.contain('password_version');
       expect((await pool.query('SELECT max(version) AS v FROM schema_migrations')).rows).to.deep.equal([{ v: 3 }]);
-    } finally {
-      await pool.end();
-    }
+    });
   });
 
   it('applies them from the command line: keyward-service migrate, then nothing the second time', async function () {
@@ -147,8 +130,7 @@ describe('service/db/migrations', () => {
   });
 
   it('refuses a one-time token of an unknown purpose', async () => {
-    const pool = new pg.Pool({ connectionString: await createTestDatabase('migrate') });
-    try {
+    await withFreshDatabase('migrate', async (pool) => {
       await migrate(pool);
       const { rows } = await pool.query(`INSERT INTO users (email, password_hash, first_name, last_name) VALUES ('a@example.com', 'x', 'A', 'B') RETURNING id`);
       try {
@@ -157,8 +139,6 @@ describe('service/db/migrations', () => {
       } catch (err) {
         expect((err as { code?: string }).code).to.equal('23514'); // check_violation
       }
-    } finally {
-      await pool.end();
-    }
+    });
   });
 });

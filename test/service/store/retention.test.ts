@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { migrate } from '../../../service/db/migrations.js';
 import { purge, retentionRules } from '../../../service/store/retention.js';
-import { createTestDatabase } from '../../support/postgres.js';
+import { createTestDatabase, withFreshDatabase } from '../../support/postgres.js';
 import { spawnCli } from '../resilience/cli-process.js';
 import { startTestService } from '../../support/service.js';
 
@@ -143,17 +143,13 @@ describe('retention in the running service', () => {
 
   it('runs once from the command line: keyward-service purge', async function () {
     this.timeout(60_000);
-    const databaseUrl = await createTestDatabase('purge_cli');
-    const pool = new pg.Pool({ connectionString: databaseUrl });
-    try {
+    await withFreshDatabase('purge_cli', async (pool, databaseUrl) => {
       await migrate(pool, () => undefined);
       await seed(pool);
       const cli = spawnCli({ DATABASE_URL: databaseUrl, SESSION_RETENTION_DAYS: '1', LOG_LEVEL: 'info' }, ['purge']);
       expect((await cli.exited).code, cli.stderr()).to.equal(0);
       // With one day, the sessions that expired 2 days ago and were revoked 29 days ago go too.
       expect(cli.logs().map((l) => l['message']), cli.stdout.join('\n')).to.include('deleted 4 refresh_tokens, 2 one_time_tokens, 4 sessions, 1 security_events');
-    } finally {
-      await pool.end();
-    }
+    });
   });
 });
