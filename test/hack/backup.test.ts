@@ -43,7 +43,7 @@ describe('hack/backup.sh and hack/restore-test.sh', function () {
         BACKUP_S3_ENDPOINT: env.endpoint,
         BACKUP_ENCRYPTION_KEY: keyFile,
         BACKUP_WORK_DIR: join(env.dir, 'work'),
-        PATH: `${env.pgBin}:${process.env.PATH ?? ''}`,
+        PATH: env.path,
         ...overrides,
       },
       encoding: 'utf8',

@@ -7,22 +7,26 @@
  * PostgreSQL 18's server (initdb, pg_ctl, postgres) but no pg_dump or psql,
  * and the Debian client tools (15) refuse to dump a newer server ("aborting
  * because of server version mismatch"). So the server comes from the same
- * /usr/lib/postgresql/<major>/bin as the tools. `.ci/run` installs all of it;
- * elsewhere the suites that need it skip, saying what is missing (and fail
- * under CI, where a skip would hide a missing install step).
+ * /usr/lib/postgresql/<major>/bin as the tools. moto and the aws CLI come from
+ * the virtualenv hack/tools/s3-tools.sh installs, or else from PATH. `.ci/run`
+ * installs all of it; elsewhere the suites that need it skip, saying what is
+ * missing (and fail under CI, where a skip would hide a missing install step).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../service/util/free-port.js';
 
 export interface BackupEnvironment {
   /** A scratch directory, removed by stop(). */
   dir: string;
-  /** /usr/lib/postgresql/<major>/bin: put it first on PATH so the scripts use tools that match the server. */
+  /** /usr/lib/postgresql/<major>/bin. */
   pgBin: string;
+  /** PATH for the scripts: pgBin first (tools that match the server), then moto's and aws's directory, then ours. */
+  path: string;
   databaseUrl(db: string): string;
   /** Runs SQL as the superuser; returns psql's unaligned output. */
   psql(db: string, sql: string): string;
@@ -39,6 +43,14 @@ export interface BackupEnvironment {
 function which(command: string): string | undefined {
   const result = spawnSync('bash', ['-c', `command -v ${command}`], { encoding: 'utf8' });
   return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+const s3ToolsScript = fileURLToPath(new URL('../../hack/tools/s3-tools.sh', import.meta.url));
+
+/** The virtualenv of hack/tools/s3-tools.sh when it holds both tools, else undefined (they may still be on PATH). */
+function s3ToolsBin(): string | undefined {
+  const bin = execFileSync('bash', [s3ToolsScript, '--print-bin-dir'], { encoding: 'utf8' }).trim();
+  return ['aws', 'moto_server'].every((t) => existsSync(join(bin, t))) ? bin : undefined;
 }
 
 /** The newest /usr/lib/postgresql/<major>/bin with a server, pg_dump and psql. */
@@ -58,15 +70,23 @@ async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals
   clearTimeout(timer);
 }
 
+interface Tools {
+  pgBin: string;
+  /** Where aws and moto_server are when not on PATH. */
+  s3Bin: string | undefined;
+}
+
 /** Skips the test (fails under CI) unless every tool is installed. */
-function requireTools(ctx: Mocha.Context): string {
-  const bin = postgresBin();
+function requireTools(ctx: Mocha.Context): Tools {
+  const pgBin = postgresBin();
+  const s3Bin = s3ToolsBin();
   const missing = [
-    ...(bin ? [] : ['a PostgreSQL server with its client tools (apt-get install postgresql)']),
-    ...['aws', 'moto_server', 'openssl', 'gzip', 'setpriv'].filter((t) => !which(t)),
+    ...(pgBin ? [] : ['a PostgreSQL server with its client tools (apt-get install postgresql)']),
+    ...(s3Bin || ['aws', 'moto_server'].every((t) => which(t)) ? [] : ['moto and the aws CLI (bash hack/tools/s3-tools.sh)']),
+    ...['openssl', 'gzip', 'setpriv'].filter((t) => !which(t)),
   ];
   if (process.getuid?.() === 0 && spawnSync('id', ['-u', 'postgres']).status !== 0) missing.push('a postgres user');
-  if (missing.length === 0 && bin) return bin;
+  if (missing.length === 0 && pgBin) return { pgBin, s3Bin };
   const message = `the backup scripts' end-to-end tests need ${missing.join(', ')}`;
   if (process.env['CI']) throw new Error(`${message}: .ci/run installs them`);
   console.log(`      skipped: ${message}`);
@@ -75,7 +95,8 @@ function requireTools(ctx: Mocha.Context): string {
 }
 
 export async function startBackupEnvironment(ctx: Mocha.Context): Promise<BackupEnvironment> {
-  const bin = requireTools(ctx);
+  const { pgBin: bin, s3Bin } = requireTools(ctx);
+  const path = [bin, ...(s3Bin ? [s3Bin] : []), process.env['PATH'] ?? ''].join(':');
   const root = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), 'keyward-backup-'));
   chmodSync(dir, 0o755);
@@ -112,7 +133,7 @@ export async function startBackupEnvironment(ctx: Mocha.Context): Promise<Backup
       execFileSync(join(bin, 'psql'), ['-d', databaseUrl(db), '-X', '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql], { encoding: 'utf8' });
 
     // moto prints the port it bound to.
-    moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', '0'], { env: { ...process.env, PATH: path }, stdio: ['ignore', 'pipe', 'pipe'] });
     const endpoint = await new Promise<string>((resolve, reject) => {
       let seen = '';
       const timer = setTimeout(() => reject(new Error(`moto_server did not start: ${seen}`)), 30_000);
@@ -130,13 +151,13 @@ export async function startBackupEnvironment(ctx: Mocha.Context): Promise<Backup
 
     const home = join(dir, 'home');
     mkdirSync(home);
-    const awsEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1', HOME: home };
+    const awsEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1', HOME: home, PATH: path };
     const aws = (...args: string[]) => execFileSync('aws', ['--endpoint-url', endpoint, ...args], { env: awsEnv, encoding: 'utf8' });
     const keys = (bucket: string) => {
       const out = aws('s3api', 'list-objects-v2', '--bucket', bucket, '--query', 'Contents[].Key', '--output', 'json').trim();
       return ((JSON.parse(out === '' ? 'null' : out) as string[] | null) ?? []).sort();
     };
-    return { dir, pgBin: bin, databaseUrl, psql, endpoint, awsEnv, aws, keys, stop };
+    return { dir, pgBin: bin, path, databaseUrl, psql, endpoint, awsEnv, aws, keys, stop };
   } catch (err) {
     await stop();
     throw err;
