@@ -19,7 +19,7 @@ import { stableHash } from '../reconcile/hash.js';
 import { names } from '../reconcile/meta.js';
 import { podSecretReferences, secretsHash, type SecretLike } from '../reconcile/secrets.js';
 import { renderAll, type OptionalCrds, type RenderedObject } from '../render.js';
-import { nextRollout, readRolloutStatus, writeRolloutStatus, type MeasurementResult } from '../rollout/index.js';
+import { nextRollout, readRolloutStatus, servingSummary, writeRolloutStatus, type MeasurementResult } from '../rollout/index.js';
 import { measure, type ServiceUrlResolver } from './analysis-runner.js';
 import { applyLayout, observe, observeDeployment } from './blue-green.js';
 import { isSubset } from './drift.js';
@@ -129,12 +129,6 @@ function stamped(object: RenderedObject): RenderedObject {
   const hashed = object.kind === 'Deployment' ? { ...object, spec: { ...(object as V1Deployment).spec, replicas: undefined } } : object;
   const hash = stableHash(hashed, 16);
   return { ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [ANNOTATION_APPLIED]: hash } } };
-}
-
-/** The status fields that say which colour serves which revision, as `previous` has them. */
-function summaryOf(previous: AuthServiceStatus): Pick<AuthServiceStatus, 'activeColor' | 'activeRevision' | 'activeImage' | 'previewColor' | 'previewRevision'> {
-  const { activeColor, activeRevision, activeImage, previewColor, previewRevision } = previous;
-  return Object.fromEntries(Object.entries({ activeColor, activeRevision, activeImage, previewColor, previewRevision }).filter(([, v]) => v !== undefined));
 }
 
 /** Children that exist only while a feature is on: [kind, name]. */
@@ -247,13 +241,15 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       await deps.events.record(auth, 'Warning', 'ApplyFailed', `Applying ${kind} ${objectName} failed: ${message}`);
     }
   };
+  /** The colour the stable Service selects now: the one this pass wrote, or else the one observed (none before it exists). */
+  const selectedNow = (): Colour | undefined => (answers.has(`Service/${name}`) ? activeColour : observed.serviceSelectorColor);
   /** The status this pass would write, from what it has seen and written so far. */
   const statusNow = (previous: AuthServiceStatus | undefined): { status: AuthServiceStatus; facts: StatusFacts } => {
-    // Until the Service has moved, the status shows the colour that serves, not the one decided on:
-    // automation waiting for `.status.activeColor` would otherwise race the flip, or see a flip that
-    // a refused write never made.
-    const moved = !movesTraffic || answers.has(`Service/${name}`);
-    const serving: Colour = moved ? activeColour : (observed.serviceSelectorColor ?? activeColour);
+    // The status shows the colour that serves, not the one decided on: automation waiting for
+    // `.status.activeColor` would otherwise race the flip, or see a flip that a refused write never
+    // made, or a rollback whose traffic has not come back yet.
+    const selects = selectedNow();
+    const serving: Colour = selects ?? activeColour;
     const liveActive = (answers.get(`Deployment/${name}-${serving}`) as V1Deployment | undefined) ?? deps.caches.get<V1Deployment>('Deployment', namespace, `${name}-${serving}`);
     const activePlan = decision.layout.colours[serving];
     const activeReplicas = typeof activePlan?.replicas === 'number' ? activePlan.replicas : (liveActive?.spec?.replicas ?? spec.replicas);
@@ -269,7 +265,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
         PrometheusRule: featureState(spec.monitoring.prometheusRule.enabled, crds.prometheusRule, 'PrometheusRule'),
       },
     };
-    const summary = moved ? decision.summary : { ...(previous ? summaryOf(previous) : {}), activeColor: serving };
+    const summary = servingSummary(decision.state, selects);
     const rollout = { phase: decision.phase, conditions: decision.conditions, summary, rollout: intent };
     return { status: desiredStatus(facts, rollout, previous, deps.now().toISOString()), facts };
   };
@@ -321,6 +317,9 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     }
   }
   for (const { colour, replicas } of scale) {
+    // Never from the colour the stable Service selects: the engine plans a scale-down after the flip
+    // that moves traffic off it, and that flip's write may just have been refused.
+    if (colour === selectedNow() && replicas < observed.deployments[colour].specReplicas) continue;
     const deployment = `${name}-${colour}`;
     await write('Deployment', deployment, true, () => deps.client.mergePatch(pathFor(resources.Deployment, namespace, deployment), { spec: { replicas } }), ` (scaled to ${replicas})`);
   }

@@ -86,3 +86,16 @@ export function rolloutSummary(state: RolloutState): RolloutSummary {
     ...(preFlip && state.preview ? { previewColor: state.preview.color, previewRevision: state.preview.revision } : {}),
   };
 }
+
+/**
+ * The summary as it is while the stable Service selects `serving`: the release on that colour is
+ * the active one, whatever the decision says. A flip decided but not applied, or a rollback whose
+ * traffic has not come back yet, would otherwise show the decided colour with traffic elsewhere.
+ * `serving` undefined (no stable Service yet) leaves the decision's summary.
+ */
+export function servingSummary(state: RolloutState, serving: Colour | undefined): RolloutSummary {
+  if (serving === undefined || serving === state.active?.color) return rolloutSummary(state);
+  // With two colours, the one serving is the other release (previous or preview): never shown as a preview.
+  const release = [state.previous, state.preview].find((r) => r?.color === serving);
+  return { activeColor: serving, ...(release ? { activeRevision: release.revision, activeImage: release.image } : {}) };
+}

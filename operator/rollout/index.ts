@@ -11,7 +11,7 @@ export {
   previewReplicas,
 } from './observed.js';
 export type { Action, ColourPlan, FlipSelectorAction, Layout, MoveAutoscalersAction, RunAnalysisAction, SetColourAction } from './plan.js';
-export { type RolloutCondition, type RolloutSummary, ROLLOUT_CONDITION_TYPES } from './conditions.js';
+export { type RolloutCondition, type RolloutSummary, ROLLOUT_CONDITION_TYPES, servingSummary } from './conditions.js';
 export { type RolloutStatusRead, readRolloutStatus, writeRolloutStatus } from './persist.js';
 export { type CommandVerdict, commandPatch, commandVerdict, pendingCommands } from './commands.js';
 export { type DescribedStep, type RolloutDescription, describeRollout, formatRolloutDescription, whatHappensNext } from './describe.js';

@@ -175,6 +175,20 @@ function stepPostPromotionAnalysis(pass: Pass, state: RolloutState): StepResult 
 function stepScalingDown(pass: Pass, state: RolloutState): StepResult {
   const active = state.active!;
   const previous = state.previous!;
+  if (pass.observed.serviceSelectorColor !== active.color) {
+    // Decided, not yet applied (a refused Service write, or a stop in between), or undone by hand
+    // while the new colour is not fully available: the old colour still takes the traffic. Scaled
+    // to 0, or given a newer revision, it would take the service down with it.
+    const deadline = Date.parse(state.milestones.promoted ?? state.stepStartedAt ?? pass.at) + deadlineMs(pass);
+    if (pass.now >= deadline) {
+      return moved(rollback(pass, state, 'PromotionDeadlineExceeded', `the stable Service did not select ${active.color} within ${pass.spec.rollout.progressDeadlineSeconds} s`));
+    }
+    const availability = availabilityText(pass.observed.deployments[active.color], active.revision);
+    // The Service's own watch event brings the next pass; these are the times to look regardless.
+    const scaleDownAt = Date.parse(state.scaleDownAt ?? pass.at);
+    const wakeAt = scaleDownAt > pass.now ? Math.min(scaleDownAt, deadline) : deadline;
+    return hold(state, `waiting for the stable Service to select ${active.color} (${availability}); ${previous.color} keeps serving until then`, wakeAt);
+  }
   if (pass.observed.desiredRevision !== active.revision) {
     // The old colour is idle already: it takes the newer revision instead of going to 0.
     const { previous: _v, ...rest } = state;

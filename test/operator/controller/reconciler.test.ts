@@ -172,8 +172,8 @@ describe('one reconcile pass against a real control plane', function () {
    * Deploys `name`, rolls a new image out with passes run by hand, each from a fresh read, and stops
    * short of the pass that sees green ready (the one that moves traffic). Returns that pass.
    */
-  async function upToTheFlip(name: string): Promise<() => Promise<void>> {
-    await admin.apply(sampleAuthService(ns, name));
+  async function upToTheFlip(name: string, spec: Record<string, unknown> = {}): Promise<() => Promise<void>> {
+    await admin.apply(sampleAuthService(ns, name, spec));
     let current = await snapshot();
     const context = deps(() => current);
     const pass = async (): Promise<void> => {
@@ -251,6 +251,31 @@ describe('one reconcile pass against a real control plane', function () {
       return (await getAuth('refusing')).status?.activeColor === 'green' ? true : undefined;
     }, 30_000);
     expect(await promotions('refusing')).to.equal(1);
+  });
+
+  it('scales the old colour down only once the Service selects the new one, even with no scale-down delay', async () => {
+    const pass = await upToTheFlip('undelayed', { rollout: { scaleDownDelaySeconds: 0 } });
+    const blueReplicas = async (): Promise<number | undefined> =>
+      (await admin.get<KubeObject & { spec?: { replicas?: number } }>(pathFor(resources.Deployment, ns, 'undelayed-blue')))?.spec?.replicas;
+    const allow = await refuse('deny-service-updates', { apiGroups: [''], resources: ['services'], operations: ['UPDATE'] },
+      () => admin.request('PATCH', pathFor(resources.Service, ns, 'undelayed'), { query: { dryRun: 'All' }, body: { metadata: { labels: { probe: 'x' } } }, contentType: 'application/merge-patch+json' }));
+    try {
+      await greenReady('undelayed');
+      for (let i = 0; i < 3; i++) await pass().catch(() => undefined);
+      expect(await selectorOf('undelayed'), 'the Service, its update refused').to.equal('blue');
+      expect(await blueReplicas(), 'blue, which still takes the traffic').to.equal(3);
+      const auth = await getAuth('undelayed');
+      expect(auth.status?.activeColor, 'the colour the status shows').to.equal('blue');
+      expect(auth.status?.activeImage, 'and its image').to.equal('registry.example/keyward-service:1.4.0');
+      expect(auth.status?.conditions?.find((c) => c.type === 'Progressing')?.message).to.contain('blue keeps serving');
+    } finally {
+      await allow();
+    }
+    await eventually('traffic on green, then blue scaled to 0', async () => {
+      await pass().catch(() => undefined);
+      return (await selectorOf('undelayed')) === 'green' && (await blueReplicas()) === 0 ? true : undefined;
+    }, 30_000);
+    expect((await getAuth('undelayed')).status).to.include({ activeColor: 'green', activeImage: 'registry.example/keyward-service:1.5.0' });
   });
 
   describe('with CronJobs refused by an admission policy', () => {
