@@ -14,6 +14,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/registry.js';
 import { channelFor, keyInvalidation, parseInvalidation } from './invalidation.js';
+import { createReadGuard } from './read-guard.js';
 import { createRepair, unknownValue } from './repair.js';
 import { keepSubscribed } from './subscription.js';
 import { createUnsynced, type Unsynced } from './unsynced.js';
@@ -80,6 +81,8 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
   let lastRedisError: string | null = null;
   let listening = false;
   const unsynced: Unsynced = createUnsynced(options.unsyncedLimit ?? defaultUnsyncedLimit);
+  // What Redis answers is kept in memory only if nothing changed the key while the answer was on its way.
+  const reads = createReadGuard();
 
   const redisFailed = (err: unknown): void => {
     const message = errorMessage(err);
@@ -109,8 +112,13 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
       if (from !== channel) return;
       const invalidation = parseInvalidation(message);
       if (invalidation.origin === instance) return;
-      if ('key' in invalidation) memory.delete(invalidation.key);
-      else for (const key of [...memory.keys()]) if (key.startsWith(invalidation.namespace)) memory.delete(key);
+      if ('key' in invalidation) {
+        memory.delete(invalidation.key);
+        reads.changed(invalidation.key);
+      } else {
+        for (const key of [...memory.keys()]) if (key.startsWith(invalidation.namespace)) memory.delete(key);
+        reads.changedUnder(invalidation.namespace);
+      }
     });
     // Between a reconnection and the SUBSCRIBE's reply, invalidations still go unheard.
     subscriber.on('close', () => (listening = false));
@@ -122,6 +130,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
       // answer true. Not at 'ready': an invalidation published before the SUBSCRIBE is confirmed is lost.
       subscribed: () => {
         memory.clear();
+        reads.changedUnder('');
         listening = true;
       },
       failed: redisFailed,
@@ -171,6 +180,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
       metrics.cacheMisses.inc({ level: 'memory' });
       // Redis may hold what this process overwrote while cut off: the caller reads PostgreSQL instead.
       if (!redisUp() || unsynced.has(key)) return undefined;
+      const keep = reads.begin(key);
       try {
         const raw = await redis!.get(prefix + key);
         lastRedisError = null;
@@ -180,17 +190,21 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
         }
         metrics.cacheHits.inc({ level: 'redis' });
         const value = JSON.parse(raw) as T;
-        memory.set(key, { value });
+        // Answered for the caller either way: the read was right when Redis served it.
+        if (keep()) memory.set(key, { value });
         return value;
       } catch (err) {
         redisFailed(err);
         metrics.cacheMisses.inc({ level: 'redis' });
         return undefined;
+      } finally {
+        keep();
       }
     },
 
     async set<T>(key: string, value: T): Promise<void> {
       memory.set(key, { value });
+      reads.changed(key);
       if (!redis) return;
       await writeThrough(key, (client) => client.set(prefix + key, JSON.stringify(value), 'EX', options.redisTtlSeconds));
     },
@@ -207,17 +221,22 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
       // drop every profile on each blip. A fill that misses Redis is not remembered either: Redis then
       // holds nothing or a newer value.
       if (!redisUp()) return;
+      const keep = reads.begin(key);
       try {
         const stored = await redis!.set(prefix + key, JSON.stringify(value), 'EX', options.redisTtlSeconds, 'NX');
-        // Not stored: Redis holds a newer value, which the next get() reads and keeps in L1.
-        if (stored === 'OK' && !memory.has(key)) memory.set(key, { value });
+        // Not stored: Redis holds a newer value, which the next get() reads and keeps in L1. Stored, but
+        // overtaken by a write here or elsewhere before the answer came: Redis holds that one now.
+        if (stored === 'OK' && keep() && !memory.has(key)) memory.set(key, { value });
       } catch (err) {
         redisFailed(err);
+      } finally {
+        keep();
       }
     },
 
     async delete(key: string): Promise<void> {
       memory.delete(key);
+      reads.changed(key);
       if (!redis) return;
       await writeThrough(key, (client) => client.del(prefix + key));
     },

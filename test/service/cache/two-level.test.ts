@@ -217,4 +217,46 @@ describe('the two-level cache', () => {
       expect(await refused.get('session:s7')).to.deep.equal({ userId: '', revoked: true });
     });
   });
+
+  describe('a read that a change overtakes', () => {
+    let redis: TestRedis;
+    // Puts values straight into Redis, as another replica's earlier write left them, with no invalidation still on its way.
+    let earlier: Redis;
+    let reader: Cache;
+    before(async () => {
+      redis = await startRedis();
+      earlier = new Redis(redis.url);
+      reader = await cacheOn(redis.url);
+      await untilShared(reader);
+    });
+    after(async () => {
+      await reader?.close();
+      earlier?.disconnect();
+      await redis?.stop();
+    });
+    const stored = (key: string, value: Session): Promise<unknown> => earlier.set(`keyward:${key}`, JSON.stringify(value), 'EX', 3600);
+
+    it('answers what Redis held, but keeps the logout made here meanwhile in memory, not the answer', async () => {
+      await stored('session:r1', { userId: 'u', revoked: false });
+      // The reader's memory misses, so it asks Redis; the logout lands in its memory before the answer comes.
+      const reading = reader.get<Session>('session:r1');
+      const logout = reader.set<Session>('session:r1', { userId: '', revoked: true });
+      expect(await reading, 'the answer: right when Redis gave it').to.deep.equal({ userId: 'u', revoked: false });
+      await logout;
+      expect(reader.peek<Session>('session:r1'), 'what memory answers next').to.deep.equal({ userId: '', revoked: true });
+    });
+
+    it('keeps nothing in memory from a fill that a delete here overtook', async () => {
+      const filling = reader.add<Session>('session:r2', { userId: 'u', revoked: false });
+      await reader.delete('session:r2');
+      await filling;
+      expect(reader.peek('session:r2'), 'memory, after the delete').to.equal(undefined);
+    });
+
+    it('keeps the answer of a read that nothing overtook', async () => {
+      await stored('session:r3', { userId: 'u', revoked: false });
+      expect(await reader.get<Session>('session:r3')).to.deep.equal({ userId: 'u', revoked: false });
+      expect(reader.peek<Session>('session:r3')).to.deep.equal({ userId: 'u', revoked: false });
+    });
+  });
 });
