@@ -2,6 +2,8 @@
  * Which optional CRDs (VPA, ServiceMonitor, PrometheusRule) the cluster serves,
  * asked through API discovery. Absent ones are asked about again on every
  * refresh, so installing a CRD later works without restarting the operator.
+ * Only a 404 means "not served": any other failure (a 503 while an API server
+ * restarts, say) fails the refresh, and the controller keeps what it knew.
  */
 import type { KubeClient } from '../kube/client.js';
 import { KubeError } from '../kube/client.js';
@@ -16,7 +18,7 @@ async function serves(client: KubeClient, groupVersion: string, plural: string):
     const list = await client.request<ApiResourceList>('GET', `/apis/${groupVersion}`);
     return list.resources.some((r) => r.name === plural);
   } catch (err) {
-    if (err instanceof KubeError && (err.status === 404 || err.status === 503)) return false;
+    if (err instanceof KubeError && err.status === 404) return false;
     throw err;
   }
 }

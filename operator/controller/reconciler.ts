@@ -131,6 +131,13 @@ function stamped(object: RenderedObject): RenderedObject {
   return { ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [ANNOTATION_APPLIED]: hash } } };
 }
 
+/** The optional kinds whose CRD discovery must find before they are rendered. */
+const crdOf: Partial<Record<string, keyof OptionalCrds>> = {
+  VerticalPodAutoscaler: 'verticalPodAutoscaler',
+  ServiceMonitor: 'serviceMonitor',
+  PrometheusRule: 'prometheusRule',
+};
+
 /** Children that exist only while a feature is on: [kind, name]. */
 function optionalChildren(auth: AuthService): Array<[string, string]> {
   const n = names(auth);
@@ -304,6 +311,11 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const wanted = new Set(rendered.map((o) => `${o.kind}/${o.metadata.name}`));
   for (const [kind, objectName] of optionalChildren(auth)) {
     if (wanted.has(`${kind}/${objectName}`)) continue;
+    // Not rendered because discovery does not see its CRD: never a reason to delete. A CRD really
+    // removed took its objects with it; one that discovery missed for a moment (an API server
+    // restarting) would otherwise cost every alert rule and VPA recommendation, then bring them back.
+    const crd = crdOf[kind];
+    if (crd !== undefined && !crds[crd]) continue;
     const live = deps.caches.get<KubeObject>(kind, namespace, objectName);
     const ours = live?.metadata?.ownerReferences?.some((o) => o.controller && o.uid === auth.metadata.uid);
     if (!live || !ours) continue;

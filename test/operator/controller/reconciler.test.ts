@@ -33,7 +33,8 @@ describe('one reconcile pass against a real control plane', function () {
   /** What an informer would hold for the namespace right now, with List items given back their kind. */
   async function snapshot(): Promise<Snapshot> {
     const objects: Snapshot = new Map();
-    for (const type of snapshotKinds) {
+    const served = await admin.get<KubeObject>('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/servicemonitors.monitoring.coreos.com');
+    for (const type of served ? [...snapshotKinds, resources.ServiceMonitor] : snapshotKinds) {
       for (const item of (await admin.list<KubeObject>(pathFor(type, ns))).items) {
         objects.set(`${type.kind}/${item.metadata?.name}`, { ...item, apiVersion: type.apiVersion, kind: type.kind });
       }
@@ -95,6 +96,10 @@ describe('one reconcile pass against a real control plane', function () {
   before(async () => {
     admin = await adminClient();
     await installCrd(admin, 'crds/authservice.yaml');
+    await installCrd(admin, 'test/fixtures/servicemonitor-crd.yaml');
+    // A CRD installed makes the API server set up its storage again for a moment ("storage is (re)initializing").
+    const listed = (type: (typeof resources)[keyof typeof resources]) => admin.list(pathFor(type, 'default')).then(() => true, () => false);
+    await eventually('AuthServices and ServiceMonitors listed', async () => ((await listed(resources.AuthService)) && (await listed(resources.ServiceMonitor)) ? true : undefined));
     await operatorClient(); // binds the operator's ClusterRole
     const plane = await sharedControlPlane();
     client = await createKubeClient(kubeConfigFrom(plane.userKubeconfig('keyward-operator')), { onWrite: (verb, path) => void writes.push(`${verb} ${path}`) });
@@ -276,6 +281,36 @@ describe('one reconcile pass against a real control plane', function () {
       return (await selectorOf('undelayed')) === 'green' && (await blueReplicas()) === 0 ? true : undefined;
     }, 30_000);
     expect((await getAuth('undelayed')).status).to.include({ activeColor: 'green', activeImage: 'registry.example/keyward-service:1.5.0' });
+  });
+
+  it('keeps a ServiceMonitor while discovery misses its CRD, and deletes it once the spec turns it off', async () => {
+    const monitorPath = pathFor(resources.ServiceMonitor, ns, 'monitored');
+    let served = true;
+    let current = await snapshot();
+    const context: ReconcilerDeps = { ...deps(() => current), crds: () => ({ verticalPodAutoscaler: false, serviceMonitor: served, prometheusRule: false }) };
+    const pass = async (): Promise<void> => {
+      current = await snapshot();
+      await reconcile(context, ns, 'monitored');
+    };
+    await admin.apply(sampleAuthService(ns, 'monitored'));
+    await eventually('the ServiceMonitor created', async () => {
+      await pass();
+      return admin.get(monitorPath);
+    }, 30_000);
+
+    // An API server restarting answers discovery with a 404 for a moment.
+    served = false;
+    const sent = writes.length;
+    for (let i = 0; i < 3; i++) await pass();
+    expect(writes.slice(sent).filter((w) => w.startsWith('DELETE')), 'deletes while discovery missed the CRD').to.deep.equal([]);
+    expect(await admin.get(monitorPath), 'the ServiceMonitor').to.not.equal(undefined);
+
+    served = true;
+    await admin.mergePatch(authPath('monitored'), { spec: { monitoring: { serviceMonitor: { enabled: false } } } }, 'test');
+    await eventually('the ServiceMonitor deleted, turned off in the spec', async () => {
+      await pass();
+      return (await admin.get(monitorPath)) === undefined ? true : undefined;
+    }, 30_000);
   });
 
   describe('with CronJobs refused by an admission policy', () => {
