@@ -142,7 +142,7 @@ export async function startService(config: Config, options: StartOptions): Promi
   }
 
   const pool = createPool(databaseUrl, config.database, (err) => logger.warn('idle database connection failed', { error: err.message }));
-  const db = createDatabase(pool, metrics);
+  const db = createDatabase(pool, metrics, { queryTimeoutMs: config.database.queryTimeoutSeconds * 1000 });
   const migrated = await migrate(pool, (line) => logger.info(line));
   logger.info('database schema ready', { version: migrated.current, applied: migrated.applied.length });
   await warmPool(pool, config.database.minConnections);

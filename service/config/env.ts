@@ -19,6 +19,8 @@ export interface DatabaseConfig {
   connectionTimeoutSeconds: number;
   idleTimeoutSeconds: number;
   maxLifetimeSeconds: number;
+  /** How long one statement of a request may wait for its answer (service/db/pool.ts, DatabaseOptions). */
+  queryTimeoutSeconds: number;
 }
 
 export interface CacheConfig {
@@ -151,7 +153,7 @@ function redisKeyPrefix(env: Env): string {
 export const knownVariables = [
   'NODE_ENV', 'HOST', 'PORT', 'LOG_LEVEL', 'KEYWARD_DATA_DIR', 'SHUTDOWN_TIMEOUT_SECONDS',
   'DATABASE_URL', 'DATABASE_MAX_CONNECTIONS', 'DATABASE_MIN_CONNECTIONS',
-  'DATABASE_CONNECTION_TIMEOUT_SECONDS', 'DATABASE_IDLE_TIMEOUT_SECONDS', 'DATABASE_MAX_LIFETIME_SECONDS',
+  'DATABASE_CONNECTION_TIMEOUT_SECONDS', 'DATABASE_IDLE_TIMEOUT_SECONDS', 'DATABASE_MAX_LIFETIME_SECONDS', 'DATABASE_QUERY_TIMEOUT_SECONDS',
   'REDIS_URL', 'REDIS_DEFAULT_TTL_SECONDS', 'REDIS_TIMEOUT_SECONDS', 'REDIS_KEY_PREFIX', 'MEMORY_CACHE_SIZE', 'MEMORY_CACHE_TTL_SECONDS',
   'JWT_ALGORITHM', 'JWT_SIGNING_KEY', 'JWT_VERIFICATION_KEYS', 'JWT_SECRET', 'JWT_PREVIOUS_SECRETS',
   'JWT_ISSUER', 'JWT_AUDIENCE', 'ACCESS_TOKEN_TTL_SECONDS', 'REFRESH_TOKEN_TTL_SECONDS', 'REFRESH_REUSE_GRACE_SECONDS',
@@ -298,6 +300,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     connectionTimeoutSeconds: integer(env, 'DATABASE_CONNECTION_TIMEOUT_SECONDS', 30, 1, 600),
     idleTimeoutSeconds: integer(env, 'DATABASE_IDLE_TIMEOUT_SECONDS', 300, 1, 86400),
     maxLifetimeSeconds: integer(env, 'DATABASE_MAX_LIFETIME_SECONDS', 1800, 1, 86400),
+    queryTimeoutSeconds: integer(env, 'DATABASE_QUERY_TIMEOUT_SECONDS', 10, 1, 600),
   };
   if (database.minConnections > database.maxConnections) {
     throw new ConfigError('DATABASE_MIN_CONNECTIONS', `must not exceed DATABASE_MAX_CONNECTIONS (${database.maxConnections})`);

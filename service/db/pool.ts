@@ -30,6 +30,10 @@ export function createPool(url: string, config: DatabaseConfig, onIdleError: (er
     idleTimeoutMillis: config.idleTimeoutSeconds * 1000,
     maxLifetimeSeconds: config.maxLifetimeSeconds,
     application_name: 'keyward-service',
+    // A server that vanished without a reset (its node lost) leaves an idle connection that only
+    // TCP keepalive ever finds dead; without it, it waits in the pool for the next query to hang on.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   pool.on('error', onIdleError);
   return pool;
@@ -53,7 +57,7 @@ export async function warmPool(pool: pg.Pool, count: number): Promise<void> {
  * statement in flight fails on its own; the listener only keeps the error, and a client that
  * saw one is destroyed on release instead of going back to the pool.
  */
-export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient, discard: (err: Error) => void) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   const onError = (err: Error): void => {
@@ -61,14 +65,38 @@ export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient)
   };
   client.on('error', onError);
   try {
-    return await work(client);
+    return await work(client, onError);
   } finally {
     client.off('error', onError);
     client.release(broken);
   }
 }
 
-export function createDatabase(pool: pg.Pool, metrics: Pick<Metrics, 'databaseQueryDuration'>): Database {
+/**
+ * How long a statement of a request may wait for its answer. No query of the service takes more
+ * than milliseconds; one that waits longer is on a connection whose server is gone without a reset
+ * (a lost node, a partition), and would hold its pool client until TCP gave up, minutes later:
+ * twenty such and every request waits for a client. pg destroys a client whose query timed out
+ * (pool.query releases it with the error). Migrations and the retention purge take their own
+ * clients (withClient) and are not bounded: an index build takes as long as it takes.
+ */
+export interface DatabaseOptions {
+  queryTimeoutMs: number;
+}
+
+/** pg reads `query_timeout` from a query's config too; its types only know it on the client's. */
+type BoundedQuery = pg.QueryConfig & { query_timeout: number };
+const bounded = (text: string, values: unknown[] | undefined, timeoutMs: number): BoundedQuery => ({ text, values, query_timeout: timeoutMs });
+
+/** What pg answers when a query's `query_timeout` passes. */
+const queryTimedOut = 'Query read timeout';
+
+export function isQueryTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === queryTimedOut;
+}
+
+export function createDatabase(pool: pg.Pool, metrics: Pick<Metrics, 'databaseQueryDuration'>, options: DatabaseOptions): Database {
+  const { queryTimeoutMs } = options;
   const timed = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
     const end = metrics.databaseQueryDuration.startTimer({ operation });
     try {
@@ -80,17 +108,25 @@ export function createDatabase(pool: pg.Pool, metrics: Pick<Metrics, 'databaseQu
 
   return {
     pool,
-    query: (operation, text, values) => timed(operation, () => pool.query(text, values)),
+    query: <R extends pg.QueryResultRow>(operation: string, text: string, values?: unknown[]) =>
+      timed(operation, () => pool.query<R>(bounded(text, values, queryTimeoutMs))),
     async transaction(operation, work) {
       return timed(operation, () =>
-        withClient(pool, async (client) => {
+        withClient(pool, async (client, discard) => {
+          // The transaction's statements are bounded as single queries are.
+          const tx: Queryable = {
+            // The cast: one function cannot spell out pg's overloads; every caller passes (text, values).
+            query: ((text: string, values?: unknown[]) => client.query(bounded(text, values, queryTimeoutMs))) as Queryable['query'],
+          };
           try {
-            await client.query('BEGIN');
-            const result = await work(client);
-            await client.query('COMMIT');
+            await tx.query('BEGIN');
+            const result = await work(tx);
+            await tx.query('COMMIT');
             return result;
           } catch (err) {
-            await client.query('ROLLBACK').catch(() => undefined);
+            // A connection that did not answer in time, or cannot roll back, never goes back to the pool.
+            if (isQueryTimeout(err)) discard(err as Error);
+            await tx.query('ROLLBACK').catch((rollbackErr: unknown) => discard(rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr))));
             throw err;
           }
         }),
@@ -98,7 +134,8 @@ export function createDatabase(pool: pg.Pool, metrics: Pick<Metrics, 'databaseQu
     },
     async ping(timeoutMs) {
       const started = performance.now();
-      await withTimeout(pool.query('SELECT 1'), timeoutMs, 'PostgreSQL');
+      // Its own read timeout too: a probe that gave up must not leave its client waiting behind it.
+      await withTimeout(pool.query(bounded('SELECT 1', undefined, timeoutMs)), timeoutMs, 'PostgreSQL');
       return performance.now() - started;
     },
     close: () => pool.end(),

@@ -112,7 +112,8 @@ interface ParserError {
 
 // Connection-level failures of PostgreSQL (SQLSTATE class 08, admin shutdown 57P0x) and of sockets.
 const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
-const unavailableMessage = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i;
+// "Query read timeout": a statement past DATABASE_QUERY_TIMEOUT_SECONDS, on a server that stopped answering.
+const unavailableMessage = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/i;
 
 /** True when the error means a backing service is unreachable: the client should retry, not report a bug. */
 export function isUnavailable(err: unknown): boolean {

@@ -3,6 +3,7 @@
  * and buckets. Labels never carry emails, ids or tokens: only bounded sets.
  */
 import client from 'prom-client';
+import { withTimeout } from '../util/timeout.js';
 
 // The guide's buckets for auth_request_duration_seconds and database_query_duration_seconds.
 const guideBuckets = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0];
@@ -127,6 +128,13 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   };
 }
 
+/**
+ * How long a scrape waits for a database-backed gauge: well inside Prometheus's scrape timeout
+ * (10 s by default), so a database that stops answering costs these gauges one fresh value, not
+ * the whole scrape, every other series included.
+ */
+const gaugeReadTimeoutMs = 2000;
+
 /** A gauge's collect() reading a database-backed source on scrape. */
 function collectFrom(source: () => (() => Promise<number>) | undefined): (this: client.Gauge) => Promise<void> {
   return async function collect(this: client.Gauge) {
@@ -134,7 +142,7 @@ function collectFrom(source: () => (() => Promise<number>) | undefined): (this: 
     if (!read) return;
     // A scrape while the database is down keeps the last value rather than failing /metrics.
     try {
-      this.set(await read());
+      this.set(await withTimeout(read(), gaugeReadTimeoutMs, 'the database'));
     } catch {
       /* keep the previous value */
     }

@@ -19,7 +19,7 @@ describe('loadConfig', () => {
   describe('defaults', () => {
     const config = loadConfig({}, '/srv/app');
 
-    it("uses the guide's DatabaseConfig numbers: 20 max, 5 min, 30 s connect, 300 s idle, 1800 s lifetime", () => {
+    it("uses the guide's DatabaseConfig numbers: 20 max, 5 min, 30 s connect, 300 s idle, 1800 s lifetime; 10 s per statement", () => {
       expect(config.database).to.deep.equal({
         url: undefined,
         maxConnections: 20,
@@ -27,6 +27,7 @@ describe('loadConfig', () => {
         connectionTimeoutSeconds: 30,
         idleTimeoutSeconds: 300,
         maxLifetimeSeconds: 1800,
+        queryTimeoutSeconds: 10,
       });
     });
 
@@ -149,6 +150,7 @@ describe('loadConfig', () => {
       ['DATABASE_MAX_CONNECTIONS', { DATABASE_MAX_CONNECTIONS: '0' }],
       ['DATABASE_MIN_CONNECTIONS', { DATABASE_MIN_CONNECTIONS: '30' }],
       ['DATABASE_CONNECTION_TIMEOUT_SECONDS', { DATABASE_CONNECTION_TIMEOUT_SECONDS: '30s' }],
+      ['DATABASE_QUERY_TIMEOUT_SECONDS', { DATABASE_QUERY_TIMEOUT_SECONDS: '0' }],
       ['REDIS_URL', { REDIS_URL: 'http://cache:6379' }],
       ['REDIS_TIMEOUT_SECONDS', { REDIS_TIMEOUT_SECONDS: '-1' }],
       ['REDIS_KEY_PREFIX', { REDIS_KEY_PREFIX: 'no-colon' }],

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import pg from 'pg';
-import { createDatabase, createPool, warmPool, type Database } from '../../../service/db/pool.js';
+import { createDatabase, createPool, isQueryTimeout, warmPool, type Database } from '../../../service/db/pool.js';
+import { isUnavailable } from '../../../service/http/middleware.js';
 import { createMetrics } from '../../../service/metrics/registry.js';
 import { createTestDatabase } from '../../support/postgres.js';
 
@@ -13,7 +14,7 @@ describe('service/db/pool: a connection the server ends mid-transaction', () => 
     url = await createTestDatabase('pool');
     pool = new pg.Pool({ connectionString: url, max: 2 });
     pool.on('error', () => undefined); // idle clients: the service's createPool does the same
-    db = createDatabase(pool, createMetrics());
+    db = createDatabase(pool, createMetrics(), { queryTimeoutMs: 10_000 });
   });
 
   afterEach(() => pool.end());
@@ -56,7 +57,7 @@ describe('service/db/pool: a connection the server ends mid-transaction', () => 
 
 describe('service/db/pool: DATABASE_MIN_CONNECTIONS', () => {
   it('are open and idle once the pool is warmed, and stay open past the idle timeout', async () => {
-    const pool = createPool(await createTestDatabase('pool'), { url: undefined, maxConnections: 6, minConnections: 3, connectionTimeoutSeconds: 5, idleTimeoutSeconds: 1, maxLifetimeSeconds: 1800 }, () => undefined);
+    const pool = createPool(await createTestDatabase('pool'), { url: undefined, maxConnections: 6, minConnections: 3, connectionTimeoutSeconds: 5, idleTimeoutSeconds: 1, maxLifetimeSeconds: 1800, queryTimeoutSeconds: 10 }, () => undefined);
     try {
       expect(pool.totalCount).to.equal(0);
       await warmPool(pool, 3);
@@ -66,5 +67,35 @@ describe('service/db/pool: DATABASE_MIN_CONNECTIONS', () => {
     } finally {
       await pool.end();
     }
+  });
+});
+
+describe('service/db/pool: a statement that gets no answer in time (DATABASE_QUERY_TIMEOUT_SECONDS)', () => {
+  let pool: pg.Pool;
+  let db: Database;
+
+  beforeEach(async () => {
+    pool = new pg.Pool({ connectionString: await createTestDatabase('pool'), max: 3 });
+    pool.on('error', () => undefined);
+    db = createDatabase(pool, createMetrics(), { queryTimeoutMs: 300 });
+  });
+  afterEach(() => pool.end());
+
+  it('fails a query as unavailable after the timeout and closes its connection instead of lending it again', async () => {
+    const started = performance.now();
+    const err = await db.query('test.slow', 'SELECT pg_sleep(5)').then(() => undefined, (e: unknown) => e);
+    expect(isQueryTimeout(err), String(err)).to.equal(true);
+    expect(isUnavailable(err), 'answered as 503 service_unavailable').to.equal(true);
+    expect(performance.now() - started).to.be.below(2000);
+    expect(pool.totalCount, 'clients left in the pool').to.equal(0);
+  });
+
+  it('fails a transaction the same way, and gives back no client that still waits for an answer', async () => {
+    const err = await db.transaction('test.slow', async (tx) => tx.query('SELECT pg_sleep(5)')).then(() => undefined, (e: unknown) => e);
+    expect(isQueryTimeout(err), String(err)).to.equal(true);
+    expect(pool.totalCount, 'clients left in the pool').to.equal(0);
+    // Every slot of the pool answers at once: none is queued behind a sleeping statement.
+    const answered = await Promise.all([1, 2, 3].map(() => db.transaction('test.after', async (tx) => (await tx.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one)));
+    expect(answered).to.deep.equal([1, 1, 1]);
   });
 });

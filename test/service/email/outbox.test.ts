@@ -127,7 +127,7 @@ describe('email outbox: notices wait in PostgreSQL', () => {
     pool = new pg.Pool({ connectionString: await createTestDatabase('outbox') });
     pool.on('error', () => undefined); // idle clients when the test PostgreSQL stops, as createPool does
     await migrate(pool);
-    db = createDatabase(pool, createMetrics());
+    db = createDatabase(pool, createMetrics(), { queryTimeoutMs: 10_000 });
     store = createOutboxStore(db);
   });
 
@@ -218,7 +218,7 @@ describe('email outbox: notices wait in PostgreSQL', () => {
     const down = new pg.Pool({ connectionString: `postgres://keyward@127.0.0.1:${await freePort()}/keyward`, connectionTimeoutMillis: 500 });
     try {
       const metrics = createMetrics();
-      const outbox = outboxFor(smtp, metrics, { store: createOutboxStore(createDatabase(down, createMetrics())) });
+      const outbox = outboxFor(smtp, metrics, { store: createOutboxStore(createDatabase(down, createMetrics(), { queryTimeoutMs: 10_000 })) });
       outbox.enqueue('offline@example.com', notice);
       await smtp.waitFor('offline@example.com', /Your password was changed/);
       await outbox.idle();

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../../service/db/embedded.js';
 import { freePort } from '../../../service/util/free-port.js';
+import { createTestDatabase } from '../../support/postgres.js';
 import { newAccount, startTestService, type TestService } from '../../support/service.js';
+import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js';
 import { eventually as poll } from '../../support/eventually.js';
 
 /** The shared poller, with the time budget first as these tests read best. */
@@ -104,5 +106,67 @@ describe('PostgreSQL going away and coming back', function () {
       expect(me.status).to.equal(200);
       expect(me.body.user.email).to.equal(account.email);
     });
+  });
+});
+
+describe('PostgreSQL that stops answering without closing its connections (a lost node)', function () {
+  this.timeout(60_000);
+  let proxy: TcpProxy;
+  let service: TestService;
+  const account = newAccount();
+  const login = (): ReturnType<TestService['request']> => service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } });
+  const timed = async <T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> => {
+    const started = performance.now();
+    const result = await work();
+    return { result, ms: performance.now() - started };
+  };
+
+  before(async () => {
+    const direct = new URL(await createTestDatabase('stalled'));
+    proxy = await startTcpProxy(Number(direct.port), direct.hostname);
+    direct.port = String(proxy.port);
+    service = await startTestService({
+      DATABASE_URL: direct.toString(),
+      // Every connection open and idle when the server stops answering: each is one a probe can hang on.
+      DATABASE_MAX_CONNECTIONS: '4',
+      DATABASE_MIN_CONNECTIONS: '4',
+      DATABASE_CONNECTION_TIMEOUT_SECONDS: '2',
+      DATABASE_QUERY_TIMEOUT_SECONDS: '1',
+      RATE_LIMIT_LOGIN_PER_MINUTE: '0',
+    });
+    expect((await service.request('POST', '/api/auth/register', { body: account })).status).to.equal(201);
+    proxy.stall();
+  });
+  after(async () => {
+    await service?.stop();
+    await proxy?.stop();
+  });
+
+  it('fails every readiness probe in bounded time, more probes than the pool has connections', async () => {
+    for (let probe = 1; probe <= 8; probe++) {
+      const { result, ms } = await timed(() => service.request('GET', '/health/ready'));
+      expect(result.status, `probe ${probe}`).to.equal(503);
+      expect(ms, `probe ${probe} took ${Math.round(ms)} ms`).to.be.below(4000);
+    }
+  });
+
+  it('answers /metrics within a scrape\'s time, with the database-backed gauges at their last value', async () => {
+    const { result, ms } = await timed(() => service.request('GET', '/metrics'));
+    expect(result.status).to.equal(200);
+    expect(result.text).to.match(/^active_sessions_total \d+/m);
+    expect(ms, `the scrape took ${Math.round(ms)} ms`).to.be.below(5000);
+  });
+
+  it('answers a login 503 service_unavailable within seconds, not once TCP gives up', async () => {
+    const { result, ms } = await timed(login);
+    expect(result.status).to.equal(503);
+    expect(result.body.error.code).to.equal('service_unavailable');
+    expect(ms, `the login took ${Math.round(ms)} ms`).to.be.below(5000);
+  });
+
+  it('is ready again soon after the database answers again, on new connections: the stalled ones were let go', async () => {
+    proxy.unstall();
+    await eventually('/health/ready 200', 15_000, async () => ((await service.request('GET', '/health/ready')).status === 200 ? true : undefined));
+    expect((await login()).status).to.equal(200);
   });
 });

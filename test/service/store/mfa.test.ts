@@ -17,7 +17,7 @@ describe('the TOTP factor store, against PostgreSQL', () => {
   beforeEach(async () => {
     pool = new pg.Pool({ connectionString: await createTestDatabase('mfa-store') });
     await migrate(pool);
-    store = createMfaStore(createDatabase(pool, createMetrics()), totpKeyRing(randomBytes(32)));
+    store = createMfaStore(createDatabase(pool, createMetrics(), { queryTimeoutMs: 10_000 }), totpKeyRing(randomBytes(32)));
     const { rows } = await pool.query<{ id: string }>(
       `INSERT INTO users (email, password_hash, first_name, last_name) VALUES ('ada@example.com', 'x', 'Ada', 'Lovelace') RETURNING id`,
     );
