@@ -38,12 +38,12 @@ export async function register(deps: AuthDeps, input: Registration, client: Clie
   const passwordHash = await deps.passwords.hash(input.password);
   const required = deps.account.requireEmailVerification;
   try {
-    const { user, sessionId, response, message } = await deps.db.transaction('auth.register', async (tx) => {
+    const { user, session, response, message } = await deps.db.transaction('auth.register', async (tx) => {
       const user = await deps.users.create(tx, { email: input.email, passwordHash, firstName: input.first_name, lastName: input.last_name });
       const started = required ? undefined : await startSession(deps, tx, user, client);
       await deps.events.record({ type: 'user_registered', userId: user.id, sessionId: started?.sessionId, client }, tx);
       const message = await issueVerification(deps, tx, user, client);
-      return { user, sessionId: started?.sessionId, response: started?.response, message };
+      return { user, session: started && { id: started.sessionId, expiresAt: started.expiresAt }, response: started?.response, message };
     });
     deps.outbox.enqueue(user.email, message, client.requestId);
     if (required) {
@@ -51,10 +51,11 @@ export async function register(deps: AuthDeps, input: Registration, client: Clie
       // once, so this mail cannot be repeated into a flood, and the account needs it.
       await withinAddressBudget(deps, user.email, client);
     }
-    if (!response) return { status: 202, body: { verification_required: true, email: user.email } };
+    if (!response || !session) return { status: 202, body: { verification_required: true, email: user.email } };
+    await deps.sessions.remember(session.id, { userId: user.id, expiresAt: session.expiresAt });
     // Filled, never overwritten: the link mailed above may already have verified the address.
     await deps.cache.add(profileKey(user.id), user);
-    deps.logger.debug('session started', { user_id: user.id, session_id: sessionId, request_id: client.requestId });
+    deps.logger.debug('session started', { user_id: user.id, session_id: session.id, request_id: client.requestId });
     return { status: 201, body: response };
   } catch (err) {
     if (!(required && isAppError(err) && err.code === 'email_taken')) throw err;

@@ -23,7 +23,7 @@ export async function completeSignIn(
   method: SignInMethod,
   inside?: (tx: Queryable, current: UserWithHash) => Promise<void>,
 ): Promise<StartedSession> {
-  const { sessionId, response, signedIn } = await deps.db.transaction('auth.login', async (tx) => {
+  const { sessionId, expiresAt, response, signedIn } = await deps.db.transaction('auth.login', async (tx) => {
     // `user` was read before the password or code was checked. The row, locked now, orders this
     // sign-in against a password change or reset: either that committed first (and `inside` sees
     // its hash), or it waits for this session and revokes it with the others.
@@ -34,6 +34,7 @@ export async function completeSignIn(
     await deps.events.record({ type: 'login_succeeded', userId: user.id, sessionId: started.sessionId, client, details: { method } }, tx);
     return { ...started, signedIn: current.user };
   });
+  await deps.sessions.remember(sessionId, { userId: user.id, expiresAt });
   const wasLocked = await deps.lockout.succeed(user.email);
   if (wasLocked) deps.outbox.enqueue(user.email, { name: 'login_after_lockout', ip: client.ip, userAgent: client.userAgent }, client.requestId);
   // Filled so the `me` that follows a login is a cache hit; filled, never overwritten: a

@@ -39,7 +39,16 @@ export interface RevokeAllOptions {
 }
 
 export interface SessionStore {
+  /** Inserts the session inside the caller's transaction; the caller calls remember() after commit. */
   create(tx: Queryable, session: NewSession): Promise<string>;
+  /**
+   * Puts a session the caller has committed in the cache, so the `me` that follows a login is a
+   * hit. Never inside the transaction: Redis waited for there (up to REDIS_TIMEOUT_SECONDS in a
+   * brownout) holds a pool connection and the user's row lock with it. A fill, never a write: a
+   * revocation committed meanwhile (a password reset signing out every session) has left its
+   * tombstone, which must stay.
+   */
+  remember(sessionId: string, session: Pick<NewSession, 'userId' | 'expiresAt'>): Promise<void>;
   /** True while the session exists, is not revoked and has not expired. */
   isActive(sessionId: string, userId: string): Promise<boolean>;
   /**
@@ -81,10 +90,11 @@ export function createSessionStore(db: Database, cache: Cache, now: () => number
         `INSERT INTO sessions (user_id, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4) RETURNING id`,
         [session.userId, session.expiresAt, session.ip ?? null, session.userAgent?.slice(0, 512) ?? null],
       );
-      const id = rows[0]!.id;
-      // Written through at creation: the `me` that follows a login is a cache hit.
-      await cache.set<CachedSession>(cacheKey(id), { userId: session.userId, revoked: false, expiresAt: session.expiresAt.getTime() });
-      return id;
+      return rows[0]!.id;
+    },
+
+    async remember(sessionId, session) {
+      await cache.add<CachedSession>(cacheKey(sessionId), { userId: session.userId, revoked: false, expiresAt: session.expiresAt.getTime() });
     },
 
     async isActive(sessionId, userId) {

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { startRedis, type TestRedis } from '../../support/redis.js';
 import { newAccount, startTestService, type TestService } from '../../support/service.js';
+import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js';
 import { eventually as poll } from '../../support/eventually.js';
 
 // Limits per client address have their own tests; every request here comes from 127.0.0.1.
@@ -256,5 +257,54 @@ describe('Redis going away and coming back', () => {
       const onB = await b.request('GET', '/api/auth/me', { token: user.access });
       expect(onB.body.error.code).to.equal('session_revoked');
     });
+  });
+});
+
+describe('Redis that stops answering without closing its connections (a brownout)', function () {
+  this.timeout(60_000);
+  let redis: TestRedis;
+  let proxy: TcpProxy;
+  let service: TestService;
+  let admin: pg.Client;
+
+  before(async () => {
+    redis = await startRedis();
+    proxy = await startTcpProxy(redis.port);
+    service = await startTestService({ REDIS_URL: `redis://127.0.0.1:${proxy.port}`, REDIS_TIMEOUT_SECONDS: '2', ...noRateLimits });
+    admin = new pg.Client({ connectionString: service.databaseUrl });
+    await admin.connect();
+  });
+  after(async () => {
+    await admin?.end();
+    await service?.stop();
+    await proxy?.stop();
+    await redis?.stop();
+  });
+
+  it('never keeps a database transaction open while it waits for Redis: logins still succeed, just later', async () => {
+    const accounts = await Promise.all([1, 2, 3].map(() => registered(service)));
+    proxy.stall();
+    // The service's own connections that have sat inside a transaction doing nothing for a second:
+    // waiting on something else. (Between two statements a transaction is idle for a moment too.)
+    const waiting: string[] = [];
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        const { rows } = await admin.query<{ query: string }>(
+          `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'keyward-service'
+             AND state = 'idle in transaction' AND clock_timestamp() - state_change > interval '1 second'`,
+        );
+        waiting.push(...rows.map((r) => r.query));
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    try {
+      const logins = await Promise.all(accounts.map((a) => service.request('POST', '/api/auth/login', { body: { email: a.email, password: a.password } })));
+      expect(logins.map((l) => l.status)).to.deep.equal([200, 200, 200]);
+    } finally {
+      watching = false;
+      await watch;
+    }
+    expect(waiting, 'statements after which a transaction waited').to.deep.equal([]);
   });
 });

@@ -136,15 +136,13 @@ describe('revocation reaching every instance', () => {
 
     it('keeps refusing a session created on A while cut off and logged out on B', async function () {
       this.timeout(40_000);
-      const caughtUp = (): number => a.logs.filter((line) => line['message'] === 'redis caught up with writes made while it was unreachable').length;
-      const repairs = caughtUp();
       await cutOff();
       const user = await registered(a);
       expect((await b.request('POST', '/api/auth/logout', { token: user.access })).status).to.equal(204);
       expect(await meStatus(a, user.access)).to.equal(401);
       await reconnected();
-      // A's {revoked:false} from the registration must not overwrite B's revocation.
-      await eventually('A to catch up', async () => (caughtUp() > repairs ? true : undefined), 5_000);
+      // The registration on A cached nothing for its session while cut off (a new session is only
+      // ever filled in, which needs Redis), so nothing of A's can overwrite B's revocation.
       for (const service of [a, b, a, b]) expect(await meStatus(service, user.access)).to.equal(401);
       expect(await inspect.get(`keyward:session:${user.sessionId}`)).to.not.contain('"revoked":false');
     });
