@@ -84,6 +84,26 @@ aws_cli() {
   fi
 }
 
+# The password goes to libpq in PGPASSWORD, not on a command line, where anyone on the node who
+# can list processes would read it (ps, /proc/<pid>/cmdline). DATABASE_URL keeps the rest.
+# (backup.sh and restore-test.sh each carry this function: backup.sh ships alone, in a ConfigMap.)
+move_password_to_environment() {
+  local scheme rest authority userinfo encoded
+  [[ "$DATABASE_URL" == *://* ]] || return 0   # a key=value conninfo string: left as it is
+  scheme="${DATABASE_URL%%://*}"
+  rest="${DATABASE_URL#*://}"
+  authority="${rest%%[/?]*}"
+  [[ "$authority" == *@* ]] || return 0
+  userinfo="${authority%@*}"
+  [[ "$userinfo" == *:* ]] || return 0
+  # Percent-decoded, as libpq decodes a URL: %XX becomes the byte; a backslash stays one.
+  encoded="${userinfo#*:}"
+  encoded="${encoded//\\/\\\\}"
+  printf -v PGPASSWORD '%b' "${encoded//%/\\x}"
+  export PGPASSWORD
+  DATABASE_URL="${scheme}://${userinfo%%:*}@${authority##*@}${rest#"$authority"}"
+}
+
 check_configuration() {
   stage "check configuration"
   # 0 or fewer days puts the cutoff at or after now, so retention would delete the backup just uploaded.
@@ -144,6 +164,7 @@ cleanup_old_backups() {
 
 main() {
   check_configuration
+  move_password_to_environment
   backup_postgresql
   cleanup_old_backups
   STAGE="done"

@@ -85,6 +85,26 @@ aws_cli() {
   fi
 }
 
+# The password goes to libpq in PGPASSWORD, not on a command line, where anyone on the node who
+# can list processes would read it (ps, /proc/<pid>/cmdline). DATABASE_URL keeps the rest.
+# (backup.sh and restore-test.sh each carry this function: backup.sh ships alone, in a ConfigMap.)
+move_password_to_environment() {
+  local scheme rest authority userinfo encoded
+  [[ "$DATABASE_URL" == *://* ]] || return 0   # a key=value conninfo string: left as it is
+  scheme="${DATABASE_URL%%://*}"
+  rest="${DATABASE_URL#*://}"
+  authority="${rest%%[/?]*}"
+  [[ "$authority" == *@* ]] || return 0
+  userinfo="${authority%@*}"
+  [[ "$userinfo" == *:* ]] || return 0
+  # Percent-decoded, as libpq decodes a URL: %XX becomes the byte; a backslash stays one.
+  encoded="${userinfo#*:}"
+  encoded="${encoded//\\/\\\\}"
+  printf -v PGPASSWORD '%b' "${encoded//%/\\x}"
+  export PGPASSWORD
+  DATABASE_URL="${scheme}://${userinfo%%:*}@${authority##*@}${rest#"$authority"}"
+}
+
 # DATABASE_URL with its database replaced (the password must be URL-encoded, as in any URL).
 database_url() {
   local url="$1" name="$2" scheme rest query=""
@@ -127,6 +147,7 @@ main() {
   [[ -r "$BACKUP_ENCRYPTION_KEY" && -s "$BACKUP_ENCRYPTION_KEY" ]] || { log "encryption key file ${BACKUP_ENCRYPTION_KEY} is missing, unreadable or empty"; return 66; }
   [[ -z "$RESTORE_EXPECT_USERS" || "$RESTORE_EXPECT_USERS" =~ ^[0-9]+$ ]] || { log "RESTORE_EXPECT_USERS must be a whole number"; return 64; }
   [[ "$RESTORE_MIN_USERS" =~ ^[0-9]+$ ]] || { log "RESTORE_MIN_USERS must be a whole number"; return 64; }
+  move_password_to_environment
 
   stage "find the newest backup"
   [[ -n "$key" ]] || key=$(newest_backup)

@@ -5,11 +5,11 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { migrate } from '../../service/db/migrations.js';
-import { type BackupEnvironment, startBackupEnvironment } from '../support/backup-env.js';
+import { type BackupEnvironment, DATABASE_PASSWORD, startBackupEnvironment } from '../support/backup-env.js';
 
 const backupScript = new URL('../../hack/backup.sh', import.meta.url).pathname;
 const restoreScript = new URL('../../hack/restore-test.sh', import.meta.url).pathname;
@@ -97,6 +97,29 @@ describe('hack/backup.sh and hack/restore-test.sh', function () {
     expect(restore.output).to.include(`restored database contains ${USERS} users`);
     expect(scratchDatabases()).to.equal('');
     console.log(`      backup of ${USERS} users: ${backup.seconds.toFixed(1)} s; restore test: ${restore.seconds.toFixed(1)} s`);
+  });
+
+  it('gives pg_dump and psql the password through the environment, never on their command lines', function () {
+    // Each tool through a wrapper that writes down its arguments, then runs the real one.
+    const wrappers = join(env.dir, 'wrappers');
+    const argvLog = join(env.dir, 'argv.log');
+    mkdirSync(wrappers, { recursive: true });
+    for (const tool of ['pg_dump', 'psql']) {
+      const wrapper = join(wrappers, tool);
+      writeFileSync(wrapper, `#!/bin/bash\nprintf '%s %s\\n' ${tool} "$*" >> ${JSON.stringify(argvLog)}\nexec ${JSON.stringify(join(env.pgBin, tool))} "$@"\n`);
+      chmodSync(wrapper, 0o755);
+    }
+    const path = `${wrappers}:${env.path}`;
+    const backup = run(backupScript, { PATH: path });
+    expect(backup.exitCode, backup.output).to.equal(0);
+    const restore = run(restoreScript, { PATH: path, RESTORE_EXPECT_USERS: String(USERS) });
+    expect(restore.exitCode, restore.output).to.equal(0);
+
+    expect(existsSync(argvLog), 'the wrappers ran').to.equal(true);
+    const commandLines = readFileSync(argvLog, 'utf8');
+    expect(commandLines).to.match(/^pg_dump /m).and.match(/^psql /m);
+    for (const form of [DATABASE_PASSWORD, encodeURIComponent(DATABASE_PASSWORD)]) expect(commandLines).to.not.include(form);
+    expect(`${backup.output}${restore.output}`).to.not.include(encodeURIComponent(DATABASE_PASSWORD));
   });
 
   it('fails loudly with the wrong key, naming the stage, and still drops the scratch database', function () {

@@ -13,12 +13,15 @@
  * missing (and fail under CI, where a skip would hide a missing install step).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../service/util/free-port.js';
+
+/** The superuser's password: every character a URL must encode, and a backslash. */
+export const DATABASE_PASSWORD = 'p@ss/w:rd%20\\x';
 
 export interface BackupEnvironment {
   /** A scratch directory, removed by stop(). */
@@ -119,7 +122,12 @@ export async function startBackupEnvironment(ctx: Mocha.Context): Promise<Backup
       mkdirSync(d, { mode: 0o700 });
       if (root) chownSync(d, uid as number, gid as number);
     }
-    execFileSync(...asPostgres('initdb', ['-D', pgData, '-U', 'postgres', '-A', 'trust', '--no-sync']), { stdio: 'pipe' });
+    // Connections over TCP, as the scripts make them, must give the password: one that a URL has to
+    // encode, so the scripts are tested with what a real DATABASE_URL carries.
+    const passwordFile = join(dir, 'pgpass');
+    writeFileSync(passwordFile, `${DATABASE_PASSWORD}\n`, { mode: 0o600 });
+    if (root) chownSync(passwordFile, uid as number, gid as number);
+    execFileSync(...asPostgres('initdb', ['-D', pgData, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${passwordFile}`, '--no-sync']), { stdio: 'pipe' });
     const pgPort = await freePort();
     const [pgCommand, pgArgs] = asPostgres('postgres', ['-D', pgData, '-p', String(pgPort), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off']);
     postgres = spawn(pgCommand, pgArgs, { stdio: 'ignore' });
@@ -128,7 +136,7 @@ export async function startBackupEnvironment(ctx: Mocha.Context): Promise<Backup
       if (i > 100) throw new Error('PostgreSQL did not become ready');
       await sleep(200);
     }
-    const databaseUrl = (db: string) => `postgresql://postgres@127.0.0.1:${pgPort}/${db}`;
+    const databaseUrl = (db: string) => `postgresql://postgres:${encodeURIComponent(DATABASE_PASSWORD)}@127.0.0.1:${pgPort}/${db}`;
     const psql = (db: string, sql: string) =>
       execFileSync(join(bin, 'psql'), ['-d', databaseUrl(db), '-X', '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql], { encoding: 'utf8' });
 
