@@ -9,6 +9,7 @@ import { withDefaults } from '../../../operator/api/defaults.js';
 import type { AuthService, AuthServiceInput } from '../../../operator/api/types.js';
 import type { KubeClient, KubeObject } from '../../../operator/kube/client.js';
 import { KubeError } from '../../../operator/kube/client.js';
+import { loadConfig } from '../../../service/config/env.js';
 import { adminClient, createNamespace, sharedControlPlane } from '../../support/cluster.js';
 import { everyField, loginInput } from './fixtures.js';
 import { loadCrd } from './schema.js';
@@ -143,6 +144,10 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
       ['a negative purge interval', (a) => (a.spec.retention = { intervalSeconds: -1 }), 'spec.retention.intervalSeconds'],
       ['a Secret name that is not DNS-1123', (a) => (a.spec.database = { urlSecretRef: { name: 'Auth_DB' } }), 'spec.database.urlSecretRef.name'],
       ['no database', (a) => delete a.spec.database, 'spec.database'],
+      ['trustProxy true, which would trust every hop', (a) => (a.spec.trustProxy = 'true'), 'spec.trustProxy must be false, a hop count, or a comma-separated list'],
+      ['trustProxy names separated by spaces', (a) => (a.spec.trustProxy = 'loopback uniquelocal'), 'spec.trustProxy must be false'],
+      ['trustProxy with a word the service does not know', (a) => (a.spec.trustProxy = 'ingress'), 'spec.trustProxy must be false'],
+      ['trustProxy with a 33-bit IPv4 prefix', (a) => (a.spec.trustProxy = '10.0.0.0/33'), 'spec.trustProxy must be false'],
       ['a name too long for its children', (a) => (a.metadata.name = `a${'b'.repeat(45)}`), 'metadata.name must be a DNS-1035 label of at most 45 characters'],
     ];
     cases.forEach(([what, mutate, message], i) => {
@@ -156,6 +161,18 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
         expect((result as KubeError).message).to.include(message);
       });
     });
+  });
+
+  it('stores every form of trustProxy the service accepts, and the service accepts each', async function () {
+    const forms = ['false', '0', '2', 'loopback', 'loopback, linklocal,uniquelocal', '10.0.0.0/8', '192.168.1.10', 'fd00::/8', '::1', '2001:db8::1/128, 10.1.2.3'];
+    for (const [i, form] of forms.entries()) {
+      expect(() => loadConfig({ TRUST_PROXY: form }), form).to.not.throw();
+      const input = loginInput();
+      input.metadata.name = `trust-${i}`;
+      input.spec.trustProxy = form;
+      const result = await create(input);
+      expect(result, `${form}: ${result instanceof KubeError ? result.message : ''}`).to.not.be.instanceOf(KubeError);
+    }
   });
 
   it('lets kubectl list AuthServices by short name and in category all, with the Active, Image, Ready, Phase and Age columns', async function () {
