@@ -22,6 +22,22 @@ describe('operator/controller/drift isSubset', () => {
     expect(isSubset({ memory: '64Mi' }, { memory: '128Mi' })).to.equal(false);
     expect(isSubset({ port: 8090 }, { port: 8090 })).to.equal(true);
     expect(isSubset({ name: 'http' }, { name: 'https' })).to.equal(false);
+    // The CRD allows exponents; the API server gives them back with a suffix.
+    expect(isSubset({ memory: '1e9' }, { memory: '1G' })).to.equal(true);
+    expect(isSubset({ memory: '256e6' }, { memory: '256M' })).to.equal(true);
+    expect(isSubset({ cpu: '5e-1' }, { cpu: '500m' })).to.equal(true);
+    expect(isSubset({ memory: '1E' }, { memory: '1e18' })).to.equal(true);
+    expect(isSubset({ memory: '1e9' }, { memory: '2G' })).to.equal(false);
+  });
+
+  it('takes another manager\'s items in a list of named items for no drift, and a change to one of ours for drift', () => {
+    const ours = { env: [{ name: 'LOG_LEVEL', value: 'info' }, { name: 'PORT', value: '8090' }] };
+    // kubectl set env, or a sidecar: an apply keeps them, so applying again would change nothing.
+    expect(isSubset(ours, { env: [{ name: 'DEBUG', value: '1' }, { name: 'PORT', value: '8090' }, { name: 'LOG_LEVEL', value: 'info' }] })).to.equal(true);
+    expect(isSubset(ours, { env: [{ name: 'LOG_LEVEL', value: 'debug' }, { name: 'PORT', value: '8090' }] })).to.equal(false);
+    expect(isSubset(ours, { env: [{ name: 'PORT', value: '8090' }] })).to.equal(false);
+    // Lists of anything else stay atomic.
+    expect(isSubset({ args: ['serve'] }, { args: ['serve', '--debug'] })).to.equal(false);
   });
 
   it('treats an empty map or list we send like one the server leaves out', () => {

@@ -4,6 +4,7 @@ import type { AuthService } from '../../../operator/api/types.js';
 import { createController, type Controller } from '../../../operator/controller/controller.js';
 import { createKubeClient, type KubeClient, type KubeObject } from '../../../operator/kube/client.js';
 import { createOperatorMetrics } from '../../../operator/observability/metrics.js';
+import { CONTAINER_NAME } from '../../../operator/reconcile/meta.js';
 import { adminClient, createNamespace, kubeConfigFrom, sharedControlPlane } from '../../support/cluster.js';
 import { eventually } from '../../support/eventually.js';
 import { installCrd, operatorClient, sampleAuthService, sampleSecrets } from '../../support/operator.js';
@@ -43,6 +44,18 @@ describe('API writes for one AuthService created', function () {
   let admin: KubeClient;
   let ns: string;
   let controller: Controller | undefined;
+  const writes: string[] = [];
+  /** Resolves once the operator has written nothing for 3 s with nothing queued (Events are sent without waiting). */
+  const quiet = async (): Promise<void> => {
+    let seen = -1;
+    await eventually('the operator quiet', async () => {
+      const now = writes.length;
+      if (now === seen && controller!.queue.depth === 0) return true;
+      seen = now;
+      await sleep(3000);
+      return undefined;
+    }, 60_000, 0);
+  };
 
   before(async () => {
     admin = await adminClient();
@@ -57,15 +70,14 @@ describe('API writes for one AuthService created', function () {
     await operatorClient(); // binds the operator's ClusterRole
     const plane = await sharedControlPlane();
     const metrics = createOperatorMetrics();
-    const writes: string[] = [];
     const client = await createKubeClient(kubeConfigFrom(plane.userKubeconfig('keyward-operator')), {
       onWrite: (verb, path) => {
         metrics.countWrite(verb, path);
         writes.push(describeWrite(verb, path));
       },
     });
-    const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
-    controller = createController({ client, namespace: ns, workers: 2, discoveryMs: 1000, resyncMs: 300_000, logger: quiet });
+    const silent = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+    controller = createController({ client, namespace: ns, workers: 2, discoveryMs: 1000, resyncMs: 300_000, logger: silent });
     await controller.start();
 
     // Backup on (ConfigMap + CronJob), ServiceMonitor and PrometheusRule off: the 11 children of bench/operator/sample.ts,
@@ -87,15 +99,7 @@ describe('API writes for one AuthService created', function () {
       for (const path of children) if ((await admin.get(`/${path}`)) === undefined) return undefined;
       return a;
     }, 90_000);
-    // Quiet: no write for 3 s (Events are sent without waiting, and a pass may still be running).
-    let seen = -1;
-    await eventually('the operator quiet', async () => {
-      const now = writes.length;
-      if (now === seen && controller!.queue.depth === 0) return true;
-      seen = now;
-      await sleep(3000);
-      return undefined;
-    }, 60_000, 0);
+    await quiet();
 
     const counted = (await metrics.apiWrites.get()).values.reduce((sum, v) => sum + v.value, 0);
     expect(counted, 'the metric counts every write the client sent').to.equal(writes.length);
@@ -107,4 +111,28 @@ describe('API writes for one AuthService created', function () {
     const reasons = events.items.filter((e) => e.involvedObject.uid === auth.metadata.uid).map((e) => e.reason);
     expect(reasons).to.include.members(['Created', 'RolloutStarted', 'Promoted']);
   });
+
+  it('leaves alone an env var another manager added to a Deployment: no apply, no Event, however many passes run', async () => {
+    const blue = `/apis/apps/v1/namespaces/${ns}/deployments/login-blue`;
+    await quiet();
+    const before = writes.length;
+    // What `kubectl set env deployment/login-blue DEBUG=1` sends.
+    await admin.request('PATCH', blue, {
+      body: { spec: { template: { spec: { containers: [{ name: CONTAINER_NAME, env: [{ name: 'DEBUG', value: '1' }] }] } } } },
+      contentType: 'application/strategic-merge-patch+json',
+      query: { fieldManager: 'kubectl-set' },
+    });
+    // Passes: the Deployment's own events, and one for each AuthService change.
+    for (let i = 0; i < 3; i++) {
+      await admin.mergePatch(`/apis/auth.keyward.dev/v1alpha1/namespaces/${ns}/authservices/login`, { metadata: { annotations: { 'test/touch': String(i) } } }, 'test');
+      await sleep(500);
+    }
+    await quiet();
+    const since = writes.slice(before);
+    // The status may follow the pods the patch replaced; nothing else may be written.
+    expect(since.filter((w) => w !== 'PATCH authservices/login/status'), 'writes after the patch').to.deep.equal([]);
+    const live = await admin.get<KubeObject & { spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string }> }> } } } }>(blue);
+    expect(live?.spec.template.spec.containers[0]?.env?.map((e) => e.name)).to.include('DEBUG');
+  });
 });
+
