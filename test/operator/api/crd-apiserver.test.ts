@@ -148,6 +148,7 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
       ['trustProxy names separated by spaces', (a) => (a.spec.trustProxy = 'loopback uniquelocal'), 'spec.trustProxy must be false'],
       ['trustProxy with a word the service does not know', (a) => (a.spec.trustProxy = 'ingress'), 'spec.trustProxy must be false'],
       ['trustProxy with a 33-bit IPv4 prefix', (a) => (a.spec.trustProxy = '10.0.0.0/33'), 'spec.trustProxy must be false'],
+      ['an analysis port the colour Service does not expose', (a) => (a.spec.rollout = { prePromotionAnalysis: { httpGet: { port: 8090 } } }), 'spec.rollout.prePromotionAnalysis.httpGet.port'],
       ['a name too long for its children', (a) => (a.metadata.name = `a${'b'.repeat(45)}`), 'metadata.name must be a DNS-1035 label of at most 45 characters'],
     ];
     cases.forEach(([what, mutate, message], i) => {

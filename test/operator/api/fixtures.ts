@@ -107,7 +107,7 @@ export function everyField(): AuthService {
         progressDeadlineSeconds: 300,
         scaleDownDelaySeconds: 120,
         prePromotionAnalysis: {
-          httpGet: { path: '/health/ready', port: 8080, expectedStatus: 204, jsonField: { path: 'status', equals: 'healthy' } },
+          httpGet: { path: '/health/ready', port: 80, expectedStatus: 204, jsonField: { path: 'status', equals: 'healthy' } },
           prometheus: {
             address: 'http://prometheus.monitoring:9090',
             query: 'sum(rate(http_requests_total{status=~"5.."}[1m]))',
@@ -119,7 +119,7 @@ export function everyField(): AuthService {
           timeoutSeconds: 3,
         },
         postPromotionAnalysis: {
-          httpGet: { path: '/health/ready', port: 8080, expectedStatus: 204, jsonField: { path: 'checks.database.status', equals: 'healthy' } },
+          httpGet: { path: '/health/ready', port: 80, expectedStatus: 204, jsonField: { path: 'checks.database.status', equals: 'healthy' } },
           prometheus: {
             address: 'http://prometheus.monitoring:9090',
             query: 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))',
