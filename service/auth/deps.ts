@@ -59,6 +59,8 @@ export interface AuthDeps {
 /** Who is calling, for sessions, limits and the audit trail. */
 export interface ClientInfo {
   ip: string | undefined;
+  /** What per-IP limits count by: the IPv4 address, or the /64 of an IPv6 one (http/address-block.ts). */
+  addressBlock: string | undefined;
   userAgent: string | undefined;
   /** The request's id (X-Request-Id), carried to security events and the log lines they write. */
   requestId: string | undefined;

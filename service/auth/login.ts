@@ -24,7 +24,7 @@ export interface MfaChallenge {
 }
 
 export async function login(deps: AuthDeps, input: Credentials, client: ClientInfo): Promise<StartedSession | MfaChallenge> {
-  if (client.ip) await deps.limits.login.consume(client.ip);
+  if (client.addressBlock) await deps.limits.login.consume(client.addressBlock);
   const reservation = await deps.lockout.reserve(input.email);
   // Until a password is judged wrong, a failure (PostgreSQL down, a bug) is no guess: the
   // reservation goes back, or an outage of LOCKOUT_THRESHOLD requests would lock the account.

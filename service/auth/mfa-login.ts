@@ -19,7 +19,7 @@ export interface MfaVerification {
 }
 
 export async function verifyMfa(deps: AuthDeps, input: MfaVerification, client: ClientInfo): Promise<StartedSession> {
-  if (client.ip) await deps.limits.login.consume(client.ip);
+  if (client.addressBlock) await deps.limits.login.consume(client.addressBlock);
   const userId = await deps.oneTimeTokens.peek(input.mfa_token, 'mfa_login');
   const account = userId === undefined ? undefined : await deps.users.findById(userId);
   // Decrypted before any code is checked: a secret no key opens answers 503 and costs no attempt.

@@ -12,7 +12,7 @@ import type { AuthDeps, ClientInfo } from './deps.js';
 import { profileKey } from './profile.js';
 
 export async function forgotPassword(deps: AuthDeps, email: string, client: ClientInfo): Promise<void> {
-  if (client.ip) await deps.limits.recovery.consume(client.ip);
+  if (client.addressBlock) await deps.limits.recovery.consume(client.addressBlock);
   await deps.limits.emailAddress.consume(email);
   deps.background.run('forgot_password', client.requestId, async () => {
     const account = await deps.users.findByEmail(email);
@@ -42,7 +42,7 @@ export interface PasswordReset {
 }
 
 export async function resetPassword(deps: AuthDeps, input: PasswordReset, client: ClientInfo): Promise<void> {
-  if (client.ip) await deps.limits.recovery.consume(client.ip);
+  if (client.addressBlock) await deps.limits.recovery.consume(client.addressBlock);
   // Checked before the token is used up: a refused password must not burn the link.
   checkPassword(input.password);
   const passwordHash = await deps.passwords.hash(input.password);

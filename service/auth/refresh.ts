@@ -4,7 +4,7 @@ import type { AuthDeps, ClientInfo } from './deps.js';
 import { tokenPair, type TokenPair } from './session-start.js';
 
 export async function refresh(deps: AuthDeps, refreshToken: string, client: ClientInfo): Promise<TokenPair> {
-  if (client.ip) await deps.limits.refresh.consume(client.ip);
+  if (client.addressBlock) await deps.limits.refresh.consume(client.addressBlock);
   const result = await deps.refreshTokens.rotate(refreshToken);
   switch (result.kind) {
     case 'rotated':

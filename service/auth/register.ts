@@ -33,7 +33,7 @@ export interface VerificationPending {
 export type RegistrationResult = { status: 201; body: StartedSession } | { status: 202; body: VerificationPending };
 
 export async function register(deps: AuthDeps, input: Registration, client: ClientInfo): Promise<RegistrationResult> {
-  if (client.ip) await deps.limits.register.consume(client.ip);
+  if (client.addressBlock) await deps.limits.register.consume(client.addressBlock);
   checkPassword(input.password);
   const passwordHash = await deps.passwords.hash(input.password);
   const required = deps.account.requireEmailVerification;

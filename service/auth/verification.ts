@@ -20,7 +20,7 @@ export async function issueVerification(deps: AuthDeps, tx: Queryable, user: Pub
 }
 
 export async function verifyEmail(deps: AuthDeps, token: string, client: ClientInfo): Promise<PublicUser> {
-  if (client.ip) await deps.limits.recovery.consume(client.ip);
+  if (client.addressBlock) await deps.limits.recovery.consume(client.addressBlock);
   const user = await deps.db.transaction('auth.verify_email', async (tx) => {
     const userId = await deps.oneTimeTokens.consume(tx, token, 'verify_email');
     if (userId === undefined) throw new AppError('invalid_verification_token');
@@ -33,7 +33,7 @@ export async function verifyEmail(deps: AuthDeps, token: string, client: ClientI
 }
 
 export async function resendVerification(deps: AuthDeps, email: string, client: ClientInfo): Promise<void> {
-  if (client.ip) await deps.limits.recovery.consume(client.ip);
+  if (client.addressBlock) await deps.limits.recovery.consume(client.addressBlock);
   await deps.limits.emailAddress.consume(email);
   deps.background.run('resend_verification', client.requestId, async () => {
     const account = await deps.users.findByEmail(email);

@@ -2,13 +2,17 @@
 import { isIP } from 'node:net';
 import type { Request } from 'express';
 import type { ClientInfo } from '../auth/deps.js';
+import { addressBlock } from './address-block.js';
 
 // With TRUST_PROXY set, req.ip comes from X-Forwarded-For, which proxy-addr does not check:
 // a client that reaches the pod directly can put anything there. Only an address is kept
-// (it lands in inet columns and limiter keys); otherwise the socket's peer is the truth.
-const clientIp = (req: Request): string | undefined => (req.ip !== undefined && isIP(req.ip) !== 0 ? req.ip : req.socket.remoteAddress);
+// (it lands in inet columns and limiter keys); otherwise the socket's peer is the truth. Not one
+// with a zone ("fe80::1%eth0"): Node calls it an address, PostgreSQL's inet refuses it.
+const address = (ip: string | undefined): string | undefined => (ip !== undefined && isIP(ip) !== 0 && !ip.includes('%') ? ip : undefined);
+const clientIp = (req: Request): string | undefined => address(req.ip) ?? address(req.socket.remoteAddress);
 
 export const clientInfo = (req: Request): ClientInfo => {
   const requestId: unknown = req.res?.locals['requestId'];
-  return { ip: clientIp(req), userAgent: req.get('user-agent'), requestId: typeof requestId === 'string' ? requestId : undefined };
+  const ip = clientIp(req);
+  return { ip, addressBlock: ip && addressBlock(ip), userAgent: req.get('user-agent'), requestId: typeof requestId === 'string' ? requestId : undefined };
 };

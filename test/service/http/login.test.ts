@@ -234,6 +234,20 @@ describe('POST /api/auth/login', () => {
       await limited.stop();
     }
   });
+
+  it('counts an IPv6 client by its /64: a fresh address from the same block is no fresh budget', async () => {
+    // Behind one ingress, whose X-Forwarded-For names the client.
+    const limited = await startTestService({ RATE_LIMIT_LOGIN_PER_MINUTE: '2', TRUST_PROXY: '1' });
+    try {
+      const from = async (ip: string): Promise<number> =>
+        (await limited.request('POST', '/api/auth/login', { body: { email: 'nobody@example.com', password: 'whatever 123' }, headers: { 'x-forwarded-for': ip } })).status;
+      const statuses = [await from('2001:db8:0:1::1'), await from('2001:db8:0:1::2'), await from('2001:db8:0:1:ffff:ffff:ffff:ffff')];
+      expect(statuses, 'three addresses of one /64').to.deep.equal([401, 401, 429]);
+      expect(await from('2001:db8:0:2::1'), 'another /64').to.equal(401);
+    } finally {
+      await limited.stop();
+    }
+  });
 });
 
 /**
