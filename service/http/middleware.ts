@@ -137,6 +137,21 @@ function toAppError(err: unknown): AppError {
   return new AppError('internal_error', { cause: err });
 }
 
+/** The access-token errors: the protected resource's own refusals, in RFC 6750's terms invalid_token. */
+const tokenRefusals: ReadonlySet<string> = new Set(['invalid_token', 'token_expired', 'session_revoked']);
+
+/**
+ * The challenge every 401 carries (RFC 7235 §3.1 requires one; RFC 6750 §3 says how a Bearer
+ * resource words it): `error="invalid_token"` when a token was sent and refused, none when no token
+ * was sent, or when the credentials refused were a password, a code or a refresh token. The
+ * description is the message, in the characters RFC 6750 allows there (no quote, no backslash).
+ */
+export function challengeFor(error: AppError): string | undefined {
+  if (error.status !== 401) return undefined;
+  const realm = 'Bearer realm="keyward"';
+  return tokenRefusals.has(error.code) ? `${realm}, error="invalid_token", error_description="${error.message.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '')}"` : realm;
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const error = toAppError(err);
@@ -146,6 +161,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     if (res.headersSent) return;
     for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+    const challenge = challengeFor(error);
+    if (challenge) res.setHeader('WWW-Authenticate', challenge);
     res.status(error.status).json({
       error: { code: error.code, message: error.message, request_id: res.locals['requestId'], ...(error.details ? { details: error.details } : {}) },
     });

@@ -26,8 +26,22 @@ describe('sessions: /api/auth/refresh, /me, /logout, /logout-all', () => {
       const none = await service.request('GET', '/api/auth/me');
       expect(none.status).to.equal(401);
       expect(none.body.error.code).to.equal('missing_token');
+      // RFC 6750 §3: no error attribute when the request carried no token.
+      expect(none.headers.get('www-authenticate')).to.equal('Bearer realm="keyward"');
       const basic = await service.request('GET', '/api/auth/me', { headers: { authorization: 'Basic dXNlcjpwYXNz' } });
       expect(basic.body.error.code).to.equal('invalid_token');
+      expect(basic.headers.get('www-authenticate')).to.equal('Bearer realm="keyward", error="invalid_token", error_description="The Authorization header must be Bearer <token>."');
+    });
+
+    it('challenges every 401 (RFC 7235), naming invalid_token only when a token was refused', async () => {
+      const { access_token } = await signUp();
+      await service.request('POST', '/api/auth/logout', { token: access_token });
+      const revoked = await service.request('GET', '/api/auth/me', { token: access_token });
+      expect(revoked.body.error.code).to.equal('session_revoked');
+      expect(revoked.headers.get('www-authenticate')).to.match(/^Bearer realm="keyward", error="invalid_token", error_description="The session has been revoked; log in again\."$/);
+      const wrongPassword = await service.request('POST', '/api/auth/login', { body: { email: 'nobody@example.com', password: 'whatever 123' } });
+      expect(wrongPassword.status).to.equal(401);
+      expect(wrongPassword.headers.get('www-authenticate')).to.equal('Bearer realm="keyward"');
     });
 
     it('answers 401 invalid_token for a token whose payload was tampered with', async () => {
