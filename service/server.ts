@@ -106,7 +106,13 @@ async function keyRingFor(config: Config, logger: Logger): Promise<KeyRing> {
 }
 
 function mailTransportFor(config: Config, logger: Logger): MailTransport {
-  if (config.email.smtpUrl !== undefined) return createSmtpTransport({ url: config.email.smtpUrl, from: config.email.from });
+  if (config.email.smtpUrl !== undefined) {
+    // Not refused: a deployment that mails no links (no verification required, nobody resetting) works.
+    if (config.production && /^https?:\/\/localhost[:/]/.test(`${config.email.appUrl}/`)) {
+      logger.warn(`APP_URL is not set: the links in verification and reset mail point to ${config.email.appUrl}, which no user can open`);
+    }
+    return createSmtpTransport({ url: config.email.smtpUrl, from: config.email.from });
+  }
   if (config.production) logger.warn('SMTP_URL is not set: verification and reset messages are not delivered (only their subjects are logged)');
   else logger.info('SMTP_URL is not set: messages, links included, are written to this log (development transport)');
   return createLogTransport({ logger, includeBody: !config.production });

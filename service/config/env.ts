@@ -226,6 +226,23 @@ function pemList(env: Env, name: string): string[] {
   return blocks;
 }
 
+/** One PEM block: a second one pasted in (during a rotation, say) would otherwise be dropped unread. */
+function onePem(env: Env, name: string): string | undefined {
+  const blocks = pemList(env, name);
+  if (blocks.length > 1) {
+    throw new ConfigError(name, `holds ${blocks.length} PEM blocks; it takes the one signing key. Keys that only verify go in JWT_VERIFICATION_KEYS`);
+  }
+  return blocks[0];
+}
+
+/** The address to listen on: an IP address or a host name, never with a port (that is PORT). */
+function listenHost(env: Env): string {
+  const host = text(env, 'HOST') ?? '0.0.0.0';
+  const hostname = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+  if (isIP(host) === 0 && !hostname.test(host)) throw new ConfigError('HOST', `must be an IP address or a host name (the port goes in PORT), got ${JSON.stringify(host)}`);
+  return host;
+}
+
 function list(env: Env, name: string): string[] {
   const raw = text(env, name);
   return raw === undefined ? [] : raw.split(',').map((s) => s.trim()).filter(Boolean);
@@ -291,6 +308,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     }
   }
   const nodeEnv = oneOf(env, 'NODE_ENV', 'development', ['development', 'production', 'test']);
+  const lockoutBaseSeconds = integer(env, 'LOCKOUT_BASE_SECONDS', 60, 1, 86400);
+  const lockoutMaxSeconds = integer(env, 'LOCKOUT_MAX_SECONDS', 900, 1, 86400);
+  if (lockoutBaseSeconds > lockoutMaxSeconds) {
+    throw new ConfigError('LOCKOUT_BASE_SECONDS', `must not exceed LOCKOUT_MAX_SECONDS (${lockoutMaxSeconds}): every lockout would last the maximum`);
+  }
   const port = integer(env, 'PORT', 8090, 0, 65535);
 
   const database: DatabaseConfig = {
@@ -308,7 +330,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const jwt: JwtConfig = {
     algorithm: oneOf(env, 'JWT_ALGORITHM', 'ES256', ['ES256', 'HS256'] as const),
-    signingKey: pemList(env, 'JWT_SIGNING_KEY')[0],
+    signingKey: onePem(env, 'JWT_SIGNING_KEY'),
     verificationKeys: pemList(env, 'JWT_VERIFICATION_KEYS'),
     secret: text(env, 'JWT_SECRET'),
     previousSecrets: list(env, 'JWT_PREVIOUS_SECRETS'),
@@ -340,7 +362,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (!senderPattern.test(from)) throw new ConfigError('EMAIL_FROM', `must be an address or "Name <address>", got ${JSON.stringify(from)}`);
   return {
     production,
-    host: text(env, 'HOST') ?? '0.0.0.0',
+    host: listenHost(env),
     port,
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['error', 'warn', 'info', 'debug'] as const),
     dataDir: resolve(cwd, text(env, 'KEYWARD_DATA_DIR') ?? '.keyward/data'),
@@ -358,8 +380,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     security: {
       bcryptCost: integer(env, 'BCRYPT_COST', 12, 4, 31),
       lockoutThreshold: integer(env, 'LOCKOUT_THRESHOLD', 5, 1, 1000),
-      lockoutBaseSeconds: integer(env, 'LOCKOUT_BASE_SECONDS', 60, 1, 86400),
-      lockoutMaxSeconds: integer(env, 'LOCKOUT_MAX_SECONDS', 900, 1, 86400),
+      lockoutBaseSeconds,
+      lockoutMaxSeconds,
       rateLimitLoginPerMinute: integer(env, 'RATE_LIMIT_LOGIN_PER_MINUTE', 30, 0, 1_000_000),
       rateLimitRegisterPerMinute: integer(env, 'RATE_LIMIT_REGISTER_PER_MINUTE', 10, 0, 1_000_000),
       rateLimitRefreshPerMinute: integer(env, 'RATE_LIMIT_REFRESH_PER_MINUTE', 60, 0, 1_000_000),

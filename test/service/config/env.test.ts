@@ -15,6 +15,9 @@ function configError(env: Record<string, string>): ConfigError {
 
 const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 
+/** A block that has a PEM's shape: loadConfig counts blocks before any key is parsed. */
+const pem = (body: string): string => `-----BEGIN PRIVATE KEY-----\n${Buffer.from(body).toString('base64')}\n-----END PRIVATE KEY-----`;
+
 describe('loadConfig', () => {
   describe('defaults', () => {
     const config = loadConfig({}, '/srv/app');
@@ -166,6 +169,10 @@ describe('loadConfig', () => {
       ['BCRYPT_COST', { BCRYPT_COST: '3' }],
       ['BCRYPT_COST', { BCRYPT_COST: '32' }],
       ['LOCKOUT_THRESHOLD', { LOCKOUT_THRESHOLD: 'five' }],
+      ['LOCKOUT_BASE_SECONDS', { LOCKOUT_BASE_SECONDS: '1800', LOCKOUT_MAX_SECONDS: '900' }],
+      ['JWT_SIGNING_KEY', { JWT_SIGNING_KEY: `${pem('one')}\n${pem('two')}` }],
+      ['HOST', { HOST: 'localhost:8090' }],
+      ['HOST', { HOST: 'http://0.0.0.0' }],
       ['RATE_LIMIT_LOGIN_PER_MINUTE', { RATE_LIMIT_LOGIN_PER_MINUTE: '-5' }],
       ['SHUTDOWN_TIMEOUT_SECONDS', { SHUTDOWN_TIMEOUT_SECONDS: '0' }],
       ['SMTP_URL', { SMTP_URL: 'https://mail.example.com' }],
