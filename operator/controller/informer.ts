@@ -27,6 +27,8 @@ export interface InformerOptions<T extends KubeObject> {
   watchTimeoutSeconds?: number;
   /** What the cache keeps of each object (e.g. a Secret's value hashes instead of its values). */
   transform?: (object: T) => T;
+  /** Objects per list request (limit/continue). */
+  pageSize?: number;
 }
 
 export interface Informer<T extends KubeObject> {
@@ -67,21 +69,36 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
 
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
+  /**
+   * Lists in pages, as client-go's pager does: a cluster's every Secret in one answer (Helm keeps
+   * each release in one) is a body that can outlast the request's time limit and the pod's memory,
+   * and each page is transformed (Secret values to digests) before the next arrives. The pages are
+   * one consistent snapshot; a continue token that expired meanwhile (410) fails the list, and
+   * it is started again after the backoff.
+   */
   async function relist(): Promise<string> {
-    const list = await client.list<T>(path, { labelSelector: options.labelSelector });
     const seen = new Set<string>();
-    // Items of a List carry no apiVersion and kind (watch events do): restore them from the List's own.
-    const listType = list as { apiVersion?: string; kind?: string };
-    const kind = listType.kind?.replace(/List$/, '');
-    for (const listed of list.items) {
-      const item = transform({ apiVersion: listType.apiVersion, kind, ...listed });
-      const key = keyOf(item);
-      seen.add(key);
-      const previous = cache.get(key);
-      cache.set(key, item);
-      if (!previous) options.onEvent('added', item);
-      else if (previous.metadata?.resourceVersion !== item.metadata?.resourceVersion) options.onEvent('modified', item);
-    }
+    let token: string | undefined;
+    let listed: { metadata: { resourceVersion?: string; continue?: string } };
+    do {
+      const page = await client.list<T>(path, { labelSelector: options.labelSelector, limit: options.pageSize ?? 500, continue: token });
+      // Items of a List carry no apiVersion and kind (watch events do): restore them from the List's own.
+      const listType = page as { apiVersion?: string; kind?: string };
+      const kind = listType.kind?.replace(/List$/, '');
+      for (const raw of page.items) {
+        const item = transform({ apiVersion: listType.apiVersion, kind, ...raw });
+        const key = keyOf(item);
+        seen.add(key);
+        const previous = cache.get(key);
+        cache.set(key, item);
+        if (!previous) options.onEvent('added', item);
+        else if (previous.metadata?.resourceVersion !== item.metadata?.resourceVersion) options.onEvent('modified', item);
+      }
+      listed = page;
+      token = page.metadata.continue || undefined;
+    } while (token !== undefined && !stopped);
+    // Cut short by stop(): what was not listed is not gone.
+    if (stopped) return listed.metadata.resourceVersion ?? '';
     for (const [key, item] of cache) {
       if (!seen.has(key)) {
         cache.delete(key);
@@ -93,7 +110,7 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
       markSynced();
       options.onEvent('synced', undefined);
     }
-    return list.metadata.resourceVersion ?? '';
+    return listed.metadata.resourceVersion ?? '';
   }
 
   async function watchOnce(resourceVersion: string): Promise<string> {

@@ -38,6 +38,33 @@ describe('operator/controller/informer against a real kube-apiserver', function 
     }
   });
 
+  it('lists in pages: every object, one request per page, and a change made after the list is followed', async () => {
+    const paged = await createNamespace(client, 'informer-pages');
+    for (let i = 0; i < 5; i++) await client.apply({ ...configMap(`page-${i}`, String(i)), metadata: { name: `page-${i}`, namespace: paged } } as KubeObject);
+    const lists: string[] = [];
+    const counting: KubeClient = {
+      ...client,
+      list: (path, query) => {
+        lists.push(String(query?.['continue'] ?? ''));
+        return client.list(path, query);
+      },
+    };
+    const informer = createInformer<KubeObject>({ client: counting, path: `/api/v1/namespaces/${paged}/configmaps`, pageSize: 2, onEvent: () => undefined });
+    informer.start();
+    try {
+      await informer.synced;
+      // kube-root-ca.crt, which every namespace gets, and the five: three pages of two.
+      expect(informer.list().map((o) => o.metadata?.name).sort()).to.deep.equal(['kube-root-ca.crt', 'page-0', 'page-1', 'page-2', 'page-3', 'page-4']);
+      expect(lists).to.have.length(3);
+      expect(lists[0], 'the first page has no continue token').to.equal('');
+      expect(informer.get(paged, 'page-4')).to.include({ apiVersion: 'v1', kind: 'ConfigMap' });
+      await client.apply({ ...configMap('page-5', '5'), metadata: { name: 'page-5', namespace: paged } } as KubeObject);
+      await eventually('the object made after the list', async () => informer.get(paged, 'page-5'));
+    } finally {
+      informer.stop();
+    }
+  });
+
   it('restarts a watch that has gone silent and still sees the changes made afterwards', async () => {
     const restarts: string[] = [];
     const informer = createInformer<KubeObject>({
