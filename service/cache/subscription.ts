@@ -12,6 +12,9 @@ export interface SubscriptionEvents {
   failed: (err: unknown) => void;
 }
 
+/** How often a subscribed connection is asked whether it still answers. */
+export const defaultHeartbeatMs = 5000;
+
 /**
  * Subscribes each time the connection becomes ready, and again after a failed
  * attempt while it stays ready. With the offline queue off, a SUBSCRIBE sent before
@@ -19,9 +22,31 @@ export interface SubscriptionEvents {
  * it once subscribed; so the first attempt cannot be made up front. Resolves once
  * subscribed, or once the first attempt fails (Redis is optional: serve, subscribe when it comes).
  */
-export function keepSubscribed(subscriber: Redis, channel: string, on: SubscriptionEvents): Promise<void> {
+export function keepSubscribed(subscriber: Redis, channel: string, on: SubscriptionEvents, heartbeatMs = defaultHeartbeatMs): Promise<void> {
   let failures = 0;
   let retry: NodeJS.Timeout | undefined;
+  // A connection that stays "ready" while nothing comes through (a half-open TCP connection, a
+  // stalled Redis) loses every invalidation, and only TCP keepalive would notice, minutes later:
+  // meanwhile this replica answers from memory for sessions revoked elsewhere. A PING unanswered
+  // within the command timeout ends the connection; the new one subscribes again, and the
+  // 'subscribed' that follows drops what memory may have missed.
+  // One PING at a time, and one disconnect per connection: ending a half-open one takes a while.
+  let pinging = false;
+  let dropping = false;
+  const heartbeat = setInterval(() => {
+    if (subscriber.status === 'end') return void clearInterval(heartbeat);
+    if (pinging || dropping || subscriber.status !== 'ready') return;
+    pinging = true;
+    subscriber
+      .ping()
+      .catch((err: unknown) => {
+        if (subscriber.status !== 'ready') return;
+        dropping = true;
+        on.failed(err);
+        subscriber.disconnect(true);
+      })
+      .finally(() => (pinging = false));
+  }, heartbeatMs).unref();
   return new Promise((resolve) => {
     const subscribe = (): void => {
       clearTimeout(retry);
@@ -40,6 +65,7 @@ export function keepSubscribed(subscriber: Redis, channel: string, on: Subscript
     };
     subscriber.on('ready', () => {
       failures = 0;
+      dropping = false;
       subscribe();
     });
     subscriber.on('close', () => {

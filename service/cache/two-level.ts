@@ -66,6 +66,8 @@ export interface CacheOptions {
   prefix?: string;
   /** Keys remembered one by one while Redis misses writes, before whole namespaces are (unsynced.ts). */
   unsyncedLimit?: number;
+  /** How often the invalidation channel's connection is checked (subscription.ts). */
+  heartbeatMs?: number;
 }
 
 // About 1 MB of keys: far more than the writes of a blip, while a long outage costs no more memory.
@@ -134,7 +136,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
         listening = true;
       },
       failed: redisFailed,
-    });
+    }, options.heartbeatMs);
   }
 
   /** Writes `key` to Redis (or deletes it) and tells the other replicas; remembers the key if either fails. */

@@ -18,7 +18,7 @@ interface Session {
 const quiet = createLogger({ level: 'error', stream: new Writable({ write: (_chunk, _encoding, callback) => callback() }) });
 
 /** A cache as the service builds it, with its two connections to `url` (the subscriber's to `subscriberUrl` if given). */
-async function cacheOn(url: string, extra: { unsyncedLimit?: number; subscriberUrl?: string } = {}): Promise<Cache> {
+async function cacheOn(url: string, extra: { unsyncedLimit?: number; subscriberUrl?: string; heartbeatMs?: number } = {}): Promise<Cache> {
   const { subscriberUrl = url, ...options } = extra;
   const config = { memoryCacheSize: 100, memoryCacheTtlSeconds: 300, redisUrl: url, redisDefaultTtlSeconds: 3600, redisTimeoutSeconds: 1 };
   return createCache({
@@ -259,4 +259,41 @@ describe('the two-level cache', () => {
       expect(reader.peek<Session>('session:r3')).to.deep.equal({ userId: 'u', revoked: false });
     });
   });
+
+  describe('an invalidation channel that stops answering without closing', () => {
+    let redis: TestRedis;
+    let proxy: TcpProxy;
+    let deaf: Cache;
+    let other: Cache;
+    before(async () => {
+      redis = await startRedis();
+      proxy = await startTcpProxy(redis.port);
+    });
+    after(async () => {
+      await deaf?.close();
+      await other?.close();
+      await proxy?.stop();
+      await redis?.stop();
+    });
+
+    it('is noticed by its heartbeat: the cache stops being shared, and is shared again, emptied, once the channel answers', async function () {
+      this.timeout(30_000);
+      deaf = await cacheOn(redis.url, { subscriberUrl: `redis://127.0.0.1:${proxy.port}`, heartbeatMs: 300 });
+      other = await cacheOn(redis.url);
+      await Promise.all([untilShared(deaf), untilShared(other)]);
+      await deaf.set<Session>('session:h1', { userId: 'u', revoked: false });
+
+      proxy.stall();
+      // A logout elsewhere, whose invalidation the deaf replica never hears.
+      await other.set<Session>('session:h1', { userId: '', revoked: true });
+      await eventually('the deaf replica no longer shared', async () => (deaf.shared() ? undefined : true), 10_000, 50);
+      expect((await deaf.health()).status).to.equal('degraded');
+
+      proxy.unstall();
+      await untilShared(deaf);
+      expect(deaf.peek('session:h1'), 'memory, after subscribing again').to.equal(undefined);
+      expect(await deaf.get<Session>('session:h1')).to.deep.equal({ userId: '', revoked: true });
+    });
+  });
 });
+
