@@ -17,14 +17,12 @@ export async function listSessions(deps: AuthDeps, principal: Principal): Promis
 export async function revokeSession(deps: AuthDeps, principal: Principal, sessionId: string, client: ClientInfo): Promise<void> {
   // Someone else's session answers exactly like one that does not exist.
   if ((await deps.sessions.ownerOf(sessionId)) !== principal.userId) throw new AppError('session_not_found');
-  // revoke() also marks the session revoked in both cache levels: its access token fails at once.
-  if (await deps.sessions.revoke(sessionId, 'user_request')) {
-    await deps.events.record({
-      type: 'session_revoked',
-      userId: principal.userId,
-      sessionId,
-      client,
-      details: { reason: 'user_request', by_session: principal.sessionId },
-    });
-  }
+  // The revocation commits with its security event (logout.ts says why); then both cache levels
+  // hear of it, and the session's access token fails at once.
+  const revoked = await deps.db.transaction('auth.revoke_session', async (tx) => {
+    if (!(await deps.sessions.revoke(sessionId, 'user_request', tx))) return false;
+    await deps.events.record({ type: 'session_revoked', userId: principal.userId, sessionId, client, details: { reason: 'user_request', by_session: principal.sessionId } }, tx);
+    return true;
+  });
+  if (revoked) await deps.sessions.markRevoked(sessionId);
 }

@@ -25,8 +25,12 @@ export type RotationResult =
 export interface RefreshTokens {
   /** Issues the first refresh token of a new session, inside the session's transaction. */
   issue(tx: Queryable, sessionId: string, expiresAt: Date): Promise<string>;
-  /** Rotates `token`. A `reused` result has already revoked the session, committed. */
-  rotate(token: string): Promise<RotationResult>;
+  /**
+   * Rotates `token`. A `reused` result has already revoked the session, committed, together with
+   * what `onReuse` wrote in the same transaction (the security event: one without the other is
+   * either a revocation nobody can account for, or an answer of 500 to the thief).
+   */
+  rotate(token: string, onReuse?: (tx: Queryable, reused: Extract<RotationResult, { kind: 'reused' }>) => Promise<void>): Promise<RotationResult>;
 }
 
 export interface RefreshTokenOptions {
@@ -82,7 +86,7 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
       return token;
     },
 
-    rotate(token) {
+    rotate(token, onReuse) {
       return db.transaction('refresh_tokens.rotate', async (tx): Promise<RotationResult> => {
         // Lock first, read second. A parallel refresh of the same token waits here; once it
         // gets the lock, the next statement takes a fresh snapshot (READ COMMITTED) and sees
@@ -127,7 +131,9 @@ export function createRefreshTokens(options: RefreshTokenOptions): RefreshTokens
           `UPDATE sessions SET revoked_at = now(), revoked_reason = 'refresh_token_reuse' WHERE id = $1 AND revoked_at IS NULL`,
           [row.session_id],
         );
-        return { kind: 'reused', sessionId: row.session_id, userId: row.user_id };
+        const reused = { kind: 'reused' as const, sessionId: row.session_id, userId: row.user_id };
+        await onReuse?.(tx, reused);
+        return reused;
       });
     },
   };

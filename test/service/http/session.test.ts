@@ -196,6 +196,29 @@ describe('sessions: /api/auth/refresh, /me, /logout, /logout-all', () => {
       await service.request('POST', '/api/auth/logout', { token: first.access_token });
       expect((await service.request('GET', '/api/auth/me', { token: second.access_token })).status).to.equal(200);
     });
+
+    it('commits the logout with its security event, or neither: a 5xx never hides a logout that happened', async () => {
+      const session = await signUp();
+      const db = new pg.Client({ connectionString: service.databaseUrl });
+      await db.connect();
+      try {
+        // Every new security event refused, as a full tablespace or a broken trigger would.
+        await db.query('ALTER TABLE security_events ADD CONSTRAINT test_refuse_events CHECK (false) NOT VALID');
+        try {
+          const refused = await service.request('POST', '/api/auth/logout', { token: session.access_token });
+          expect(refused.status).to.equal(500);
+          expect((await service.request('GET', '/api/auth/me', { token: session.access_token })).status, 'still signed in, as the 500 says').to.equal(200);
+        } finally {
+          await db.query('ALTER TABLE security_events DROP CONSTRAINT test_refuse_events');
+        }
+        expect((await service.request('POST', '/api/auth/logout', { token: session.access_token })).status).to.equal(204);
+        expect((await service.request('GET', '/api/auth/me', { token: session.access_token })).status).to.equal(401);
+        const { rows } = await db.query(`SELECT 1 FROM security_events WHERE user_id = $1 AND type = 'session_revoked'`, [session.user.id]);
+        expect(rows).to.have.length(1);
+      } finally {
+        await db.end();
+      }
+    });
   });
 
   describe('POST /api/auth/logout-all', () => {
