@@ -74,7 +74,7 @@ export function renderAll(input: AuthService | AuthServiceInput, options: Render
     desiredDeployment(auth, 'green', { replicas: replicas.green, secretsHash }),
     desiredHorizontalPodAutoscaler(auth, activeColour),
     crds.verticalPodAutoscaler ? desiredVerticalPodAutoscaler(auth, activeColour) : undefined,
-    desiredPodDisruptionBudget(auth),
+    desiredPodDisruptionBudget(auth, activeColour),
     desiredNetworkPolicy(auth),
     crds.serviceMonitor ? desiredServiceMonitor(auth) : undefined,
     crds.prometheusRule ? desiredPrometheusRule(auth) : undefined,
