@@ -7,13 +7,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import { buildScript, locateKubectl } from './binaries.js';
 import { probe, startControlPlane, stopComponents, type ControlPlane } from './control-plane.js';
 import { applyDemo, demoUsage, startDemoService } from './demo.js';
-import { commandLine, stopPid } from './process.js';
+import { isRecordedProcess, stopPid } from './process.js';
 import { type ClusterState, readState, removeState, writeState } from './state.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const defaultDir = join(repoRoot, '.keyward', 'cluster');
 
-const alive = (p: { pid: number; command: string }) => commandLine(p.pid)?.[0] === p.command;
+const alive = isRecordedProcess;
 const show = (path: string) => (path.startsWith(repoRoot) ? relative(process.cwd(), path) || '.' : path);
 
 function positiveInt(value: string): number {
@@ -71,14 +71,15 @@ function startOperator(ctx: UpContext, opts: UpOptions): void {
   const logFile = join(ctx.state.dir, 'operator.log');
   const out = openSync(logFile, 'a');
   const args = ['run', '--kubeconfig', ctx.plane.kubeconfigPath, '--metrics-port', '0', ...(ctx.serviceUrlMap ? ['--service-url-map', ctx.serviceUrlMap] : [])];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ctx.repoRoot, 'operator', 'cli.ts'), ...args], {
+  const script = join(ctx.repoRoot, 'operator', 'cli.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: ctx.repoRoot,
     detached: true,
     stdio: ['ignore', out, out],
   });
   child.unref();
   if (child.pid === undefined) throw new Error('could not start keyward-operator');
-  ctx.state.extras.push({ name: 'keyward-operator', pid: child.pid, command: process.execPath, logFile });
+  ctx.state.extras.push({ name: 'keyward-operator', pid: child.pid, command: process.execPath, script, logFile });
   console.log(`keyward-operator running (pid ${child.pid}); log: ${show(logFile)}`);
 }
 

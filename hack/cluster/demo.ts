@@ -63,7 +63,8 @@ export async function startDemoService(ctx: DemoContext): Promise<string> {
   const url = `http://127.0.0.1:${port}`;
   const logFile = join(ctx.state.dir, 'demo-service.log');
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ctx.repoRoot, 'service', 'cli.ts'), 'serve'], {
+  const script = join(ctx.repoRoot, 'service', 'cli.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', script, 'serve'], {
     cwd: ctx.repoRoot,
     detached: true,
     stdio: ['ignore', out, out],
@@ -71,7 +72,7 @@ export async function startDemoService(ctx: DemoContext): Promise<string> {
   });
   child.unref();
   if (child.pid === undefined) throw new Error('could not start keyward-service for the demo');
-  ctx.state.extras.push({ name: 'keyward-service (demo)', pid: child.pid, command: process.execPath, logFile });
+  ctx.state.extras.push({ name: 'keyward-service (demo)', pid: child.pid, command: process.execPath, script, logFile });
   ctx.log(`keyward-service for the promotion checks starting on ${url} (pid ${child.pid}); log: ${logFile}`);
   // The embedded PostgreSQL initialises its cluster on first start: a few seconds.
   for (let i = 0; !(await isHealthy(`${url}/health/ready`)); i++) {

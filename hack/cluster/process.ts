@@ -69,6 +69,16 @@ export function isAlive(pid: number): boolean {
 }
 
 /** The command line of a live process, or undefined once it is gone. */
+/**
+ * Whether `pid` is still the process that was recorded: the same executable, and the same script
+ * when one was recorded. A pid is reused once its process is gone, and for node the executable
+ * alone would match any other node process that got it.
+ */
+export function isRecordedProcess(p: { pid: number; command: string; script?: string }): boolean {
+  const argv = commandLine(p.pid);
+  return argv?.[0] === p.command && (p.script === undefined || argv.includes(p.script));
+}
+
 export function commandLine(pid: number): string[] | undefined {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((s) => s !== '');

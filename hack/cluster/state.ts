@@ -9,6 +9,8 @@ export interface ExtraProcess {
   name: string;
   pid: number;
   command: string;
+  /** The script `command` runs (node's own path says nothing: another node process may reuse the pid). */
+  script?: string;
   logFile: string;
 }
 
