@@ -41,10 +41,12 @@ export async function login(deps: AuthDeps, input: Credentials, client: ClientIn
     // Counted before the audit write: a database failure there must not make the guess free.
     // Unknown addresses lock exactly like real ones, or the lockout itself would reveal which exist.
     const lockedFor = reservation.allowed ? await deps.lockout.fail(input.email, reservation.lastChance) : undefined;
-    await deps.events.record({ type: 'login_failed', userId: account?.user.id, client, details: { reason, email: input.email } });
-    if (account && lockedFor !== undefined) {
-      await deps.events.record({ type: 'account_locked', userId: account.user.id, client, details: { seconds: lockedFor } });
-    }
+    // One statement either way: the extra row of a failure that locks an existing account must
+    // not cost a round trip that an unknown address's failure does not.
+    await deps.events.recordAll([
+      { type: 'login_failed', userId: account?.user.id, client, details: { reason, email: input.email } },
+      ...(account && lockedFor !== undefined ? [{ type: 'account_locked' as const, userId: account.user.id, client, details: { seconds: lockedFor } }] : []),
+    ]);
     throw new AppError('invalid_credentials');
   }
   // The password was right: nothing that fails from here on was a guess either.
