@@ -73,8 +73,8 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
    * Lists in pages, as client-go's pager does: a cluster's every Secret in one answer (Helm keeps
    * each release in one) is a body that can outlast the request's time limit and the pod's memory,
    * and each page is transformed (Secret values to digests) before the next arrives. The pages are
-   * one consistent snapshot; a continue token that expired meanwhile (410) fails the list, and
-   * it is started again after the backoff.
+   * one consistent snapshot; a continue token that expired meanwhile (410) fails the list, which
+   * starts again after the backoff (a 410 of a watch relists at once).
    */
   async function relist(): Promise<string> {
     const seen = new Set<string>();
@@ -161,8 +161,15 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
     let rv: string | undefined;
     let failures = 0;
     while (!stopped) {
+      let listing = false;
       try {
-        if (rv === undefined) rv = await relist();
+        if (rv === undefined) {
+          listing = true;
+          rv = await relist();
+          listing = false;
+        }
+        // A list cut short by stop() opens no watch.
+        if (stopped) return;
         rv = await watchOnce(rv);
         failures = 0; // the server ended the stream normally (timeoutSeconds): watch again
       } catch (err) {
@@ -172,7 +179,9 @@ export function createInformer<T extends KubeObject>(options: InformerOptions<T>
         if (gone) rv = undefined;
         else if (failures > 3) rv = undefined; // a persistent failure may be a stale resourceVersion: start over
         options.onRestart?.(gone ? 'gone' : 'error');
-        const delay = gone ? 0 : backoffDelay(failures, 500, 30_000, Math.random);
+        // A watch's 410 relists at once. A list's own 410 (its continue token expired before the last
+        // page) backs off like any failure: listing again at once could expire again, in a loop.
+        const delay = gone && !listing ? 0 : backoffDelay(failures, 500, 30_000, Math.random);
         log('watch failed; retrying', { path, error: err instanceof Error ? err.message : String(err), retry_ms: delay });
         await sleep(delay);
       }
