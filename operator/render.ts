@@ -25,6 +25,11 @@ export interface OptionalCrds {
 export interface RenderOptions {
   /** The colour the stable Service, the HPA and the VPA point at. */
   activeColour: Colour;
+  /**
+   * The colour the stable Service selects now, which the PodDisruptionBudget protects; default
+   * activeColour. It differs while a flip is decided but not applied: the budget moves once traffic has.
+   */
+  servingColour?: Colour | undefined;
   /** secretsHash() of the Secrets the pods read ('' when rendering without a cluster). */
   secretsHash: string;
   /** Replicas per colour; by default spec.replicas for the active colour and 0 for the idle one. */
@@ -74,7 +79,7 @@ export function renderAll(input: AuthService | AuthServiceInput, options: Render
     desiredDeployment(auth, 'green', { replicas: replicas.green, secretsHash }),
     desiredHorizontalPodAutoscaler(auth, activeColour),
     crds.verticalPodAutoscaler ? desiredVerticalPodAutoscaler(auth, activeColour) : undefined,
-    desiredPodDisruptionBudget(auth, activeColour),
+    desiredPodDisruptionBudget(auth, options.servingColour ?? activeColour),
     desiredNetworkPolicy(auth),
     crds.serviceMonitor ? desiredServiceMonitor(auth) : undefined,
     crds.prometheusRule ? desiredPrometheusRule(auth) : undefined,

@@ -212,7 +212,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   const movesTraffic = decision.layout.selector !== undefined && decision.layout.selector !== observed.serviceSelectorColor;
 
   const crds = deps.crds();
-  const render = (colour: Colour): RenderedObject[] => renderAll(auth, { activeColour: colour, secretsHash: hash, crds });
+  const render = (colour: Colour): RenderedObject[] => renderAll(auth, { activeColour: colour, servingColour: observed.serviceSelectorColor, secretsHash: hash, crds });
   let rendered: RenderedObject[];
   try {
     rendered = render(activeColour);
@@ -329,9 +329,11 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     }
   }
   for (const { colour, replicas } of scale) {
-    // Never from the colour the stable Service selects: the engine plans a scale-down after the flip
-    // that moves traffic off it, and that flip's write may just have been refused.
-    if (colour === selectedNow() && replicas < observed.deployments[colour].specReplicas) continue;
+    // Never from the colour a refused flip left serving: the engine planned this scale-down after
+    // the flip that was to move traffic off it. (A resize of the serving colour that moves no
+    // traffic, spec.replicas lowered at rest, goes ahead.)
+    const flipRefused = movesTraffic && !answers.has(`Service/${name}`);
+    if (flipRefused && colour === observed.serviceSelectorColor && replicas < observed.deployments[colour].specReplicas) continue;
     const deployment = `${name}-${colour}`;
     await write('Deployment', deployment, true, () => deps.client.mergePatch(pathFor(resources.Deployment, namespace, deployment), { spec: { replicas } }), ` (scaled to ${replicas})`);
   }

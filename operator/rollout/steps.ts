@@ -179,7 +179,9 @@ function stepScalingDown(pass: Pass, state: RolloutState): StepResult {
     // Decided, not yet applied (a refused Service write, or a stop in between), or undone by hand
     // while the new colour is not fully available: the old colour still takes the traffic. Scaled
     // to 0, or given a newer revision, it would take the service down with it.
-    const deadline = Date.parse(state.milestones.promoted ?? state.stepStartedAt ?? pass.at) + deadlineMs(pass);
+    // Counted from entering this step: after post-promotion checks, the selector was on the new
+    // colour then, and a later hand edit gets the whole deadline to be put back.
+    const deadline = Date.parse(state.stepStartedAt ?? state.milestones.promoted ?? pass.at) + deadlineMs(pass);
     if (pass.now >= deadline) {
       return moved(rollback(pass, state, 'PromotionDeadlineExceeded', `the stable Service did not select ${active.color} within ${pass.spec.rollout.progressDeadlineSeconds} s`));
     }

@@ -260,6 +260,8 @@ describe('one reconcile pass against a real control plane', function () {
 
   it('scales the old colour down only once the Service selects the new one, even with no scale-down delay', async () => {
     const pass = await upToTheFlip('undelayed', { rollout: { scaleDownDelaySeconds: 0 } });
+    const budgetColour = async (): Promise<string | undefined> =>
+      (await admin.get<KubeObject & { spec?: { selector?: { matchLabels?: Record<string, string> } } }>(pathFor(resources.PodDisruptionBudget, ns, 'undelayed')))?.spec?.selector?.matchLabels?.['auth.keyward.dev/color'];
     const blueReplicas = async (): Promise<number | undefined> =>
       (await admin.get<KubeObject & { spec?: { replicas?: number } }>(pathFor(resources.Deployment, ns, 'undelayed-blue')))?.spec?.replicas;
     const allow = await refuse('deny-service-updates', { apiGroups: [''], resources: ['services'], operations: ['UPDATE'] },
@@ -273,6 +275,7 @@ describe('one reconcile pass against a real control plane', function () {
       expect(auth.status?.activeColor, 'the colour the status shows').to.equal('blue');
       expect(auth.status?.activeImage, 'and its image').to.equal('registry.example/keyward-service:1.4.0');
       expect(auth.status?.conditions?.find((c) => c.type === 'Progressing')?.message).to.contain('blue keeps serving');
+      expect(await budgetColour(), 'the PodDisruptionBudget, with blue serving').to.equal('blue');
     } finally {
       await allow();
     }
@@ -281,6 +284,10 @@ describe('one reconcile pass against a real control plane', function () {
       return (await selectorOf('undelayed')) === 'green' && (await blueReplicas()) === 0 ? true : undefined;
     }, 30_000);
     expect((await getAuth('undelayed')).status).to.include({ activeColor: 'green', activeImage: 'registry.example/keyward-service:1.5.0' });
+    await eventually('the PodDisruptionBudget on green', async () => {
+      await pass();
+      return (await budgetColour()) === 'green' ? true : undefined;
+    }, 30_000);
   });
 
   it('keeps a ServiceMonitor while discovery misses its CRD, and deletes it once the spec turns it off', async () => {
