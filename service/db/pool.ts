@@ -124,8 +124,14 @@ export function createDatabase(pool: pg.Pool, metrics: Pick<Metrics, 'databaseQu
             await tx.query('COMMIT');
             return result;
           } catch (err) {
-            // A connection that did not answer in time, or cannot roll back, never goes back to the pool.
-            if (isQueryTimeout(err)) discard(err as Error);
+            // A connection that did not answer in time is closed, not rolled back: a ROLLBACK would
+            // queue behind the statement still waiting and time out in its turn, doubling the wait.
+            // The server rolls back a transaction whose connection is gone.
+            if (isQueryTimeout(err)) {
+              discard(err as Error);
+              throw err;
+            }
+            // One that cannot roll back never goes back to the pool either.
             await tx.query('ROLLBACK').catch((rollbackErr: unknown) => discard(rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr))));
             throw err;
           }
