@@ -148,6 +148,8 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
       ['trustProxy names separated by spaces', (a) => (a.spec.trustProxy = 'loopback uniquelocal'), 'spec.trustProxy must be false'],
       ['trustProxy with a word the service does not know', (a) => (a.spec.trustProxy = 'ingress'), 'spec.trustProxy must be false'],
       ['trustProxy with a 33-bit IPv4 prefix', (a) => (a.spec.trustProxy = '10.0.0.0/33'), 'spec.trustProxy must be false'],
+      ['trustProxy with an IPv6 address of four groups', (a) => (a.spec.trustProxy = '1:2:3:4'), 'spec.trustProxy must be false'],
+      ['trustProxy with two :: in one address', (a) => (a.spec.trustProxy = '2001:db8::1::2'), 'spec.trustProxy must be false'],
       ['an analysis port the colour Service does not expose', (a) => (a.spec.rollout = { prePromotionAnalysis: { httpGet: { port: 8090 } } }), 'spec.rollout.prePromotionAnalysis.httpGet.port'],
       ['a name too long for its children', (a) => (a.metadata.name = `a${'b'.repeat(45)}`), 'metadata.name must be a DNS-1035 label of at most 45 characters'],
     ];
@@ -165,7 +167,7 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
   });
 
   it('stores every form of trustProxy the service accepts, and the service accepts each', async function () {
-    const forms = ['false', '0', '2', 'loopback', 'loopback, linklocal,uniquelocal', '10.0.0.0/8', '192.168.1.10', 'fd00::/8', '::1', '2001:db8::1/128, 10.1.2.3'];
+    const forms = ['false', '0', '2', 'loopback', 'loopback, linklocal,uniquelocal', '10.0.0.0/8', '192.168.1.10', 'fd00::/8', '::1', '::', '1:2:3:4:5:6:7:8', '2001:db8::1/128, 10.1.2.3'];
     for (const [i, form] of forms.entries()) {
       expect(() => loadConfig({ TRUST_PROXY: form }), form).to.not.throw();
       const input = loginInput();
