@@ -6,9 +6,12 @@ import { addressBlock } from './address-block.js';
 
 // With TRUST_PROXY set, req.ip comes from X-Forwarded-For, which proxy-addr does not check:
 // a client that reaches the pod directly can put anything there. Only an address is kept
-// (it lands in inet columns and limiter keys); otherwise the socket's peer is the truth. Not one
-// with a zone ("fe80::1%eth0"): Node calls it an address, PostgreSQL's inet refuses it.
-const address = (ip: string | undefined): string | undefined => (ip !== undefined && isIP(ip) !== 0 && !ip.includes('%') ? ip : undefined);
+// (it lands in inet columns and limiter keys); otherwise the socket's peer is the truth. A zone
+// ("fe80::1%eth0", which Node gives a link-local peer) is dropped: PostgreSQL's inet refuses it.
+const address = (ip: string | undefined): string | undefined => {
+  const bare = ip?.split('%')[0];
+  return bare !== undefined && isIP(bare) !== 0 ? bare : undefined;
+};
 const clientIp = (req: Request): string | undefined => address(req.ip) ?? address(req.socket.remoteAddress);
 
 export const clientInfo = (req: Request): ClientInfo => {
