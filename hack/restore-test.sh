@@ -93,16 +93,19 @@ move_password_to_environment() {
   [[ "$DATABASE_URL" == *://* ]] || return 0   # a key=value conninfo string: left as it is
   scheme="${DATABASE_URL%%://*}"
   rest="${DATABASE_URL#*://}"
-  authority="${rest%%[/?]*}"
+  # As libpq reads it: the user info ends at the first @, before any /; a ? may be in the password.
+  authority="${rest%%/*}"
   [[ "$authority" == *@* ]] || return 0
-  userinfo="${authority%@*}"
+  userinfo="${authority%%@*}"
   [[ "$userinfo" == *:* ]] || return 0
-  # Percent-decoded, as libpq decodes a URL: %XX becomes the byte; a backslash stays one.
   encoded="${userinfo#*:}"
+  # A malformed %-escape: libpq refuses the URL and pg_dump says so; nothing to decode.
+  [[ "$encoded" =~ %([^0-9A-Fa-f]|[0-9A-Fa-f]([^0-9A-Fa-f]|$)|$) ]] && return 0
+  # Percent-decoded, as libpq decodes a URL: %XX becomes the byte; a backslash stays one.
   encoded="${encoded//\\/\\\\}"
   printf -v PGPASSWORD '%b' "${encoded//%/\\x}"
   export PGPASSWORD
-  DATABASE_URL="${scheme}://${userinfo%%:*}@${authority##*@}${rest#"$authority"}"
+  DATABASE_URL="${scheme}://${userinfo%%:*}@${authority#*@}${rest#"$authority"}"
 }
 
 # DATABASE_URL with its database replaced (the password must be URL-encoded, as in any URL).
