@@ -151,6 +151,8 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
       ['trustProxy with an IPv6 address of four groups', (a) => (a.spec.trustProxy = '1:2:3:4'), 'spec.trustProxy must be false'],
       ['trustProxy with two :: in one address', (a) => (a.spec.trustProxy = '2001:db8::1::2'), 'spec.trustProxy must be false'],
       ['an analysis port the colour Service does not expose', (a) => (a.spec.rollout = { prePromotionAnalysis: { httpGet: { port: 8090 } } }), 'spec.rollout.prePromotionAnalysis.httpGet.port'],
+      ['a monitoring label whose key has a space', (a) => (a.spec.monitoring = { labels: { 'my release': 'x' } }), 'spec.monitoring.labels must be Kubernetes labels'],
+      ['a namespace selector label whose value is not one', (a) => (a.spec.networkPolicy = { ingressNamespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress nginx' } } }), 'spec.networkPolicy.ingressNamespaceSelector.matchLabels must be Kubernetes labels'],
       ['a name too long for its children', (a) => (a.metadata.name = `a${'b'.repeat(45)}`), 'metadata.name must be a DNS-1035 label of at most 45 characters'],
     ];
     cases.forEach(([what, mutate, message], i) => {
