@@ -133,6 +133,9 @@ export async function startService(config: Config, options: StartOptions): Promi
   const sources: MetricsSources = {};
   const metrics = createMetrics(sources);
 
+  for (const { given, meant } of config.nearMisses) {
+    logger.warn(`${given} is not a setting; did you mean ${meant}? ${meant} keeps its default`);
+  }
   // Before any database: a bad key is a configuration error, found without starting PostgreSQL.
   const keyRing = await keyRingFor(config, logger);
 

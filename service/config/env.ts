@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { nearMisses, type NearMiss } from './near-miss.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type JwtAlgorithm = 'ES256' | 'HS256';
@@ -104,6 +105,8 @@ export interface MfaConfig {
 
 export interface Config {
   production: boolean;
+  /** Variables that look like mistyped settings (near-miss.ts); the service warns of each at start-up. */
+  nearMisses: NearMiss[];
   host: string;
   port: number;
   logLevel: LogLevel;
@@ -362,6 +365,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (!senderPattern.test(from)) throw new ConfigError('EMAIL_FROM', `must be an address or "Name <address>", got ${JSON.stringify(from)}`);
   return {
     production,
+    nearMisses: nearMisses(env, knownVariables),
     host: listenHost(env),
     port,
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['error', 'warn', 'info', 'debug'] as const),
