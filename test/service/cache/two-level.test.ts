@@ -282,6 +282,10 @@ describe('the two-level cache', () => {
       other = await cacheOn(redis.url);
       await Promise.all([untilShared(deaf), untilShared(other)]);
       await deaf.set<Session>('session:h1', { userId: 'u', revoked: false });
+      // A channel that answers is left alone: several heartbeats later, no reconnection has emptied memory.
+      await sleep(1_000);
+      expect(deaf.shared()).to.equal(true);
+      expect(deaf.peek('session:h1'), 'memory, while the channel answers').to.deep.equal({ userId: 'u', revoked: false });
 
       proxy.stall();
       // A logout elsewhere, whose invalidation the deaf replica never hears.
