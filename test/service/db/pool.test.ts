@@ -77,7 +77,7 @@ describe('service/db/pool: a statement that gets no answer in time (DATABASE_QUE
   beforeEach(async () => {
     pool = new pg.Pool({ connectionString: await createTestDatabase('pool'), max: 3 });
     pool.on('error', () => undefined);
-    db = createDatabase(pool, createMetrics(), { queryTimeoutMs: 500 });
+    db = createDatabase(pool, createMetrics(), { queryTimeoutMs: 1000 });
   });
   afterEach(() => pool.end());
 
@@ -86,7 +86,7 @@ describe('service/db/pool: a statement that gets no answer in time (DATABASE_QUE
     const err = await db.query('test.slow', 'SELECT pg_sleep(5)').then(() => undefined, (e: unknown) => e);
     expect(isQueryTimeout(err), String(err)).to.equal(true);
     expect(isUnavailable(err), 'answered as 503 service_unavailable').to.equal(true);
-    expect(performance.now() - started).to.be.below(2000);
+    expect(performance.now() - started, 'one timeout of 1 s, and well before the statement would end').to.be.below(3000);
     expect(pool.totalCount, 'clients left in the pool').to.equal(0);
   });
 
@@ -95,7 +95,7 @@ describe('service/db/pool: a statement that gets no answer in time (DATABASE_QUE
     const err = await db.transaction('test.slow', async (tx) => tx.query('SELECT pg_sleep(5)')).then(() => undefined, (e: unknown) => e);
     expect(isQueryTimeout(err), String(err)).to.equal(true);
     // Not a second one for a ROLLBACK queued behind the statement that did not answer.
-    expect(performance.now() - started, 'one timeout of 500 ms, not two').to.be.below(850);
+    expect(performance.now() - started, 'one timeout of 1 s, not two').to.be.below(1700);
     expect(pool.totalCount, 'clients left in the pool').to.equal(0);
     // Every slot of the pool answers at once: none is queued behind a sleeping statement.
     const answered = await Promise.all([1, 2, 3].map(() => db.transaction('test.after', async (tx) => (await tx.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one)));
