@@ -129,6 +129,7 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
       ['a backup without S3', (a) => (a.spec.backup = { image: 'backup-tools:1', encryptionKeySecretRef: { name: 'k' } }), 'spec.backup.s3.bucket is required'],
       ['an unencrypted backup', (a) => (a.spec.backup = { image: 'backup-tools:1', s3: { bucket: 'b-1' } }), 'spec.backup.encryptionKeySecretRef is required'],
       ['a four-field schedule', (a) => (a.spec.backup = { image: 'backup-tools:1', s3: { bucket: 'b-1' }, encryptionKeySecretRef: { name: 'k' }, schedule: '0 2 * *' }), 'spec.backup.schedule must be a cron expression with 5 fields'],
+      ['a schedule of five words', (a) => (a.spec.backup = { image: 'backup-tools:1', s3: { bucket: 'b-1' }, encryptionKeySecretRef: { name: 'k' }, schedule: 'at two every night' }), 'spec.backup.schedule must be a cron expression with 5 fields'],
       ['an image on :latest', (a) => (a.spec.image = 'registry.example/keyward-service:latest'), "spec.image must pin a version tag or a digest"],
       ['an image without a tag', (a) => (a.spec.image = 'registry.example/keyward-service'), 'spec.image'],
       ['a VPA in Auto mode beside the HPA', (a) => (a.spec.verticalAutoscaling = { enabled: true }), 'spec.verticalAutoscaling.updateMode must be Off or Initial'],
