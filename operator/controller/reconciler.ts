@@ -9,7 +9,7 @@
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { AuthService, AuthServiceStatus, Colour } from '../api/types.js';
-import { API_VERSION, KIND } from '../api/types.js';
+import { API_VERSION, COLOURS, KIND } from '../api/types.js';
 import type { KubeClient, KubeObject } from '../kube/client.js';
 import { KubeError } from '../kube/client.js';
 import { pathFor, resourceFor, resources } from '../kube/resources.js';
@@ -19,7 +19,7 @@ import { stableHash } from '../reconcile/hash.js';
 import { names } from '../reconcile/meta.js';
 import { podSecretReferences, secretsHash, type SecretLike } from '../reconcile/secrets.js';
 import { renderAll, type OptionalCrds, type RenderedObject } from '../render.js';
-import { nextRollout, readRolloutStatus, servingSummary, writeRolloutStatus, type MeasurementResult } from '../rollout/index.js';
+import { nextRollout, readRolloutStatus, servingSummary, writeRolloutStatus, type Layout, type MeasurementResult } from '../rollout/index.js';
 import { measure, type ServiceUrlResolver } from './analysis-runner.js';
 import { applyLayout, observe, observeDeployment } from './blue-green.js';
 import { isSubset } from './drift.js';
@@ -129,6 +129,19 @@ function stamped(object: RenderedObject): RenderedObject {
   const hashed = object.kind === 'Deployment' ? { ...object, spec: { ...(object as V1Deployment).spec, replicas: undefined } } : object;
   const hash = stableHash(hashed, 16);
   return { ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [ANNOTATION_APPLIED]: hash } } };
+}
+
+/**
+ * A Deployment whose count the rollout leaves alone ('keep': the HPA's, or the live one) carries the
+ * count the cache holds now, not the one observed when the pass began: an HPA scale that lands in
+ * between would otherwise be a difference to apply, and the apply would put the old count back.
+ */
+function withLiveReplicas(object: RenderedObject, live: KubeObject | undefined, layout: Layout, name: string): RenderedObject {
+  if (object.kind !== 'Deployment' || live === undefined) return object;
+  const colour = COLOURS.find((c) => object.metadata.name === `${name}-${c}`);
+  const replicas = (live as V1Deployment).spec?.replicas;
+  if (colour === undefined || layout.colours[colour]?.replicas !== 'keep' || replicas === undefined) return object;
+  return { ...object, spec: { ...(object as V1Deployment).spec, replicas } } as RenderedObject;
 }
 
 /** The optional kinds whose CRD discovery must find before they are rendered. */
@@ -302,8 +315,9 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     told = true;
   }
 
-  for (const object of objects) {
-    const live = deps.caches.get<KubeObject>(object.kind, namespace, object.metadata.name);
+  for (const rendered of objects) {
+    const live = deps.caches.get<KubeObject>(rendered.kind, namespace, rendered.metadata.name);
+    const object = withLiveReplicas(rendered, live, decision.layout, name);
     if (live && isSubset(object, live)) continue;
     await write(object.kind, object.metadata.name, live !== undefined, () => deps.client.apply(object));
   }

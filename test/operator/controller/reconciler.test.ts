@@ -150,7 +150,7 @@ describe('one reconcile pass against a real control plane', function () {
     expect(statusWrites.has(`${ns}/deleted`), 'what it kept about the AuthService').to.equal(false);
   });
 
-  it('leaves a Deployment the HPA scaled alone: no apply, so a scale landing meanwhile is never undone', async () => {
+  it('leaves a Deployment the HPA scaled alone, also when the scale lands during the pass: no apply, so it is never undone', async () => {
     await admin.apply(sampleAuthService(ns, 'hpa', { autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 20 } }));
     // Passes as a controller would run them, each from a fresh read, until blue serves with its HPA.
     let current = await snapshot();
@@ -171,6 +171,24 @@ describe('one reconcile pass against a real control plane', function () {
     expect(writes.slice(sent).filter((w) => w.includes('/deployments/')), 'Deployment writes after the scale').to.deep.equal([]);
     const blue = await admin.get<KubeObject & { spec?: { replicas?: number } }>(pathFor(resources.Deployment, ns, 'hpa-blue'));
     expect(blue?.spec?.replicas).to.equal(7);
+
+    // The HPA scales again while a pass runs: the pass observes 7, and its cache holds 9 by the time it
+    // compares what it would apply. Carrying the 7 it observed, the apply would undo the scale.
+    await admin.mergePatch(`${pathFor(resources.Deployment, ns, 'hpa-blue')}/scale`, { spec: { replicas: 9 } }, 'test-hpa');
+    const scaled = await snapshot();
+    let blueReads = 0;
+    const midPass: ReconcilerDeps = {
+      ...context,
+      caches: {
+        get: <T>(kind: string, _namespace: string, name: string) =>
+          (kind === 'Deployment' && name === 'hpa-blue' && blueReads++ === 0 ? current : scaled).get(`${kind}/${name}`) as T | undefined,
+      },
+    };
+    const before = writes.length;
+    await reconcile(midPass, ns, 'hpa');
+    expect(writes.slice(before).filter((w) => w.includes('/deployments/')), 'Deployment writes in the pass the scale overtook').to.deep.equal([]);
+    const rescaled = await admin.get<KubeObject & { spec?: { replicas?: number } }>(pathFor(resources.Deployment, ns, 'hpa-blue'));
+    expect(rescaled?.spec?.replicas).to.equal(9);
   });
 
   /**
