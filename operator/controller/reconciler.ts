@@ -315,9 +315,9 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     told = true;
   }
 
-  for (const rendered of objects) {
-    const live = deps.caches.get<KubeObject>(rendered.kind, namespace, rendered.metadata.name);
-    const object = withLiveReplicas(rendered, live, decision.layout, name);
+  for (const planned of objects) {
+    const live = deps.caches.get<KubeObject>(planned.kind, namespace, planned.metadata.name);
+    const object = withLiveReplicas(planned, live, decision.layout, name);
     if (live && isSubset(object, live)) continue;
     await write(object.kind, object.metadata.name, live !== undefined, () => deps.client.apply(object));
   }
