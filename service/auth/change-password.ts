@@ -30,7 +30,7 @@ export async function changePassword(deps: AuthDeps, principal: Principal, input
     // password and waits for its second factor finish with it.
     await deps.oneTimeTokens.revokeAll(tx, principal.userId, 'reset_password');
     await deps.oneTimeTokens.revokeAll(tx, principal.userId, 'mfa_login');
-    const ids = await deps.sessions.revokeAllForUser(principal.userId, 'password_changed', { tx, except: principal.sessionId });
+    const ids = await deps.sessions.revokeAllForUser(tx, principal.userId, 'password_changed', principal.sessionId);
     await deps.events.record(
       { type: 'password_changed', userId: principal.userId, sessionId: principal.sessionId, client, details: { other_sessions_revoked: ids.length } },
       tx,

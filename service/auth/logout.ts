@@ -7,7 +7,7 @@ import type { Principal } from './authenticate.js';
 
 export async function logout(deps: AuthDeps, principal: Principal, client: ClientInfo): Promise<void> {
   const revoked = await deps.db.transaction('auth.logout', async (tx) => {
-    if (!(await deps.sessions.revoke(principal.sessionId, 'logout', tx))) return false;
+    if (!(await deps.sessions.revoke(tx, principal.sessionId, 'logout'))) return false;
     await deps.events.record({ type: 'session_revoked', userId: principal.userId, sessionId: principal.sessionId, client, details: { reason: 'logout' } }, tx);
     return true;
   });
@@ -16,7 +16,7 @@ export async function logout(deps: AuthDeps, principal: Principal, client: Clien
 
 export async function logoutAll(deps: AuthDeps, principal: Principal, client: ClientInfo): Promise<number> {
   const revoked = await deps.db.transaction('auth.logout_all', async (tx) => {
-    const ids = await deps.sessions.revokeAllForUser(principal.userId, 'logout_all', { tx });
+    const ids = await deps.sessions.revokeAllForUser(tx, principal.userId, 'logout_all');
     await deps.events.record({ type: 'sessions_revoked_all', userId: principal.userId, sessionId: principal.sessionId, client, details: { count: ids.length } }, tx);
     return ids;
   });

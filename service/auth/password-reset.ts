@@ -57,7 +57,7 @@ export async function resetPassword(deps: AuthDeps, input: PasswordReset, client
     await deps.oneTimeTokens.revokeAll(tx, userId, 'reset_password');
     // A login that passed the old password and waits for its second factor must not finish with it.
     await deps.oneTimeTokens.revokeAll(tx, userId, 'mfa_login');
-    const revoked = await deps.sessions.revokeAllForUser(userId, 'password_reset', { tx });
+    const revoked = await deps.sessions.revokeAllForUser(tx, userId, 'password_reset');
     await deps.events.record({ type: 'password_reset', userId, client, details: { sessions_revoked: revoked.length } }, tx);
     return { user, revoked };
   });

@@ -20,7 +20,7 @@ export async function revokeSession(deps: AuthDeps, principal: Principal, sessio
   // The revocation commits with its security event (logout.ts says why); then both cache levels
   // hear of it, and the session's access token fails at once.
   const revoked = await deps.db.transaction('auth.revoke_session', async (tx) => {
-    if (!(await deps.sessions.revoke(sessionId, 'user_request', tx))) return false;
+    if (!(await deps.sessions.revoke(tx, sessionId, 'user_request'))) return false;
     await deps.events.record({ type: 'session_revoked', userId: principal.userId, sessionId, client, details: { reason: 'user_request', by_session: principal.sessionId } }, tx);
     return true;
   });

@@ -31,12 +31,6 @@ export interface SessionInfo {
   user_agent: string | null;
 }
 
-export interface RevokeAllOptions {
-  /** A session to keep: the caller's own, when a password change signs out the others. */
-  except?: string;
-  /** Revoke inside the caller's transaction; the caller then calls markRevoked for each id after commit. */
-  tx?: Queryable;
-}
 
 export interface SessionStore {
   /** Inserts the session inside the caller's transaction; the caller calls remember() after commit. */
@@ -62,8 +56,13 @@ export interface SessionStore {
    * revocation committed first is seen, and one that comes later waits for the caller's change.
    */
   holdActive(tx: Queryable, sessionId: string, userId: string): Promise<boolean>;
-  revoke(sessionId: string, reason: RevocationReason, tx?: Queryable): Promise<boolean>;
-  revokeAllForUser(userId: string, reason: RevocationReason, options?: RevokeAllOptions): Promise<string[]>;
+  /**
+   * Revokes inside the caller's transaction, which records the revocation's security event too; the
+   * caller then calls markRevoked after commit. False when the session was revoked already.
+   */
+  revoke(tx: Queryable, sessionId: string, reason: RevocationReason): Promise<boolean>;
+  /** As revoke, for every live session of the user but `except` (the caller's own, when a password change signs out the others). */
+  revokeAllForUser(tx: Queryable, userId: string, reason: RevocationReason, except?: string): Promise<string[]>;
   /** Live sessions of the user, most recently used first. */
   listForUser(userId: string): Promise<SessionInfo[]>;
   /** The owner of a session, or undefined for an unknown id. */
@@ -134,19 +133,17 @@ export function createSessionStore(db: Database, cache: Cache, now: () => number
       return state !== undefined && live(state, userId, now());
     },
 
-    async revoke(sessionId, reason, tx) {
-      const sql = `UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL`;
-      const result = tx ? await tx.query(sql, [sessionId, reason]) : await db.query('sessions.revoke', sql, [sessionId, reason]);
-      if (!tx) await markRevoked(sessionId);
+    async revoke(tx, sessionId, reason) {
+      const result = await tx.query(`UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL`, [sessionId, reason]);
       return (result.rowCount ?? 0) > 0;
     },
 
-    async revokeAllForUser(userId, reason, options = {}) {
-      const sql = `UPDATE sessions SET revoked_at = now(), revoked_reason = $2
-                    WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3::uuid) RETURNING id`;
-      const values = [userId, reason, options.except ?? null];
-      const { rows } = options.tx ? await options.tx.query<{ id: string }>(sql, values) : await db.query<{ id: string }>('sessions.revoke_all', sql, values);
-      if (!options.tx) await Promise.all(rows.map((row) => markRevoked(row.id)));
+    async revokeAllForUser(tx, userId, reason, except) {
+      const { rows } = await tx.query<{ id: string }>(
+        `UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+          WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3::uuid) RETURNING id`,
+        [userId, reason, except ?? null],
+      );
       return rows.map((row) => row.id);
     },
 
