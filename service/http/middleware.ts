@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { isQueryTimeout } from '../db/pool.js';
 import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/registry.js';
@@ -112,14 +113,15 @@ interface ParserError {
 
 // Connection-level failures of PostgreSQL (SQLSTATE class 08, admin shutdown 57P0x) and of sockets.
 const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
-// "Query read timeout": a statement past DATABASE_QUERY_TIMEOUT_SECONDS, on a server that stopped answering.
-const unavailableMessage = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/i;
+const unavailableMessage = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i;
 
 /** True when the error means a backing service is unreachable: the client should retry, not report a bug. */
 export function isUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown; errors?: unknown } | null;
   if (e === null || typeof e !== 'object') return false;
   if (typeof e.code === 'string' && unavailableCodes.has(e.code)) return true;
+  // A statement past DATABASE_QUERY_TIMEOUT_SECONDS: a server that stopped answering.
+  if (isQueryTimeout(err)) return true;
   if (Array.isArray(e.errors) && e.errors.some(isUnavailable)) return true; // AggregateError from dual-stack connects
   return typeof e.message === 'string' && unavailableMessage.test(e.message);
 }
@@ -146,7 +148,7 @@ const tokenRefusals: ReadonlySet<string> = new Set(['invalid_token', 'token_expi
  * was sent, or when the credentials refused were a password, a code or a refresh token. The
  * description is the message, in the characters RFC 6750 allows there (no quote, no backslash).
  */
-export function challengeFor(error: AppError): string | undefined {
+function challengeFor(error: AppError): string | undefined {
   if (error.status !== 401) return undefined;
   const realm = 'Bearer realm="keyward"';
   return tokenRefusals.has(error.code) ? `${realm}, error="invalid_token", error_description="${error.message.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '')}"` : realm;
