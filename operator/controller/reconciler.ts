@@ -261,14 +261,13 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       await deps.events.record(auth, 'Warning', 'ApplyFailed', `Applying ${kind} ${objectName} failed: ${message}`);
     }
   };
-  /** The colour the stable Service selects now: the one this pass wrote, or else the one observed (none before it exists). */
-  const selectedNow = (): Colour | undefined => (answers.has(`Service/${name}`) ? activeColour : observed.serviceSelectorColor);
   /** The status this pass would write, from what it has seen and written so far. */
   const statusNow = (previous: AuthServiceStatus | undefined): { status: AuthServiceStatus; facts: StatusFacts } => {
     // The status shows the colour that serves, not the one decided on: automation waiting for
     // `.status.activeColor` would otherwise race the flip, or see a flip that a refused write never
     // made, or a rollback whose traffic has not come back yet.
-    const selects = selectedNow();
+    // What the stable Service selects now: what this pass wrote, or else what was observed (none before it exists).
+    const selects = answers.has(`Service/${name}`) ? activeColour : observed.serviceSelectorColor;
     const serving: Colour = selects ?? activeColour;
     const liveActive = (answers.get(`Deployment/${name}-${serving}`) as V1Deployment | undefined) ?? deps.caches.get<V1Deployment>('Deployment', namespace, `${name}-${serving}`);
     const activePlan = decision.layout.colours[serving];
