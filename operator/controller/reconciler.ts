@@ -341,11 +341,11 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       applyError ??= { kind, name: objectName, message: err instanceof Error ? err.message : String(err) };
     }
   }
+  // No scale-down of the colour a refused flip left serving: the engine planned it after the flip
+  // that was to move traffic off it. (A resize of the serving colour that moves no traffic,
+  // spec.replicas lowered at rest, goes ahead.)
+  const flipRefused = movesTraffic && !answers.has(`Service/${name}`);
   for (const { colour, replicas } of scale) {
-    // Never from the colour a refused flip left serving: the engine planned this scale-down after
-    // the flip that was to move traffic off it. (A resize of the serving colour that moves no
-    // traffic, spec.replicas lowered at rest, goes ahead.)
-    const flipRefused = movesTraffic && !answers.has(`Service/${name}`);
     if (flipRefused && colour === observed.serviceSelectorColor && replicas < observed.deployments[colour].specReplicas) continue;
     const deployment = `${name}-${colour}`;
     await write('Deployment', deployment, true, () => deps.client.mergePatch(pathFor(resources.Deployment, namespace, deployment), { spec: { replicas } }), ` (scaled to ${replicas})`);
