@@ -89,6 +89,23 @@ describe('POST /api/auth/login', () => {
     expect(rows.at(-1)).to.deep.include({ type: 'login_failed', details: { reason: 'locked', email } });
   });
 
+  it('writes the failure that locks an existing account in one statement, as it does an unknown address\'s failure', async () => {
+    // Statements, not rows: the duration histogram counts one per db.query.
+    const inserts = async (): Promise<number> =>
+      (await service.metrics.databaseQueryDuration.get()).values.find((v) => v.metricName === 'database_query_duration_seconds_count' && v.labels['operation'] === 'security_events.insert')?.value ?? 0;
+    const fail = (email: string) => service.request('POST', '/api/auth/login', { body: { email, password: 'wrong password 1' } });
+    const { email } = await register();
+    for (let i = 0; i < 4; i++) await fail(email);
+    let before = await inserts();
+    await fail(email); // the fifth: login_failed and account_locked
+    expect(await inserts() - before, 'statements for the locking failure').to.equal(1);
+    before = await inserts();
+    await fail(`nobody-${Date.now()}@example.com`);
+    expect(await inserts() - before, 'statements for an unknown address').to.equal(1);
+    const events = await query(service.databaseUrl, `SELECT e.type FROM security_events e JOIN users u ON u.id = e.user_id WHERE u.email = $1 AND e.type = 'account_locked'`, [email]);
+    expect(events).to.have.length(1);
+  });
+
   it('evaluates at most 5 passwords when 12 wrong ones arrive in parallel', async () => {
     const { email } = await register();
     const results = await Promise.all(
