@@ -11,7 +11,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import type { AuthService, AuthServiceStatus, Colour } from '../api/types.js';
 import { API_VERSION, COLOURS, KIND } from '../api/types.js';
 import type { KubeClient, KubeObject } from '../kube/client.js';
-import { KubeError } from '../kube/client.js';
+import { isConflict, KubeError } from '../kube/client.js';
 import { pathFor, resourceFor, resources } from '../kube/resources.js';
 import type { Logger } from '../observability/logger.js';
 import { podTemplateHash } from '../reconcile/deployment.js';
@@ -135,14 +135,24 @@ function stamped(object: RenderedObject): RenderedObject {
  * A Deployment whose count the rollout leaves alone ('keep': the HPA's, or the live one) carries the
  * count the cache holds now, not the one observed when the pass began: an HPA scale that lands in
  * between would otherwise be a difference to apply, and the apply would put the old count back.
+ *
+ * It also carries the cache's resourceVersion, which makes the apply a conditional write: a scale
+ * the cache has not heard of yet (the informer's lag) fails it with 409 instead of being undone
+ * until the HPA's next sync. The count cannot simply be left out: leaving spec.replicas out of an
+ * apply that set it before resets it to 1.
  */
 function withLiveReplicas(object: RenderedObject, live: KubeObject | undefined, layout: Layout, name: string): RenderedObject {
   if (object.kind !== 'Deployment' || live === undefined) return object;
   const colour = COLOURS.find((c) => object.metadata.name === `${name}-${c}`);
   const replicas = (live as V1Deployment).spec?.replicas;
   if (colour === undefined || layout.colours[colour]?.replicas !== 'keep' || replicas === undefined) return object;
-  return { ...object, spec: { ...(object as V1Deployment).spec, replicas } } as RenderedObject;
+  const version = live.metadata?.resourceVersion;
+  const metadata = version === undefined ? object.metadata : { ...object.metadata, resourceVersion: version };
+  return { ...object, metadata, spec: { ...(object as V1Deployment).spec, replicas } } as RenderedObject;
 }
+
+/** How soon a pass whose conditional write met a newer object looks again, if no event for it comes first. */
+const STALE_CACHE_RETRY_MS = 1_000;
 
 /** The optional kinds whose CRD discovery must find before they are rendered. */
 const crdOf: Partial<Record<string, keyof OptionalCrds>> = {
@@ -247,7 +257,10 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   // What this pass wrote, told in one Event per verb after the writes: eleven "Created X" Events
   // for one new AuthService were eleven writes that `kubectl describe` lists as one story anyway.
   const written: Record<WrittenVerb, string[]> = { Created: [], Updated: [], Deleted: [] };
-  const write = async (kind: string, objectName: string, existed: boolean, send: () => Promise<KubeObject>, note = ''): Promise<void> => {
+  // Set when a conditional write met an object newer than the cache: the next pass, from a cache
+  // that has caught up, makes it again.
+  let staleCache = false;
+  const write = async (kind: string, objectName: string, existed: boolean, send: () => Promise<KubeObject>, note = '', conditional = false): Promise<void> => {
     try {
       answers.set(`${kind}/${objectName}`, await send());
       applied += 1;
@@ -255,6 +268,11 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       deps.logger.info(`${verb.toLowerCase()} ${kind} ${objectName}${note}`, log);
       written[verb].push(`${kind} ${objectName}${note}`);
     } catch (err) {
+      if (conditional && isConflict(err)) {
+        staleCache = true;
+        deps.logger.debug(`not writing ${kind} ${objectName}: it changed since the cache last saw it; the next pass writes it`, log);
+        return;
+      }
       const message = err instanceof Error ? err.message : String(err);
       applyError ??= { kind, name: objectName, message };
       deps.logger.warn(`writing ${kind} ${objectName} failed`, { ...log, error: message });
@@ -318,7 +336,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     const live = deps.caches.get<KubeObject>(planned.kind, namespace, planned.metadata.name);
     const object = withLiveReplicas(planned, live, decision.layout, name);
     if (live && isSubset(object, live)) continue;
-    await write(object.kind, object.metadata.name, live !== undefined, () => deps.client.apply(object));
+    await write(object.kind, object.metadata.name, live !== undefined, () => deps.client.apply(object), '', object.metadata.resourceVersion !== undefined);
   }
   // A feature turned off: its object goes (only one this AuthService controls).
   const wanted = new Set(rendered.map((o) => `${o.kind}/${o.metadata.name}`));
@@ -382,7 +400,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   if (!told) for (const event of decision.events) await deps.events.record(auth, event.type, event.reason, event.message);
 
   const waitingForCrd = Object.values(facts.features).some((f) => f.state === 'crd-missing');
-  const requeueAfterMs = minimum(measured ? 0 : undefined, decision.requeueAfterMs, waitingForCrd ? 60_000 : undefined, progressDueMs);
+  const requeueAfterMs = minimum(measured ? 0 : undefined, decision.requeueAfterMs, waitingForCrd ? 60_000 : undefined, progressDueMs, staleCache ? STALE_CACHE_RETRY_MS : undefined);
   if (applyError) throw new ApplyFailedError(`applying ${applyError.kind} ${applyError.name}: ${applyError.message}`, requeueAfterMs);
   return { applied, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
 }

@@ -150,7 +150,7 @@ describe('one reconcile pass against a real control plane', function () {
     expect(statusWrites.has(`${ns}/deleted`), 'what it kept about the AuthService').to.equal(false);
   });
 
-  it('leaves a Deployment the HPA scaled alone, also when the scale lands during the pass: no apply, so it is never undone', async () => {
+  it('leaves a Deployment the HPA scaled alone, also when the scale lands during the pass or before the cache has heard of it: never undone', async () => {
     await admin.apply(sampleAuthService(ns, 'hpa', { autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 20 } }));
     // Passes as a controller would run them, each from a fresh read, until blue serves with its HPA.
     let current = await snapshot();
@@ -189,6 +189,28 @@ describe('one reconcile pass against a real control plane', function () {
     expect(writes.slice(before).filter((w) => w.includes('/deployments/')), 'Deployment writes in the pass the scale overtook').to.deep.equal([]);
     const rescaled = await admin.get<KubeObject & { spec?: { replicas?: number } }>(pathFor(resources.Deployment, ns, 'hpa-blue'));
     expect(rescaled?.spec?.replicas).to.equal(9);
+
+    // Someone changes a field the operator sets, and the HPA scales again before the cache has heard
+    // of the scale: the pass that puts the field back must not put back the count its cache holds.
+    await admin.mergePatch(pathFor(resources.Deployment, ns, 'hpa-blue'), { spec: { revisionHistoryLimit: 10 } }, 'someone');
+    const drifted = await snapshot();
+    await admin.mergePatch(`${pathFor(resources.Deployment, ns, 'hpa-blue')}/scale`, { spec: { replicas: 11 } }, 'test-hpa');
+    const lagging: ReconcilerDeps = { ...context, caches: { get: <T>(kind: string, _namespace: string, name: string) => drifted.get(`${kind}/${name}`) as T | undefined } };
+    const result = await reconcile(lagging, ns, 'hpa');
+    const afterLag = await admin.get<KubeObject & { spec?: { replicas?: number; revisionHistoryLimit?: number } }>(pathFor(resources.Deployment, ns, 'hpa-blue'));
+    expect(afterLag?.spec?.replicas, 'the count after a pass whose cache had not seen the scale').to.equal(11);
+    expect(result.requeueAfterMs, 'how soon that pass asks to look again').to.be.at.most(1_000);
+
+    // Passes from a cache that has caught up put the field back and keep the count. (More than one
+    // may be needed: the new pods' readiness changes the Deployment's status, which fails the
+    // conditional write of a pass that read the Deployment just before.)
+    const mended = await eventually('revisionHistoryLimit put back', async () => {
+      current = await snapshot();
+      await reconcile(context, ns, 'hpa');
+      const blue = await admin.get<KubeObject & { spec?: { replicas?: number; revisionHistoryLimit?: number } }>(pathFor(resources.Deployment, ns, 'hpa-blue'));
+      return blue?.spec?.revisionHistoryLimit === 3 ? blue : undefined;
+    }, 30_000);
+    expect(mended.spec?.replicas).to.equal(11);
   });
 
   /**
