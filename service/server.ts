@@ -16,7 +16,7 @@ import { createRedis } from './cache/redis.js';
 import { ConfigError, type Config } from './config/env.js';
 import type { EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
-import { createDatabase, createPool, warmPool, type Database } from './db/pool.js';
+import { countOpenConnections, createDatabase, createPool, warmPool, type Database } from './db/pool.js';
 import { createOutbox, type Outbox } from './email/outbox.js';
 import { createOutboxStore } from './email/outbox-store.js';
 import { createLogTransport, createSmtpTransport, type MailTransport } from './email/transport.js';
@@ -151,6 +151,7 @@ export async function startService(config: Config, options: StartOptions): Promi
   }
 
   const pool = createPool(databaseUrl, config.database, (err) => logger.warn('idle database connection failed', { error: err.message }));
+  sources.activeConnections = countOpenConnections(pool);
   const db = createDatabase(pool, metrics, { queryTimeoutMs: config.database.queryTimeoutSeconds * 1000 });
   const migrated = await migrate(pool, (line) => logger.info(line));
   logger.info('database schema ready', { version: migrated.current, applied: migrated.applied.length });
@@ -182,7 +183,6 @@ export async function startService(config: Config, options: StartOptions): Promi
   sources.emailOutboxDepth = () => outboxStore.depth();
   const background = createBackground(logger);
   sources.activeSessions = () => sessions.countActive();
-  sources.activeConnections = () => pool.totalCount - pool.idleCount;
 
   const auth: AuthDeps = {
     db,

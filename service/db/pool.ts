@@ -40,6 +40,24 @@ export function createPool(url: string, config: DatabaseConfig, onIdleError: (er
 }
 
 /**
+ * The connections the pool holds open to the server, lent out or idle: database_connections_active,
+ * which the guide's DatabaseConnectionFailure alert expects at 0 only when the database is lost.
+ * Neither of pg-pool's counts is that: totalCount - idleCount is the connections lent out, 0 on
+ * any pod between requests; totalCount also counts connections still being opened, which a
+ * database that does not answer keeps at 1 or more. A connection counts from pg-pool's 'connect'
+ * (established) until its socket ends or the pool removes it.
+ */
+export function countOpenConnections(pool: pg.Pool): () => number {
+  const open = new Set<pg.PoolClient>();
+  pool.on('connect', (client) => {
+    open.add(client);
+    client.once('end', () => open.delete(client));
+  });
+  pool.on('remove', (client) => open.delete(client));
+  return () => open.size;
+}
+
+/**
  * Opens `count` connections now. pg-pool's `min` only stops idle connections below it from
  * being closed; it never opens them, so without this the first requests after a start or a
  * rollout would each pay for a connection (TLS and SCRAM included) — the guide's

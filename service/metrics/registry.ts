@@ -32,7 +32,7 @@ export interface Metrics {
 export interface MetricsSources {
   /** Count of live sessions; called on scrape. */
   activeSessions?: () => Promise<number>;
-  /** Connections checked out of the pool; called on scrape. */
+  /** Connections the pool holds open to PostgreSQL, lent out or idle; called on scrape. */
   activeConnections?: () => number;
   /** Notices waiting in the durable outbox; called on scrape. */
   emailOutboxDepth?: () => Promise<number>;
@@ -74,7 +74,7 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     }),
     databaseConnectionsActive: new client.Gauge({
       name: 'database_connections_active',
-      help: 'Active database connections',
+      help: 'Database connections open in the pool (in use or idle)',
       registers,
       collect() {
         if (sources.activeConnections) this.set(sources.activeConnections());

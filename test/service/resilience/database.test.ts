@@ -43,9 +43,26 @@ describe('PostgreSQL going away and coming back', function () {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  /** database_connections_active as /metrics reports it now. */
+  const openConnections = async (): Promise<number> => {
+    const text = (await service.request('GET', '/metrics')).text;
+    const value = /^database_connections_active (\S+)$/m.exec(text)?.[1];
+    expect(value, 'database_connections_active in /metrics').to.be.a('string');
+    return Number(value);
+  };
+
+  it('reports its open connections while idle, so the DatabaseConnectionFailure alert (== 0 for 30 s) stays quiet at rest', async () => {
+    // No request in flight but the scrape: a count of connections in use would say 0 here.
+    expect(await openConnections()).to.be.at.least(1);
+  });
+
   describe('while the database is down', () => {
     before(async () => {
       await database!.stop();
+    });
+
+    it('reports 0 open connections: the signal the DatabaseConnectionFailure alert fires on', async () => {
+      await eventually('database_connections_active 0', 10_000, async () => ((await openConnections()) === 0 ? true : undefined));
     });
 
     it('answers /health 503 with checks.database.status unhealthy, naming no password', async () => {
@@ -97,6 +114,10 @@ describe('PostgreSQL going away and coming back', function () {
       });
       expect(health.body.checks.database.status).to.equal('healthy');
       await eventually('/health/ready 200', 15_000, async () => ((await service.request('GET', '/health/ready')).status === 200 ? true : undefined));
+    });
+
+    it('reports open connections again, and the alert resolves', async () => {
+      await eventually('database_connections_active ≥ 1', 15_000, async () => ((await openConnections()) >= 1 ? true : undefined));
     });
 
     it('logs in with the account created before the outage', async () => {
