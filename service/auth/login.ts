@@ -66,13 +66,19 @@ async function afterRightPassword(deps: AuthDeps, account: UserWithHash, client:
   try {
     const factor = await deps.mfa.find(user.id);
     if (factor?.confirmed) {
-      // The lockout is not cleared yet: a right password followed by wrong codes keeps counting,
-      // so knowing the password does not buy unlimited guesses at the code.
       const mfaToken = await deps.db.transaction('auth.mfa_challenge', async (tx) => {
         passwordUnchanged(account, await deps.users.lockForSignIn(tx, user.id));
         const token = await deps.oneTimeTokens.issue(tx, user.id, 'mfa_login', deps.account.mfaTokenTtlSeconds);
         await deps.events.record({ type: 'mfa_challenge_issued', userId: user.id, client }, tx);
         return token;
+      });
+      // The lockout is not cleared: earlier failures stand, and each code is an attempt of its own,
+      // so knowing the password buys no extra guesses at the code. But this attempt was no guess and
+      // goes back. Kept, it let anyone's failures fill the count up to the last attempt with the
+      // owner's right password, and every code after it, the right one too, was refused until the
+      // 15-minute window ran out: a lock nobody was told of, renewable with as many wrong passwords.
+      await deps.lockout.release(user.email).catch((err: unknown) => {
+        deps.logger.warn('giving back the password\'s lockout attempt failed; it stays counted', { error: err instanceof Error ? err.message : String(err), request_id: client.requestId });
       });
       return { mfa_required: true, mfa_token: mfaToken, expires_in: deps.account.mfaTokenTtlSeconds };
     }

@@ -113,9 +113,9 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
 
   it('counts wrong codes toward the lockout: after it even the right code is refused', async () => {
     const { account, secret, userId } = await enrolled();
-    // Threshold 3: the password step takes one evaluation, two wrong codes the rest.
+    // Threshold 3: three wrong codes (the right password before them is no attempt).
     const mfaToken = await passwordStep(account);
-    for (const code of ['000000', '111111']) {
+    for (const code of ['000000', '111111', '222222']) {
       const res = await mailing.service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: mfaToken, code } });
       expect(res.status).to.equal(401);
       expect(res.body.error.code).to.equal('invalid_mfa_code');
@@ -124,7 +124,27 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
     expect(right.status).to.equal(401);
     expect(right.body.error.code).to.equal('invalid_mfa_code');
     const events = await query(mailing.service.databaseUrl, `SELECT type, details->>'reason' AS reason FROM security_events WHERE user_id = $1 AND type IN ('mfa_failed', 'account_locked') ORDER BY id`, [userId]);
-    expect(events.map((e) => `${e['type']}:${e['reason'] ?? ''}`)).to.deep.equal(['mfa_failed:wrong_code', 'mfa_failed:wrong_code', 'account_locked:', 'mfa_failed:locked']);
+    expect(events.map((e) => `${e['type']}:${e['reason'] ?? ''}`)).to.deep.equal(['mfa_failed:wrong_code', 'mfa_failed:wrong_code', 'mfa_failed:wrong_code', 'account_locked:', 'mfa_failed:locked']);
+  });
+
+  it('counts the right password as no attempt: wrong passwords from anyone cannot keep the owner out of the code step', async () => {
+    const { account, secret } = await enrolled();
+    // Threshold 3: two wrong passwords (anyone can send them), then the owner's right one, which
+    // took the last attempt and, kept, left every code refused for the 15-minute window.
+    for (let i = 0; i < 2; i++) {
+      const wrong = await mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: 'not-the-password-1' } });
+      expect(wrong.status).to.equal(401);
+    }
+    const res = await mailing.service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: await passwordStep(account), code: totp(secret, Date.now() + 30_000) } });
+    expect(res.status).to.equal(200);
+    expect(res.body).to.include.keys('access_token', 'refresh_token');
+  });
+
+  it('lets challenges be abandoned: a login left at the code step is no failure', async () => {
+    const { account, secret } = await enrolled();
+    for (let i = 0; i < 4; i++) await passwordStep(account);
+    const res = await mailing.service.request('POST', '/api/auth/mfa/verify', { body: { mfa_token: await passwordStep(account), code: totp(secret, Date.now() + 30_000) } });
+    expect(res.status).to.equal(200);
   });
 
   it('refuses an unknown or expired mfa_token', async () => {
