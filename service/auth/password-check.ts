@@ -12,6 +12,10 @@ import type { Principal } from './authenticate.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
 
 export async function checkCurrentPassword(deps: AuthDeps, account: UserWithHash, password: string, client: ClientInfo, during: string): Promise<void> {
+  // A bcrypt comparison, as a login's, so out of the same per-IP budget, taken before any hashing:
+  // the lockout stops the guesses but not the work, which a locked account still does (the dummy
+  // comparison), and one signed-in client could otherwise keep the hashing threads busy for all.
+  if (client.addressBlock) await deps.limits.login.consume(client.addressBlock);
   const { email, id } = account.user;
   const reservation = await deps.lockout.reserve(email);
   // A comparison that throws judged nothing: the reservation goes back.

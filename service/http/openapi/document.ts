@@ -90,7 +90,7 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
       summary: 'Change the password; every other session is signed out, the current one stays.',
       tag: 'account', bearer: true, body: schemas.changePassword,
       ok: { 200: { type: 'object', properties: { other_sessions_revoked: { type: 'integer', minimum: 0 } }, required: ['other_sessions_revoked'], additionalProperties: false } },
-      errors: [...passwordErrors, 'password_unchanged', 'invalid_password', ...storage],
+      errors: [...passwordErrors, 'password_unchanged', 'invalid_password', 'rate_limited', ...storage],
     },
   },
   '/api/auth/sessions': {
@@ -110,11 +110,11 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
     post: {
       summary: 'Turn the factor on with a code from the app and the password (wrong passwords count toward the lockout); answers ten single-use recovery codes, shown once.',
       tag: 'mfa', bearer: true, body: schemas.totpEnable, ok: { 200: ref('RecoveryCodes') },
-      errors: ['invalid_password', 'invalid_mfa_code', 'mfa_not_enrolled', 'mfa_already_enabled', 'mfa_unavailable', ...storage],
+      errors: ['invalid_password', 'invalid_mfa_code', 'mfa_not_enrolled', 'mfa_already_enabled', 'mfa_unavailable', 'rate_limited', ...storage],
     },
   },
   '/api/auth/mfa/totp/disable': {
-    post: { summary: 'Turn the factor off; needs the password.', tag: 'mfa', bearer: true, body: schemas.totpDisable, ok: { 204: undefined }, errors: ['invalid_password', 'mfa_not_enabled', ...storage] },
+    post: { summary: 'Turn the factor off; needs the password.', tag: 'mfa', bearer: true, body: schemas.totpDisable, ok: { 204: undefined }, errors: ['invalid_password', 'mfa_not_enabled', 'rate_limited', ...storage] },
   },
   '/api/auth/mfa/recovery-codes': {
     post: {

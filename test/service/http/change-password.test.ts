@@ -5,6 +5,32 @@ import { query } from '../../support/db.js';
 import { newAccount, serviceWithSmtp } from '../../support/service.js';
 import { enrollTotp } from './mfa-enrollment.js';
 
+describe('password checks of signed-in users share the per-IP login budget', () => {
+  const limited = serviceWithSmtp({ LOCKOUT_THRESHOLD: '100', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_LOGIN_PER_MINUTE: '4' });
+
+  it('answers 429 rate_limited before any bcrypt once the budget is spent, on change-password, TOTP confirm and disable alike', async () => {
+    const account = newAccount();
+    const session = (await limited.service.request('POST', '/api/auth/register', { body: account })).body;
+    const wrong = { current_password: 'not-the-password-1', new_password: 'my new long passphrase' };
+    const answers: number[] = [];
+    for (let i = 0; i < 4; i++) answers.push((await limited.service.request('POST', '/api/auth/change-password', { token: session.access_token, body: wrong })).status);
+    expect(answers, 'four wrong current passwords within the budget of four').to.deep.equal([403, 403, 403, 403]);
+
+    // Each judged password leaves a login_failed event; a request refused before judging leaves none.
+    const judged = async (): Promise<number> =>
+      (await query(limited.service.databaseUrl, `SELECT count(*)::int AS n FROM security_events WHERE user_id = $1 AND type = 'login_failed'`, [session.user.id]))[0]!['n'] as number;
+    expect(await judged()).to.equal(4);
+    const refused = [
+      await limited.service.request('POST', '/api/auth/change-password', { token: session.access_token, body: wrong }),
+      await limited.service.request('POST', '/api/auth/mfa/totp/confirm', { token: session.access_token, body: { code: '000000', password: account.password } }),
+      await limited.service.request('POST', '/api/auth/mfa/totp/disable', { token: session.access_token, body: { password: account.password } }),
+    ];
+    expect(refused.map((r) => `${r.status} ${r.body.error?.code}`)).to.deep.equal(['429 rate_limited', '429 rate_limited', '429 rate_limited']);
+    expect(refused.every((r) => Number(r.headers.get('retry-after')) > 0), 'Retry-After on each').to.equal(true);
+    expect(await judged(), 'passwords judged in all').to.equal(4);
+  });
+});
+
 describe('POST /api/auth/change-password', () => {
   const mailing = serviceWithSmtp({ LOCKOUT_THRESHOLD: '3', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_LOGIN_PER_MINUTE: '0' });
 
