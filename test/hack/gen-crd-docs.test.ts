@@ -6,7 +6,13 @@ import { generatedReference, referenceFile } from '../../hack/gen-crd-docs.js';
 interface Schema {
   properties?: Record<string, Schema>;
   items?: Schema;
+  'x-kubernetes-validations'?: { rule: string; message?: string }[];
 }
+
+const crdRoot = (): Schema => {
+  const crd = parse(readFileSync(new URL('../../crds/authservice.yaml', import.meta.url), 'utf8')) as { spec: { versions: { schema: { openAPIV3Schema: Schema } }[] } };
+  return crd.spec.versions[0]?.schema.openAPIV3Schema ?? {};
+};
 
 /** Every property path under a schema, arrays' items included. */
 function fieldPaths(path: string, schema: Schema): string[] {
@@ -25,8 +31,7 @@ describe('hack/gen-crd-docs.ts', function () {
   });
 
   it('documents every field of spec and status, each in the table of its parent', function () {
-    const crd = parse(readFileSync(new URL('../../crds/authservice.yaml', import.meta.url), 'utf8')) as { spec: { versions: { schema: { openAPIV3Schema: Schema } }[] } };
-    const root = crd.spec.versions[0]?.schema.openAPIV3Schema ?? {};
+    const root = crdRoot();
     const paths = [...fieldPaths('spec', root.properties?.spec ?? {}), ...fieldPaths('status', root.properties?.status ?? {})];
     expect(paths.length).to.be.greaterThan(100);
     const sections = committed.split(/\n(?=#+ )/);
@@ -36,6 +41,16 @@ describe('hack/gen-crd-docs.ts', function () {
       const section = sections.find((s) => s.startsWith(`${'#'.repeat(s.indexOf(' '))} ${parent}\n`));
       expect(section, `a section for ${parent}`).to.not.equal(undefined);
       expect(section, path).to.include(`| \`${field}\` |`);
+    }
+  });
+
+  it('lists the rules on the whole object (metadata.name among them) with their messages, before the example', function () {
+    const rules = crdRoot()['x-kubernetes-validations'] ?? [];
+    expect(rules.map((r) => r.rule).join(' ')).to.include('self.metadata.name');
+    const section = committed.slice(committed.indexOf('\n## Rules on the whole object\n'), committed.indexOf('\n## Example\n'));
+    expect(section, 'a "Rules on the whole object" section before "Example"').to.match(/^\n## Rules on the whole object\n/);
+    for (const { rule, message } of rules) {
+      expect(section).to.include(`- ${message}`).and.include(`Rule: \`${rule.replace(/\s+/g, ' ').trim()}\``);
     }
   });
 
