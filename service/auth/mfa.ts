@@ -21,10 +21,22 @@ export interface TotpEnrollment {
 export async function enrollTotp(deps: AuthDeps, principal: Principal, client: ClientInfo): Promise<TotpEnrollment> {
   const user = await deps.users.findById(principal.userId);
   if (!user) throw new AppError('session_revoked');
+  unprovenAddressRefused(user.email_verified);
   const secret = newTotpSecret();
   if (!(await deps.mfa.savePending(user.id, secret))) throw new AppError('mfa_already_enabled');
   await deps.events.record({ type: 'mfa_enrollment_started', userId: user.id, sessionId: principal.sessionId, client });
   return { secret, otpauth_uri: otpauthUri({ secret, issuer: deps.account.totpIssuer, account: user.email }) };
+}
+
+/**
+ * A second factor goes only on an account whose address is proven. Anyone can register a
+ * stranger's address (unless REQUIRE_EMAIL_VERIFICATION); with a factor of their own on it, the
+ * owner's password reset, which proves the address and signs the squatter out, still left every
+ * login of the owner asking for a code only the squatter has. A reset does not remove a factor: it
+ * would make the mailbox alone enough to get past the second factor.
+ */
+function unprovenAddressRefused(emailVerified: boolean): void {
+  if (!emailVerified) throw new AppError('email_not_verified');
 }
 
 export interface TotpConfirmation {
@@ -35,6 +47,8 @@ export interface TotpConfirmation {
 export async function confirmTotp(deps: AuthDeps, principal: Principal, input: TotpConfirmation, client: ClientInfo): Promise<string[]> {
   const account = await deps.users.findByIdWithHash(principal.userId);
   if (!account) throw new AppError('session_revoked');
+  // Also here: a factor enrolled before this check existed may still wait to be confirmed.
+  unprovenAddressRefused(account.user.email_verified);
   await checkCurrentPassword(deps, account, input.password, client, 'mfa_enable');
   const factor = await deps.mfa.open(principal.userId);
   if (!factor) throw new AppError('mfa_not_enrolled');

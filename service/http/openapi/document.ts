@@ -104,13 +104,13 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
     delete: { summary: 'Sign one session out, at once (its access token included).', tag: 'sessions', bearer: true, ok: { 204: undefined }, errors: ['session_not_found', ...storage] },
   },
   '/api/auth/mfa/totp/enroll': {
-    post: { summary: 'Start TOTP enrollment: a secret and its otpauth:// URI. Off until confirmed.', tag: 'mfa', bearer: true, ok: { 200: ref('TotpEnrollment') }, errors: ['mfa_already_enabled', 'mfa_unavailable', ...storage] },
+    post: { summary: 'Start TOTP enrollment: a secret and its otpauth:// URI. Off until confirmed.', tag: 'mfa', bearer: true, ok: { 200: ref('TotpEnrollment') }, errors: ['email_not_verified', 'mfa_already_enabled', 'mfa_unavailable', ...storage] },
   },
   '/api/auth/mfa/totp/confirm': {
     post: {
       summary: 'Turn the factor on with a code from the app and the password (wrong passwords count toward the lockout); answers ten single-use recovery codes, shown once.',
       tag: 'mfa', bearer: true, body: schemas.totpEnable, ok: { 200: ref('RecoveryCodes') },
-      errors: ['invalid_password', 'invalid_mfa_code', 'mfa_not_enrolled', 'mfa_already_enabled', 'mfa_unavailable', 'rate_limited', ...storage],
+      errors: ['email_not_verified', 'invalid_password', 'invalid_mfa_code', 'mfa_not_enrolled', 'mfa_already_enabled', 'mfa_unavailable', 'rate_limited', ...storage],
     },
   },
   '/api/auth/mfa/totp/disable': {

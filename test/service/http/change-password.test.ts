@@ -3,7 +3,7 @@ import pg from 'pg';
 import { eventually } from '../../support/eventually.js';
 import { query } from '../../support/db.js';
 import { newAccount, serviceWithSmtp } from '../../support/service.js';
-import { enrollTotp } from './mfa-enrollment.js';
+import { enrollTotp, proveAddress } from './mfa-enrollment.js';
 
 describe('password checks of signed-in users share the per-IP login budget', () => {
   const limited = serviceWithSmtp({ LOCKOUT_THRESHOLD: '100', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_LOGIN_PER_MINUTE: '4' });
@@ -11,6 +11,7 @@ describe('password checks of signed-in users share the per-IP login budget', () 
   it('answers 429 rate_limited before any bcrypt once the budget is spent, on change-password, TOTP confirm and disable alike', async () => {
     const account = newAccount();
     const session = (await limited.service.request('POST', '/api/auth/register', { body: account })).body;
+    await proveAddress(limited.service, session.access_token);
     const wrong = { current_password: 'not-the-password-1', new_password: 'my new long passphrase' };
     const answers: number[] = [];
     for (let i = 0; i < 4; i++) answers.push((await limited.service.request('POST', '/api/auth/change-password', { token: session.access_token, body: wrong })).status);

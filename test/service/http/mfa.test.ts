@@ -4,7 +4,7 @@ import { query } from '../../support/db.js';
 import { newAccount, serviceWithSmtp } from '../../support/service.js';
 
 describe('TOTP second factor: /api/auth/mfa/*', () => {
-  const mailing = serviceWithSmtp({ LOCKOUT_THRESHOLD: '3', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_LOGIN_PER_MINUTE: '0' });
+  const mailing = serviceWithSmtp({ LOCKOUT_THRESHOLD: '3', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_LOGIN_PER_MINUTE: '0', RATE_LIMIT_RECOVERY_PER_MINUTE: '0' });
 
   interface Enrolled {
     account: ReturnType<typeof newAccount>;
@@ -15,9 +15,17 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
   }
 
   /** Registers, enrolls and confirms with the code of the current step; the next login uses the next step's code. */
+  /** Follows the verification link mailed at registration. */
+  const followVerificationLink = async (email: string): Promise<void> => {
+    const mail = await mailing.smtp.waitFor(email, /verify-email\?token=/);
+    const token = /verify-email\?token=([\w-]+)/.exec(mail.text)![1];
+    expect((await mailing.service.request('POST', '/api/auth/verify-email', { body: { token } })).status).to.equal(200);
+  };
+
   const enrolled = async (): Promise<Enrolled> => {
     const account = newAccount();
     const registered = (await mailing.service.request('POST', '/api/auth/register', { body: account })).body;
+    await followVerificationLink(account.email);
     const enroll = await mailing.service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token });
     expect(enroll.status).to.equal(200);
     const confirm = await mailing.service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: totp(enroll.body.secret, Date.now()), password: account.password } });
@@ -33,9 +41,25 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
     return res.body.mfa_token;
   };
 
+  it('puts a factor only on a proven address: 403 email_not_verified before the mailed link is followed, enrollment after', async () => {
+    // Anyone can register a stranger's address; a factor of theirs on it would outlive the owner's
+    // password reset and ask the owner for a code only the squatter has.
+    const account = newAccount();
+    const registered = (await mailing.service.request('POST', '/api/auth/register', { body: account })).body;
+    const early = await mailing.service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token });
+    expect(early.status).to.equal(403);
+    expect(early.body.error.code).to.equal('email_not_verified');
+    const confirm = await mailing.service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: '000000', password: account.password } });
+    expect(`${confirm.status} ${confirm.body.error.code}`).to.equal('403 email_not_verified');
+
+    await followVerificationLink(account.email);
+    expect((await mailing.service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token })).status).to.equal(200);
+  });
+
   it('enrolls: a base32 secret and the otpauth:// URI for it; the factor is off until confirmed', async () => {
     const account = newAccount();
     const registered = (await mailing.service.request('POST', '/api/auth/register', { body: account })).body;
+    await followVerificationLink(account.email);
     const res = await mailing.service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token });
     expect(res.status).to.equal(200);
     expect(res.headers.get('cache-control')).to.equal('no-store');
@@ -52,6 +76,7 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
   it('confirms with a code and the password: ten recovery codes, stored only hashed; a wrong code or password is refused', async () => {
     const account = newAccount();
     const registered = (await mailing.service.request('POST', '/api/auth/register', { body: account })).body;
+    await followVerificationLink(account.email);
     const { secret } = (await mailing.service.request('POST', '/api/auth/mfa/totp/enroll', { token: registered.access_token })).body;
     const wrongCode = String((Number(totp(secret, Date.now())) + 1) % 1_000_000).padStart(6, '0');
     const wrong = await mailing.service.request('POST', '/api/auth/mfa/totp/confirm', { token: registered.access_token, body: { code: wrongCode, password: account.password } });
@@ -255,7 +280,9 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
     });
 
     it('answers 409 mfa_not_enabled without a confirmed factor, pending or none', async () => {
-      const registered = (await mailing.service.request('POST', '/api/auth/register', { body: newAccount() })).body;
+      const account = newAccount();
+      const registered = (await mailing.service.request('POST', '/api/auth/register', { body: account })).body;
+      await followVerificationLink(account.email);
       const none = await regenerate(registered.access_token, '123456');
       expect(none.status).to.equal(409);
       expect(none.body.error.code).to.equal('mfa_not_enabled');
