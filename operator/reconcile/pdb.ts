@@ -11,9 +11,9 @@ function replicaFloor(auth: AuthService): number {
 
 /** `activeColour`: the colour the stable Service selects, which the budget follows as it moves. */
 export function desiredPodDisruptionBudget(auth: AuthService, activeColour: Colour): V1PodDisruptionBudget {
-  // 51 % rounds up to a strict majority (2 of 3, 3 of 5). With a single replica
-  // that would be 1 of 1 and block every drain forever, so allow one eviction.
-  const budget = replicaFloor(auth) > 1 ? { minAvailable: '51%' } : { maxUnavailable: 1 };
+  // 51 % rounds up to a strict majority (2 of 3, 3 of 5). Below three replicas it leaves no
+  // eviction at all (1 of 1, 2 of 2) and every drain would wait forever, so allow one at a time.
+  const budget = replicaFloor(auth) >= 3 ? { minAvailable: '51%' } : { maxUnavailable: 1 };
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',

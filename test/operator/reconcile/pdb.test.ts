@@ -22,12 +22,28 @@ describe('desiredPodDisruptionBudget', function () {
     expect(desiredPodDisruptionBudget(login(), 'blue').spec?.unhealthyPodEvictionPolicy).to.equal('AlwaysAllow');
   });
 
-  it('allows one eviction when the service may run a single replica, instead of blocking drains forever', function () {
-    const auth = login();
-    auth.spec.autoscaling.enabled = false;
-    auth.spec.replicas = 1;
-    const spec = desiredPodDisruptionBudget(auth, 'blue').spec;
-    expect(spec?.maxUnavailable).to.equal(1);
-    expect(spec).not.to.have.property('minAvailable');
+  it('allows one eviction at a time when the service may run one or two replicas, where a majority would block drains forever', function () {
+    // Kubernetes rounds a percentage minAvailable up: 51 % of 2 is 2, and of 1 is 1.
+    const budgets = [
+      { autoscaling: false, replicas: 1 },
+      { autoscaling: false, replicas: 2 },
+      { autoscaling: true, replicas: 2 },
+      { autoscaling: false, replicas: 3 },
+      { autoscaling: true, replicas: 3 },
+    ].map(({ autoscaling, replicas }) => {
+      const auth = login();
+      auth.spec.autoscaling.enabled = autoscaling;
+      if (autoscaling) auth.spec.autoscaling.minReplicas = replicas;
+      else auth.spec.replicas = replicas;
+      const spec = desiredPodDisruptionBudget(auth, 'blue').spec!;
+      return `${autoscaling ? 'HPA floor' : 'replicas'} ${replicas}: ${spec.minAvailable !== undefined ? `minAvailable ${spec.minAvailable}` : `maxUnavailable ${spec.maxUnavailable}`}`;
+    });
+    expect(budgets).to.deep.equal([
+      'replicas 1: maxUnavailable 1',
+      'replicas 2: maxUnavailable 1',
+      'HPA floor 2: maxUnavailable 1',
+      'replicas 3: minAvailable 51%',
+      'HPA floor 3: minAvailable 51%',
+    ]);
   });
 });
