@@ -154,6 +154,12 @@ function withLiveReplicas(object: RenderedObject, live: KubeObject | undefined, 
 /** How soon a pass whose conditional write met a newer object looks again, if no event for it comes first. */
 const STALE_CACHE_RETRY_MS = 1_000;
 
+/** The controller of `live` when that is not the AuthService `uid`, as controller-runtime's AlreadyOwnedError. */
+function otherController(live: KubeObject | undefined, uid: string | undefined): { kind: string; name: string } | undefined {
+  const controller = live?.metadata?.ownerReferences?.find((o) => o.controller === true);
+  return controller && controller.uid !== uid ? controller : undefined;
+}
+
 /** The optional kinds whose CRD discovery must find before they are rendered. */
 const crdOf: Partial<Record<string, keyof OptionalCrds>> = {
   VerticalPodAutoscaler: 'verticalPodAutoscaler',
@@ -273,11 +279,14 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
         deps.logger.debug(`not writing ${kind} ${objectName}: it changed since the cache last saw it; the next pass writes it`, log);
         return;
       }
-      const message = err instanceof Error ? err.message : String(err);
-      applyError ??= { kind, name: objectName, message };
-      deps.logger.warn(`writing ${kind} ${objectName} failed`, { ...log, error: message });
-      await deps.events.record(auth, 'Warning', 'ApplyFailed', `Applying ${kind} ${objectName} failed: ${message}`);
+      await failed(kind, objectName, err instanceof Error ? err.message : String(err));
     }
+  };
+  /** A write that failed, or was not sent: Degraded/ApplyFailed in the status, a Warning Event, a retry with backoff. */
+  const failed = async (kind: string, objectName: string, message: string): Promise<void> => {
+    applyError ??= { kind, name: objectName, message };
+    deps.logger.warn(`writing ${kind} ${objectName} failed`, { ...log, error: message });
+    await deps.events.record(auth, 'Warning', 'ApplyFailed', `Applying ${kind} ${objectName} failed: ${message}`);
   };
   /** The status this pass would write, from what it has seen and written so far. */
   const statusNow = (previous: AuthServiceStatus | undefined): { status: AuthServiceStatus; facts: StatusFacts } => {
@@ -335,6 +344,14 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   for (const planned of objects) {
     const live = deps.caches.get<KubeObject>(planned.kind, namespace, planned.metadata.name);
     const object = withLiveReplicas(planned, live, decision.layout, name);
+    // Another controller's object of the same name is never taken over: the forced apply would
+    // hand it to this AuthService until the other took it back, and traffic would swing between
+    // the two (a Service of two AuthServices' pods), or one's deletion would collect the other's.
+    const owner = otherController(live, auth.metadata.uid);
+    if (owner) {
+      await failed(object.kind, object.metadata.name, `it belongs to ${owner.kind} ${owner.name}, not to this AuthService; rename one of the two`);
+      continue;
+    }
     if (live && isSubset(object, live)) continue;
     await write(object.kind, object.metadata.name, live !== undefined, () => deps.client.apply(object), '', object.metadata.resourceVersion !== undefined);
   }

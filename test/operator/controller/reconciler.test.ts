@@ -150,6 +150,31 @@ describe('one reconcile pass against a real control plane', function () {
     expect(statusWrites.has(`${ns}/deleted`), 'what it kept about the AuthService').to.equal(false);
   });
 
+  it('never takes over an object of its name that another controller owns: ApplyFailed names the owner, and the object stays as it was', async () => {
+    const other = await admin.create<KubeObject>(pathFor(resources.ConfigMap, ns), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'other-app' } });
+    const foreign = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'taken-blue',
+        ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'other-app', uid: other.metadata!.uid!, controller: true }],
+      },
+      spec: { selector: { app: 'other-app' }, ports: [{ port: 8080 }] },
+    };
+    await admin.create(pathFor(resources.Service, ns), foreign);
+    await admin.apply(sampleAuthService(ns, 'taken'));
+    const current = await snapshot();
+    const failure = await reconcile(deps(() => current), ns, 'taken').then(() => undefined, (err: unknown) => err);
+    expect(failure).to.be.instanceOf(ApplyFailedError);
+    expect((failure as ApplyFailedError).message).to.contain('Service taken-blue').and.contain('belongs to ConfigMap other-app');
+    const service = await admin.get<KubeObject & { spec?: { selector?: Record<string, string> } }>(pathFor(resources.Service, ns, 'taken-blue'));
+    expect(service?.spec?.selector).to.deep.equal({ app: 'other-app' });
+    expect(service?.metadata?.ownerReferences?.map((o) => o.name)).to.deep.equal(['other-app']);
+    expect((await getAuth('taken')).status?.conditions?.find((c) => c.type === 'Degraded')).to.include({ status: 'True', reason: 'ApplyFailed' });
+    // Everything else of the AuthService is written: one name taken stops only that object.
+    expect(await admin.get(pathFor(resources.Deployment, ns, 'taken-blue')), 'Deployment taken-blue').to.not.equal(undefined);
+  });
+
   it('leaves a Deployment the HPA scaled alone, also when the scale lands during the pass or before the cache has heard of it: never undone', async () => {
     await admin.apply(sampleAuthService(ns, 'hpa', { autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 20 } }));
     // Passes as a controller would run them, each from a fresh read, until blue serves with its HPA.
