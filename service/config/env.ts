@@ -141,12 +141,18 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 // Printable, no spaces or glob characters (the prefix also goes into SCAN patterns), ending in ':'.
-const redisPrefixPattern = /^[A-Za-z0-9._\/-][A-Za-z0-9._:\/-]{0,98}:$/;
+// Up to 128 characters: the operator's keyward:<namespace>/<name>: takes up to 118 (63 + 45 + 10).
+const redisPrefixPattern = /^[A-Za-z0-9._\/-][A-Za-z0-9._:\/-]{0,126}:$/;
+
+/** Whether the service accepts `prefix` as its REDIS_KEY_PREFIX. */
+export function isRedisKeyPrefix(prefix: string): boolean {
+  return redisPrefixPattern.test(prefix);
+}
 
 function redisKeyPrefix(env: Env): string {
   const prefix = text(env, 'REDIS_KEY_PREFIX') ?? 'keyward:';
-  if (!redisPrefixPattern.test(prefix)) {
-    throw new ConfigError('REDIS_KEY_PREFIX', `must be up to 100 letters, digits and . _ / - : ending in ':' (e.g. keyward:auth/login:), got ${JSON.stringify(prefix)}`);
+  if (!isRedisKeyPrefix(prefix)) {
+    throw new ConfigError('REDIS_KEY_PREFIX', `must be up to 128 letters, digits and . _ / - : ending in ':' (e.g. keyward:auth/login:), got ${JSON.stringify(prefix)}`);
   }
   return prefix;
 }

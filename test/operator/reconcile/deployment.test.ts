@@ -5,7 +5,7 @@ import type { AuthService } from '../../../operator/api/types.js';
 import { desiredDeployment, podTemplateHash } from '../../../operator/reconcile/deployment.js';
 import { secretsHash, type SecretLike } from '../../../operator/reconcile/secrets.js';
 import { everyField, login, loginInput, UID } from '../api/fixtures.js';
-import { knownVariables } from '../../../service/config/env.js';
+import { isRedisKeyPrefix, knownVariables } from '../../../service/config/env.js';
 
 const SECRETS = 'a1b2c3d4e5f6a7b8';
 
@@ -216,6 +216,14 @@ describe('desiredDeployment', function () {
       expect(secret('REDIS_URL')).to.deep.equal({ name: 'auth-redis', key: 'redis-url' });
       // The namespace and name: AuthServices sharing one Redis keep their keys apart.
       expect(vars.get('REDIS_KEY_PREFIX')?.value).to.match(/^keyward:[a-z0-9-]+\/[a-z0-9-]+:$/);
+      // The longest namespace (63) and AuthService name (45) the API server allows: a prefix the
+      // service refused would crash-loop every pod of an AuthService the API server accepted.
+      const longest = everyField();
+      longest.metadata.namespace = 'n'.repeat(63);
+      longest.metadata.name = 'a'.repeat(45);
+      const prefix = env(desiredDeployment(longest, 'green', { secretsHash: SECRETS })).get('REDIS_KEY_PREFIX')?.value ?? '';
+      expect(prefix).to.have.length(118);
+      expect(isRedisKeyPrefix(prefix), `${prefix} accepted by the service`).to.equal(true);
       expect(secret('JWT_SECRET')).to.deep.equal({ name: 'auth-jwt', key: 'hmac' });
       expect(secret('JWT_PREVIOUS_SECRETS')).to.deep.equal({ name: 'auth-jwt', key: 'hmac-previous', optional: true });
       expect(secret('SMTP_URL')).to.deep.equal({ name: 'auth-smtp', key: 'smtp-url' });
