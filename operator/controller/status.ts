@@ -62,6 +62,23 @@ function blocker(facts: StatusFacts): ConditionSpec | undefined {
   return undefined;
 }
 
+/**
+ * At rest, not one ready pod in the serving colour: nothing answers, whatever the rollout says. The
+ * rollout is done (Healthy) and has no reason to look at readiness again, so without this the phase
+ * stayed Healthy through a database outage that left every pod unready. A colour short of a few
+ * ready pods (an HPA scale-up, a node drain) still serves, and Ready=False says so.
+ */
+function nothingServes(facts: StatusFacts, phase: Phase): ConditionSpec | undefined {
+  const { active } = facts;
+  if (phase !== 'Healthy' || !active.exists || active.desiredReplicas === 0 || active.readyReplicas > 0) return undefined;
+  return {
+    type: 'Degraded',
+    status: 'True',
+    reason: 'NoReplicaReady',
+    message: `None of the ${active.desiredReplicas} replicas of the ${facts.activeColour} colour is ready: nothing serves. Their readiness probe fails; the pods' /health/ready answer names the cause (the database, draining).`,
+  };
+}
+
 /** What the blue/green engine said this pass (operator/rollout). */
 export interface RolloutView {
   phase: Phase;
@@ -75,7 +92,7 @@ export interface RolloutView {
 export function desiredStatus(facts: StatusFacts, rollout: RolloutView, previous: AuthServiceStatus | undefined, now: string): AuthServiceStatus {
   const { active } = facts;
   const readyText = `${active.readyReplicas}/${active.desiredReplicas}`;
-  const block = blocker(facts);
+  const block = blocker(facts) ?? nothingServes(facts, rollout.phase);
   const phase: Phase = block ? 'Degraded' : rollout.phase;
   const servingReady = active.exists && active.readyReplicas >= active.desiredReplicas && active.desiredReplicas > 0;
   const ready: ConditionSpec = servingReady

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { AuthServiceStatus } from '../../../operator/api/types.js';
-import { onlyProgress, ownStatus } from '../../../operator/controller/status.js';
+import { desiredStatus, onlyProgress, ownStatus, type RolloutView, type StatusFacts } from '../../../operator/controller/status.js';
 
 const deploying = (ready: number): AuthServiceStatus => ({
   observedGeneration: 1,
@@ -41,5 +41,37 @@ describe('status: ownStatus', () => {
     expect(ownStatus(live)).to.deep.equal({ ...deploying(3), rollout: { step: 'Stable' } });
     expect(ownStatus(deploying(3))).to.deep.equal(deploying(3));
     expect(ownStatus(undefined)).to.equal(undefined);
+  });
+});
+
+describe('status: desiredStatus', () => {
+  const facts = (ready: number, desired = 3): StatusFacts => ({
+    generation: 2,
+    activeColour: 'blue',
+    active: { exists: true, specReplicas: desired, statusReplicas: desired, updatedReplicas: desired, readyReplicas: ready, availableReplicas: ready, generationObserved: true, desiredReplicas: desired },
+    missingSecrets: [],
+    features: { VerticalPodAutoscaler: { state: 'disabled' }, ServiceMonitor: { state: 'disabled' }, PrometheusRule: { state: 'disabled' } },
+  });
+  const atRest: RolloutView = {
+    phase: 'Healthy',
+    conditions: [{ type: 'Progressing', status: 'False', reason: 'Stable', message: 'blue serves revision abc.' }],
+    summary: { activeColor: 'blue' },
+    rollout: { step: 'Stable' },
+  };
+  const now = '2026-11-29T05:00:00.000Z';
+  const shown = (status: AuthServiceStatus): string[] => [status.phase!, ...(status.conditions ?? []).filter((c) => c.type === 'Ready' || c.type === 'Degraded').map((c) => `${c.type}=${c.status} ${c.reason}`)];
+
+  it('is Degraded (NoReplicaReady), not Healthy, when no pod of the serving colour is ready at rest', () => {
+    expect(shown(desiredStatus(facts(0), atRest, undefined, now))).to.deep.equal(['Degraded', 'Ready=False ReplicasNotReady', 'Degraded=True NoReplicaReady']);
+  });
+
+  it('stays Healthy while some pods are ready (a scale-up, a drain), Ready=False saying how many', () => {
+    expect(shown(desiredStatus(facts(2), atRest, undefined, now))).to.deep.equal(['Healthy', 'Ready=False ReplicasNotReady', 'Degraded=False AsExpected']);
+    expect(shown(desiredStatus(facts(3), atRest, undefined, now))).to.deep.equal(['Healthy', 'Ready=True AllReplicasReady', 'Degraded=False AsExpected']);
+  });
+
+  it('leaves a rollout in progress to say how it goes: unready pods of a first deploy are no failure yet', () => {
+    const deployingView: RolloutView = { ...atRest, phase: 'Progressing', conditions: [{ type: 'Progressing', status: 'True', reason: 'DeployingFirstRevision', message: 'Deploying' }] };
+    expect(shown(desiredStatus(facts(0), deployingView, undefined, now))[0]).to.equal('Progressing');
   });
 });
