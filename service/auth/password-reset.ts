@@ -46,11 +46,17 @@ export async function resetPassword(deps: AuthDeps, input: PasswordReset, client
   // Checked before the token is used up: a refused password must not burn the link.
   checkPassword(input.password);
   const passwordHash = await deps.passwords.hash(input.password);
+  // Unknown, used and expired links all end here, at one read and before any lock.
+  const userId = await deps.oneTimeTokens.peek(input.token, 'reset_password');
+  if (userId === undefined) throw new AppError('invalid_reset_token');
   const { user, revoked } = await deps.db.transaction('auth.reset_password', async (tx) => {
-    const userId = await deps.oneTimeTokens.consume(tx, input.token, 'reset_password');
-    if (userId === undefined) throw new AppError('invalid_reset_token');
-    // Its row lock orders the reset against sign-ins (lockForSignIn): a login that checked the old
-    // password either sees the new hash or has its session revoked below.
+    // The account's row before the link's, the order a password change takes (lockForChange, then
+    // revokeAll of the links): the other order deadlocks with it. The lock also orders the reset
+    // against sign-ins (lockForSignIn): a login that checked the old password either sees the new
+    // hash or has its session revoked below. A change or another use of the link committed while
+    // this waited has used the link up.
+    await deps.users.lockForChange(tx, userId);
+    if ((await deps.oneTimeTokens.consume(tx, input.token, 'reset_password')) === undefined) throw new AppError('invalid_reset_token');
     await deps.users.setPassword(tx, userId, passwordHash);
     // The link reached the mailbox, which proves the address as well as a verification link would.
     const user = await deps.users.markEmailVerified(tx, userId);

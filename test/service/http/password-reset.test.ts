@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import { query } from '../../support/db.js';
 import { eventually } from '../../support/eventually.js';
-import { newAccount, startTestService, type TestService } from '../../support/service.js';
+import { newAccount, startTestService, type TestResponse, type TestService } from '../../support/service.js';
 import { linkToken, startSmtpServer, type TestSmtp } from '../../support/smtp.js';
 import { enrollTotp } from './mfa-enrollment.js';
+import { holdLock } from './row-lock.js';
 
 describe('password reset: /api/auth/forgot-password, /api/auth/reset-password', () => {
   let smtp: TestSmtp;
@@ -143,6 +144,56 @@ describe('password reset: /api/auth/forgot-password, /api/auth/reset-password', 
     await query(service.databaseUrl, `UPDATE one_time_tokens SET expires_at = now() - interval '1 second' WHERE purpose = 'reset_password' AND user_id = (SELECT id FROM users WHERE email = $1)`, [account.email]);
     const expired = await service.request('POST', '/api/auth/reset-password', { body: { token: second, password: 'some new passphrase' } });
     expect(expired.body.error.code).to.equal('invalid_reset_token');
+  });
+
+  describe('when a password change of the same account meets the reset', () => {
+    /**
+     * Holds the account's row while `first`, then `second`, run into it, then lets both through in
+     * that order; returns their answers. A reset and a change lock the row and the link in the same
+     * order, or one of them deadlocks and answers 500.
+     */
+    const meeting = async (userId: string, first: () => Promise<TestResponse>, second: () => Promise<TestResponse>): Promise<[TestResponse, TestResponse]> => {
+      const held = await holdLock(service.databaseUrl, 'SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
+      try {
+        const firstAnswer = first();
+        await held.waitUntilBlocking(1);
+        const secondAnswer = second();
+        await held.waitUntilBlocking(2);
+        await held.commit();
+        return await Promise.all([firstAnswer, secondAnswer]);
+      } finally {
+        await held.close();
+      }
+    };
+
+    const changeAndReset = async (): Promise<{ account: ReturnType<typeof newAccount>; userId: string; change: () => Promise<TestResponse>; reset: () => Promise<TestResponse> }> => {
+      const { account, session } = await signUp();
+      const token = await resetLink(account.email);
+      return {
+        account,
+        userId: session.user.id,
+        change: () => service.request('POST', '/api/auth/change-password', { token: session.access_token, body: { current_password: account.password, new_password: 'the change chose this' } }),
+        reset: () => service.request('POST', '/api/auth/reset-password', { body: { token, password: 'the reset chose this' } }),
+      };
+    };
+
+    const signsInWith = async (email: string, password: string): Promise<number> => (await service.request('POST', '/api/auth/login', { body: { email, password } })).status;
+
+    it('lets the change that takes the account first through, and refuses the link it voided', async () => {
+      const { account, userId, change, reset } = await changeAndReset();
+      const [changed, refused] = await meeting(userId, change, reset);
+      expect(changed.status).to.equal(200);
+      expect(`${refused.status} ${refused.body?.error?.code}`).to.equal('400 invalid_reset_token');
+      expect(await signsInWith(account.email, 'the change chose this')).to.equal(200);
+    });
+
+    it('lets the reset that takes the account first through, and refuses the change whose password it replaced', async () => {
+      const { account, userId, change, reset } = await changeAndReset();
+      const [wasReset, refused] = await meeting(userId, reset, change);
+      expect(wasReset.status).to.equal(204);
+      expect(`${refused.status} ${refused.body?.error?.code}`).to.equal('403 invalid_password');
+      expect(await signsInWith(account.email, 'the reset chose this')).to.equal(200);
+    });
   });
 
   it('checks the new password before using the link up, so a refused password does not burn it', async () => {
