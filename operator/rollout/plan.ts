@@ -114,6 +114,19 @@ export function actionsFor(layout: Layout, observed: Observation, fallbackReplic
   return [...scaleUps, ...moves, ...scaleDowns];
 }
 
+/**
+ * After a rollback, the count the colour that traffic goes back to must reach first, when it has
+ * fewer: a scale-down of it that the status never recorded (a crash or a failed status write after
+ * ScalingDown's scale), or a hand scale, would otherwise leave it at 0 and traffic never back.
+ */
+function comingBack(spec: RolloutSpec, observed: Observation, state: RolloutState): number | undefined {
+  const { active, preview, step } = state;
+  if (step !== 'Aborted' || !active || observed.serviceSelectorColor === active.color) return undefined;
+  const d = observed.deployments[active.color];
+  const serving = previewReplicas(spec, observed, preview?.color);
+  return d.exists && d.specReplicas < serving ? serving : undefined;
+}
+
 /** Where every engine-owned knob should be in `state`, given what is observed. */
 export function layoutFor(spec: RolloutSpec, observed: Observation, state: RolloutState): Layout {
   const colours: Partial<Record<Colour, ColourPlan>> = {};
@@ -124,7 +137,7 @@ export function layoutFor(spec: RolloutSpec, observed: Observation, state: Rollo
       // The live colour keeps its pod template unless it is the desired one already: never a rolling update under traffic.
       template: observed.desiredRevision === active.revision ? 'desired' : 'keep',
       // Never resized by a rollout; at rest the HPA owns the count, or spec.replicas does.
-      replicas: resting && !spec.autoscaling.enabled ? spec.replicas : 'keep',
+      replicas: resting && !spec.autoscaling.enabled ? spec.replicas : (comingBack(spec, observed, state) ?? 'keep'),
     };
   }
   if (preview && isPreFlip(step)) colours[preview.color] = { template: 'desired', replicas: previewReplicas(spec, observed, active?.color) };
