@@ -22,6 +22,10 @@ export async function forgotPassword(deps: AuthDeps, email: string, client: Clie
     }
     const ttl = deps.account.passwordResetTtlSeconds;
     const token = await deps.db.transaction('auth.forgot_password', async (tx) => {
+      // The account's row first, as every writer of its links takes it: requests arriving together
+      // then issue one after another, where under READ COMMITTED each could miss the other's new
+      // link below and leave both working.
+      await deps.users.lockForChange(tx, account.user.id);
       // Only the newest link works: an older one in a forwarded or leaked message is void.
       await deps.oneTimeTokens.revokeAll(tx, account.user.id, 'reset_password');
       const issued = await deps.oneTimeTokens.issue(tx, account.user.id, 'reset_password', ttl);

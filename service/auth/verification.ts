@@ -10,7 +10,10 @@ import type { PublicUser } from '../store/users.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
 import { profileKey } from './profile.js';
 
-/** Issues a verification token inside `tx` and returns the message to queue once it commits. */
+/**
+ * Issues a verification token inside `tx`, which holds the account's row (resend locks it,
+ * registration created it), and returns the message to queue once it commits.
+ */
 export async function issueVerification(deps: AuthDeps, tx: Queryable, user: PublicUser, client: ClientInfo): Promise<EmailTemplate> {
   const ttl = deps.account.emailVerificationTtlSeconds;
   await deps.oneTimeTokens.revokeAll(tx, user.id, 'verify_email');
@@ -21,9 +24,14 @@ export async function issueVerification(deps: AuthDeps, tx: Queryable, user: Pub
 
 export async function verifyEmail(deps: AuthDeps, token: string, client: ClientInfo): Promise<PublicUser> {
   if (client.addressBlock) await deps.limits.recovery.consume(client.addressBlock);
+  const userId = await deps.oneTimeTokens.peek(token, 'verify_email');
+  if (userId === undefined) throw new AppError('invalid_verification_token');
   const user = await deps.db.transaction('auth.verify_email', async (tx) => {
-    const userId = await deps.oneTimeTokens.consume(tx, token, 'verify_email');
-    if (userId === undefined) throw new AppError('invalid_verification_token');
+    // The account's row before the link's, the order a resend takes (lockForChange, then revokeAll
+    // of the links): the other order deadlocks with it. A resend committed while this waited has
+    // voided the link.
+    await deps.users.lockForChange(tx, userId);
+    if ((await deps.oneTimeTokens.consume(tx, token, 'verify_email')) === undefined) throw new AppError('invalid_verification_token');
     const verified = await deps.users.markEmailVerified(tx, userId);
     await deps.events.record({ type: 'email_verified', userId, client }, tx);
     return verified;
@@ -38,7 +46,12 @@ export async function resendVerification(deps: AuthDeps, email: string, client: 
   deps.background.run('resend_verification', client.requestId, async () => {
     const account = await deps.users.findByEmail(email);
     if (!account || account.user.email_verified) return;
-    const message = await deps.db.transaction('auth.resend_verification', (tx) => issueVerification(deps, tx, account.user, client));
+    const message = await deps.db.transaction('auth.resend_verification', async (tx) => {
+      // The account's row first: requests arriving together then issue one after another, where
+      // under READ COMMITTED each could miss the other's new link and leave both working.
+      await deps.users.lockForChange(tx, account.user.id);
+      return issueVerification(deps, tx, account.user, client);
+    });
     deps.outbox.enqueue(account.user.email, message, client.requestId);
   });
 }

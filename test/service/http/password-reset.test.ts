@@ -3,6 +3,7 @@ import { query } from '../../support/db.js';
 import { eventually } from '../../support/eventually.js';
 import { newAccount, startTestService, type TestResponse, type TestService } from '../../support/service.js';
 import { linkToken, startSmtpServer, type TestSmtp } from '../../support/smtp.js';
+import { hashOpaqueToken } from '../../../service/tokens/opaque.js';
 import { enrollTotp } from './mfa-enrollment.js';
 import { holdLock } from './row-lock.js';
 
@@ -144,6 +145,36 @@ describe('password reset: /api/auth/forgot-password, /api/auth/reset-password', 
     await query(service.databaseUrl, `UPDATE one_time_tokens SET expires_at = now() - interval '1 second' WHERE purpose = 'reset_password' AND user_id = (SELECT id FROM users WHERE email = $1)`, [account.email]);
     const expired = await service.request('POST', '/api/auth/reset-password', { body: { token: second, password: 'some new passphrase' } });
     expect(expired.body.error.code).to.equal('invalid_reset_token');
+  });
+
+  it('leaves only the newest link working when several requests for the account arrive at once', async () => {
+    const { account, session } = await signUp();
+    const requests = 4;
+    // Each request waits on the account's row, held here, until all of them are under way.
+    const held = await holdLock(service.databaseUrl, 'SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [session.user.id]);
+    try {
+      const answers = await Promise.all(Array.from({ length: requests }, () => service.request('POST', '/api/auth/forgot-password', { body: { email: account.email } })));
+      expect(answers.map((a) => a.status)).to.deep.equal(Array(requests).fill(202));
+      await held.waitUntilBlocking(requests);
+      await held.commit();
+    } finally {
+      await held.close();
+    }
+    const mails = await eventually('every reset message', async () => {
+      const sent = smtp.to(account.email).filter((m) => /Reset your password/.test(m.subject));
+      return sent.length === requests ? sent : undefined;
+    }, 10_000, 25);
+    const [newest] = await query(service.databaseUrl, `SELECT token_hash FROM one_time_tokens WHERE user_id = $1 AND purpose = 'reset_password' ORDER BY id DESC LIMIT 1`, [session.user.id]);
+    const tokens = mails.map(linkToken);
+    const older = tokens.filter((t) => hashOpaqueToken(t) !== newest!['token_hash']);
+    expect(older).to.have.length(requests - 1);
+    // Each older link is tried before the newest, whose use would void the rest anyway.
+    for (const token of older) {
+      const refused = await service.request('POST', '/api/auth/reset-password', { body: { token, password: 'an older link tried this' } });
+      expect(`${refused.status} ${refused.body?.error?.code}`).to.equal('400 invalid_reset_token');
+    }
+    const latest = tokens.find((t) => !older.includes(t));
+    expect((await service.request('POST', '/api/auth/reset-password', { body: { token: latest, password: 'the newest link set this' } })).status).to.equal(204);
   });
 
   describe('when a password change of the same account meets the reset', () => {

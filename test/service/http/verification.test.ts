@@ -3,6 +3,7 @@ import { query } from '../../support/db.js';
 import { eventually } from '../../support/eventually.js';
 import { newAccount, startTestService, type TestService } from '../../support/service.js';
 import { linkToken, startSmtpServer, type TestSmtp } from '../../support/smtp.js';
+import { hashOpaqueToken } from '../../../service/tokens/opaque.js';
 import { holdLock } from './row-lock.js';
 
 describe('email verification: /api/auth/verify-email, /api/auth/resend-verification', () => {
@@ -97,6 +98,60 @@ describe('email verification: /api/auth/verify-email, /api/auth/resend-verificat
     expect(secondToken).to.not.equal(first);
     expect((await service.request('POST', '/api/auth/verify-email', { body: { token: first } })).status).to.equal(400);
     expect((await service.request('POST', '/api/auth/verify-email', { body: { token: secondToken } })).status).to.equal(200);
+  });
+
+  it('leaves only the newest link working when several resend requests arrive at once', async () => {
+    const account = newAccount();
+    const registered = await service.request('POST', '/api/auth/register', { body: account });
+    await smtp.waitFor(account.email, /Verify/);
+    const requests = 4;
+    // Each request waits on the account's row, held here, until all of them are under way.
+    const held = await holdLock(service.databaseUrl, 'SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [registered.body.user.id]);
+    try {
+      const answers = await Promise.all(Array.from({ length: requests }, () => service.request('POST', '/api/auth/resend-verification', { body: { email: account.email } })));
+      expect(answers.map((a) => a.status)).to.deep.equal(Array(requests).fill(202));
+      await held.waitUntilBlocking(requests);
+      await held.commit();
+    } finally {
+      await held.close();
+    }
+    // The link mailed at registration, then one per request.
+    const mails = await eventually('every verification message', async () => {
+      const sent = smtp.to(account.email).filter((m) => /Verify your email address/.test(m.subject));
+      return sent.length === 1 + requests ? sent : undefined;
+    }, 10_000, 25);
+    const [newest] = await query(service.databaseUrl, `SELECT token_hash FROM one_time_tokens WHERE user_id = $1 AND purpose = 'verify_email' ORDER BY id DESC LIMIT 1`, [registered.body.user.id]);
+    const tokens = mails.map(linkToken);
+    const older = tokens.filter((t) => hashOpaqueToken(t) !== newest!['token_hash']);
+    expect(older).to.have.length(requests);
+    for (const token of older) {
+      const refused = await service.request('POST', '/api/auth/verify-email', { body: { token } });
+      expect(`${refused.status} ${refused.body?.error?.code}`).to.equal('400 invalid_verification_token');
+    }
+    const latest = tokens.find((t) => !older.includes(t));
+    expect((await service.request('POST', '/api/auth/verify-email', { body: { token: latest } })).status).to.equal(200);
+  });
+
+  it('refuses a link followed while a resend that came first voids it, and the new link works', async () => {
+    const account = newAccount();
+    const registered = await service.request('POST', '/api/auth/register', { body: account });
+    const first = linkToken(await smtp.waitFor(account.email, /Verify/));
+    // The resend takes the account's row first, then the link; following the link must take them in
+    // the same order, or the two deadlock and one of them fails.
+    const held = await holdLock(service.databaseUrl, 'SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [registered.body.user.id]);
+    try {
+      expect((await service.request('POST', '/api/auth/resend-verification', { body: { email: account.email } })).status).to.equal(202);
+      await held.waitUntilBlocking(1);
+      const followed = service.request('POST', '/api/auth/verify-email', { body: { token: first } });
+      await held.waitUntilBlocking(2);
+      await held.commit();
+      const refused = await followed;
+      expect(`${refused.status} ${refused.body?.error?.code}`).to.equal('400 invalid_verification_token');
+    } finally {
+      await held.close();
+    }
+    const second = linkToken(await eventually('the resent message', async () => smtp.to(account.email)[1], 10_000, 25));
+    expect((await service.request('POST', '/api/auth/verify-email', { body: { token: second } })).status).to.equal(200);
   });
 
   it('answers 400 naming the field for a missing or wrong-typed token', async () => {
