@@ -21,6 +21,7 @@ const stateSchema = z.object({
   stepStartedAt: time.optional(),
   promoteAt: time.optional(),
   scaleDownAt: time.optional(),
+  selectorWaitSince: time.optional(),
   promoteApproved: z.boolean().optional(),
   analysis: z
     .object({

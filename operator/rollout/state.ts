@@ -135,6 +135,13 @@ export interface RolloutState {
   promoteAt?: string;
   /** ScalingDown and Aborted: the other colour goes to 0 replicas at this time. */
   scaleDownAt?: string;
+  /**
+   * Post-flip, while the stable Service does not select the active colour: when a pass first found
+   * it so. The deadline for the Service to move counts from here, not from the decision, so a
+   * decision persisted just before the operator stopped for longer than the deadline is still
+   * carried out when it runs again, instead of being rolled back untried.
+   */
+  selectorWaitSince?: string;
   /** `promote` was given for the rollout in flight: the promotion gate will not pause. */
   promoteApproved?: boolean;
   analysis?: AnalysisProgress;

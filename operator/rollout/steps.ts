@@ -156,20 +156,37 @@ function stepPromoting(pass: Pass, state: RolloutState): StepResult {
   return hold(state, `waiting until every replica of ${preview.color} is ready before moving traffic (${progress}); deadline ${iso(deadline)}`, deadline);
 }
 
+/**
+ * Post-flip, the stable Service not on the active colour yet (the decision persisted, its write
+ * refused or not yet made) or no longer (a hand edit): the state that remembers since when, and
+ * the deadline for the Service to get there. The first pass to find it so starts the clock and
+ * tries the flip (layoutFor), however long after the decision it runs.
+ */
+function waitingForSelector(pass: Pass, state: RolloutState): { waiting: RolloutState; deadline: number } {
+  const waiting = state.selectorWaitSince ? state : { ...state, selectorWaitSince: pass.at };
+  return { waiting, deadline: Date.parse(waiting.selectorWaitSince!) + deadlineMs(pass) };
+}
+
+/** The state once the Service selects the active colour: a later wait starts a clock of its own. */
+function selectorSettled(state: RolloutState): RolloutState {
+  const { selectorWaitSince: _w, ...rest } = state;
+  return rest;
+}
+
 function stepPostPromotionAnalysis(pass: Pass, state: RolloutState): StepResult {
   const active = state.active!;
   if (pass.observed.serviceSelectorColor !== active.color) {
     // Decided, not yet applied (or undone by someone): checks start once traffic is there.
-    const deadline = Date.parse(state.milestones.promoted ?? state.stepStartedAt ?? pass.at) + deadlineMs(pass);
+    const { waiting, deadline } = waitingForSelector(pass, state);
     if (pass.now >= deadline) {
-      return moved(rollback(pass, state, 'PromotionDeadlineExceeded', `the stable Service did not select ${active.color} within ${pass.spec.rollout.progressDeadlineSeconds} s`));
+      return moved(rollback(pass, waiting, 'PromotionDeadlineExceeded', `the stable Service did not select ${active.color} within ${pass.spec.rollout.progressDeadlineSeconds} s`));
     }
     // Look again when the first measurement would be due: by then the flip has usually landed.
     const firstDue = state.analysis ? Date.parse(state.analysis.dueAt) : pass.now;
     const wakeAt = Math.min(deadline, Math.max(firstDue, pass.now + 1000));
-    return hold(state, `waiting for the stable Service to select ${active.color} (${availabilityText(pass.observed.deployments[active.color], active.revision)})`, wakeAt);
+    return hold(waiting, `waiting for the stable Service to select ${active.color} (${availabilityText(pass.observed.deployments[active.color], active.revision)})`, wakeAt);
   }
-  return stepAnalysis(pass, state, 'post');
+  return stepAnalysis(pass, selectorSettled(state), 'post');
 }
 
 function stepScalingDown(pass: Pass, state: RolloutState): StepResult {
@@ -179,26 +196,25 @@ function stepScalingDown(pass: Pass, state: RolloutState): StepResult {
     // Decided, not yet applied (a refused Service write, or a stop in between), or undone by hand
     // while the new colour is not fully available: the old colour still takes the traffic. Scaled
     // to 0, or given a newer revision, it would take the service down with it.
-    // Counted from entering this step: after post-promotion checks, the selector was on the new
-    // colour then, and a later hand edit gets the whole deadline to be put back.
-    const deadline = Date.parse(state.stepStartedAt ?? state.milestones.promoted ?? pass.at) + deadlineMs(pass);
+    const { waiting, deadline } = waitingForSelector(pass, state);
     if (pass.now >= deadline) {
-      return moved(rollback(pass, state, 'PromotionDeadlineExceeded', `the stable Service did not select ${active.color} within ${pass.spec.rollout.progressDeadlineSeconds} s`));
+      return moved(rollback(pass, waiting, 'PromotionDeadlineExceeded', `the stable Service did not select ${active.color} within ${pass.spec.rollout.progressDeadlineSeconds} s`));
     }
     const availability = availabilityText(pass.observed.deployments[active.color], active.revision);
     // The Service's own watch event brings the next pass; these are the times to look regardless.
     const scaleDownAt = Date.parse(state.scaleDownAt ?? pass.at);
     const wakeAt = scaleDownAt > pass.now ? Math.min(scaleDownAt, deadline) : deadline;
-    return hold(state, `waiting for the stable Service to select ${active.color} (${availability}); ${previous.color} keeps serving until then`, wakeAt);
+    return hold(waiting, `waiting for the stable Service to select ${active.color} (${availability}); ${previous.color} keeps serving until then`, wakeAt);
   }
+  const settled = selectorSettled(state);
   if (pass.observed.desiredRevision !== active.revision) {
     // The old colour is idle already: it takes the newer revision instead of going to 0.
-    const { previous: _v, ...rest } = state;
+    const { previous: _v, ...rest } = settled;
     return moved(beginRollout(pass, rest, previous.color, `; ${previous.color} was waiting to scale down`));
   }
-  const scaleDownAt = Date.parse(state.scaleDownAt ?? pass.at);
-  if (pass.now < scaleDownAt) return hold(state, `${describeRelease(previous)} scales to 0 at ${iso(scaleDownAt)}`, scaleDownAt);
-  const { previous: _v, scaleDownAt: _s, ...rest } = state;
+  const scaleDownAt = Date.parse(settled.scaleDownAt ?? pass.at);
+  if (pass.now < scaleDownAt) return hold(settled, `${describeRelease(previous)} scales to 0 at ${iso(scaleDownAt)}`, scaleDownAt);
+  const { previous: _v, scaleDownAt: _s, ...rest } = settled;
   const next = mark({ ...rest, step: 'Stable', stepStartedAt: pass.at }, 'scaledDown', pass.at);
   return moved(log(pass, next, 'ScaledDown', `${describeRelease(previous)} scaled to 0; its Deployment stays for a fast rollback`, 'Normal'));
 }
