@@ -62,6 +62,16 @@ function compact<T>(value: T): T {
   return out as T;
 }
 
+/**
+ * selectorWaitSince belongs to the wait of the post-flip steps: carried out of them (a rollback),
+ * it would start the next rollout's wait with its deadline long past.
+ */
+function leftWaitBehind(state: RolloutState): RolloutState {
+  if (state.selectorWaitSince === undefined || state.step === 'PostPromotionAnalysis' || state.step === 'ScalingDown') return state;
+  const { selectorWaitSince: _w, ...rest } = state;
+  return rest;
+}
+
 /** One reconcile pass of the blue/green rollout. */
 export function nextRollout(input: RolloutInput): RolloutDecision {
   const { spec, observed, now } = input;
@@ -70,7 +80,7 @@ export function nextRollout(input: RolloutInput): RolloutDecision {
   let result: StepResult | undefined;
   for (let i = 0; i < MAX_TRANSITIONS; i++) {
     result = STEPS[state.step](pass, state);
-    state = result.state;
+    state = leftWaitBehind(result.state);
     if (!result.moved) break;
   }
   state = compact(state);

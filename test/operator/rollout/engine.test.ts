@@ -25,6 +25,8 @@ interface Row {
     requeue?: number | null;
     /** Words the Progressing condition's message must contain. */
     says?: string;
+    /** status.rollout.selectorWaitSince in seconds after T0; null for none. */
+    waitSince?: number | null;
   };
 }
 
@@ -168,7 +170,7 @@ const ROWS: Row[] = [
   // ---- PostPromotionAnalysis (green B serves, blue A kept for a rollback)
   { name: 'post-analysis: the flip was decided but not applied (restart) → it is applied again, no measurement yet', from: S.postAnalysis(),
     seen: { desired: B, blue: up(A), green: up(B), selector: 'blue' }, now: 131,
-    expect: { step: 'PostPromotionAnalysis', events: [], actions: ['flip green'], says: 'waiting for the stable Service to select green' } },
+    expect: { step: 'PostPromotionAnalysis', events: [], actions: ['flip green'], says: 'waiting for the stable Service to select green', waitSince: 131 } },
   { name: 'post-analysis: due → measure green', from: S.postAnalysis(), seen: { desired: B, blue: up(A), green: up(B), selector: 'green' }, now: 140,
     expect: { step: 'PostPromotionAnalysis', events: [], actions: ['measure post green 1/3'] } },
   { name: 'post-analysis: passes → AnalysisPassed, blue waits for the scale-down delay at full size', from: S.postAnalysis({ successes: 2, measurement: 3, dueAt: t(160) }),
@@ -189,10 +191,10 @@ const ROWS: Row[] = [
     expect: { step: 'Aborted', events: ['RolledBack'], actions: [], failure: 'PromotionDeadlineExceeded' } },
   { name: 'post-analysis: the first pass after a stop longer than the deadline carries out the flip decided before it, instead of rolling it back untried',
     from: S.postAnalysis(), seen: { desired: B, blue: up(A), green: up(B), selector: 'blue' }, now: 2000,
-    expect: { step: 'PostPromotionAnalysis', events: [], actions: ['flip green'], says: 'waiting for the stable Service to select green' } },
+    expect: { step: 'PostPromotionAnalysis', events: [], actions: ['flip green'], says: 'waiting for the stable Service to select green', waitSince: 2000 } },
   { name: 'post-analysis: … and rolls back if the Service has not moved within the deadline counted from that pass',
     from: S.postAnalysis({}, { selectorWaitSince: t(2000) }), seen: { desired: B, blue: up(A), green: partly(B, 3, 2), selector: 'blue' }, now: 2600,
-    expect: { step: 'Aborted', events: ['RolledBack'], actions: [], failure: 'PromotionDeadlineExceeded' } },
+    expect: { step: 'Aborted', events: ['RolledBack'], actions: [], failure: 'PromotionDeadlineExceeded', waitSince: null } },
 
   // ---- ScalingDown
   { name: 'scaling down: before the delay blue keeps its size', from: S.scalingDown(), seen: { desired: B, blue: up(A), green: up(B), selector: 'green' }, now: 170,
@@ -277,6 +279,7 @@ describe('operator/rollout/engine: nextRollout, states × events', () => {
       if (e.failure) expect(d.state.failure?.reason, 'failure').to.equal(e.failure);
       if (e.requeue !== undefined) expect(d.requeueAfterMs, 'requeue').to.equal(e.requeue === null ? undefined : e.requeue * 1000);
       if (e.says) expect(d.conditions.find((c) => c.type === 'Progressing')?.message).to.include(e.says);
+      if (e.waitSince !== undefined) expect(d.state.selectorWaitSince, 'selectorWaitSince').to.equal(e.waitSince === null ? undefined : t(e.waitSince));
     });
   }
 });
