@@ -5,10 +5,11 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { locateKubectl } from '../../../hack/cluster/binaries.js';
-import { withDefaults } from '../../../operator/api/defaults.js';
+import { defaultAuthService, withDefaults } from '../../../operator/api/defaults.js';
 import type { AuthService, AuthServiceInput } from '../../../operator/api/types.js';
 import type { KubeClient, KubeObject } from '../../../operator/kube/client.js';
 import { KubeError } from '../../../operator/kube/client.js';
+import { desiredBackupCronJob } from '../../../operator/reconcile/backup.js';
 import { loadConfig } from '../../../service/config/env.js';
 import { adminClient, createNamespace, sharedControlPlane } from '../../support/cluster.js';
 import { everyField, loginInput } from './fixtures.js';
@@ -34,14 +35,14 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
   let kubeconfig: string;
   const path = (name = '') => `/apis/auth.keyward.dev/v1alpha1/namespaces/${namespace}/authservices${name ? `/${name}` : ''}`;
 
-  /** Creates the AuthService; resolves to the stored object, or to the API server's refusal. */
-  async function create(input: AuthServiceInput | AuthService): Promise<AuthService | KubeError> {
+  /** Creates the AuthService (only validates it, with dryRun); resolves to the stored object, or to the API server's refusal. */
+  async function create(input: AuthServiceInput | AuthService, { dryRun = false } = {}): Promise<AuthService | KubeError> {
     const { status: _status, ...object } = structuredClone(input);
     delete object.metadata.uid;
     delete object.metadata.generation;
     object.metadata.namespace = namespace;
     try {
-      return await client.create<KubeObject>(path(), object as KubeObject) as AuthService;
+      return await client.request<AuthService>('POST', path(), { body: object, ...(dryRun ? { query: { dryRun: 'All' } } : {}) });
     } catch (err) {
       if (err instanceof KubeError) return err;
       throw err;
@@ -166,6 +167,139 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
         expect((result as KubeError).status).to.equal(422);
         expect((result as KubeError).message).to.include(message);
       });
+    });
+  });
+
+  describe('spec.backup.schedule: what it stores, the backup CronJob accepts, and what it refuses, the CronJob refuses', function () {
+    // A CronJob's schedule is checked by robfig/cron's standard parser; a schedule
+    // the AuthService took but the CronJob refused would fail every pass's apply.
+    const withSchedule = (name: string, schedule: string): AuthServiceInput => {
+      const input = loginInput();
+      input.metadata.name = name;
+      input.metadata.namespace = namespace;
+      input.spec.backup = { image: 'backup-tools:1', s3: { bucket: 'b-1' }, encryptionKeySecretRef: { name: 'k' }, schedule };
+      return input;
+    };
+
+    /** The operator's backup CronJob for the AuthService, sent with dryRun: undefined when the API server takes it, else its refusal. */
+    async function cronJobRefusal(auth: AuthService): Promise<KubeError | undefined> {
+      const cronJob = desiredBackupCronJob(auth);
+      if (!cronJob) throw new Error('no backup CronJob rendered');
+      try {
+        await client.request('POST', `/apis/batch/v1/namespaces/${namespace}/cronjobs`, { body: cronJob, query: { dryRun: 'All' } });
+        return undefined;
+      } catch (err) {
+        if (err instanceof KubeError) return err;
+        throw err;
+      }
+    }
+
+    const accepted = [
+      '0 2 * * *', '59 23 31 12 6', '00 00 01 01 00', '05 09 * * *',
+      '*/15 0-6 1,15 * MON-FRI', '0 */6 * * 1-5', '0 0-23/2 1-31/2 * *', '5/15 * * * *', '*/01 * * * *', '*/99 * * * *',
+      '0 2 ? * ?', '? ? * * *', '0,30 9-17 * * mon,wed,fri', '0 2 * jan-Mar *', '0 2 * JAN-DEC/3 *', '0 2 * 1-MAR *',
+      '0 2 * * Mon-Fri/2', '0 2 * * SUN-SAT', '0 2 * * 0-0', '59-59 * * * *', '0  2 * * *',
+      '@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly',
+    ];
+    accepted.forEach((schedule, i) => {
+      it(`stores ${JSON.stringify(schedule)}, and the CronJob made from it is accepted`, async function () {
+        const stored = await create(withSchedule(`schedule-ok-${i}`, schedule));
+        expect(stored, stored instanceof KubeError ? stored.message : '').to.not.be.instanceOf(KubeError);
+        expect((stored as AuthService).spec.backup?.schedule).to.equal(schedule);
+        const refusal = await cronJobRefusal(stored as AuthService);
+        expect(refusal?.message).to.equal(undefined);
+      });
+    });
+
+    const refused: Array<[string, string]> = [
+      ['60 2 * * *', 'minute 60'],
+      ['0 24 * * *', 'hour 24'],
+      ['0 0 0 * *', 'day of month 0'],
+      ['0 0 32 * *', 'day of month 32'],
+      ['0 0 * 0 *', 'month 0'],
+      ['0 0 * 13 *', 'month 13'],
+      ['0 0 * * 7', 'day of week 7'],
+      ['0 0 * * 07', 'day of week 07'],
+      ['*/0 * * * *', 'a step of 0'],
+      ['30-10 * * * *', 'a range from high to low'],
+      ['0 2 * * 5-1', 'a day-of-week range from high to low'],
+      ['0 2 * * FRI-MON', 'a range of day names from high to low'],
+      ['0 2 * DEC-JAN *', 'a range of month names from high to low'],
+      ['0 2 * * MONDAY', 'a day name that is not three letters'],
+      ['0 2 L * *', "Quartz's last day of the month"],
+      ['0 2 * * 1#2', "Quartz's nth weekday"],
+      ['@DAILY', 'a macro in capitals'],
+      ['0 2 * *', 'four fields'],
+      ['0 2 * * * *', 'six fields'],
+    ];
+    refused.forEach(([schedule, what], i) => {
+      it(`refuses ${JSON.stringify(schedule)} (${what}), which the CronJob refuses too`, async function () {
+        const result = await create(withSchedule(`schedule-bad-${i}`, schedule));
+        expect(result, 'accepted').to.be.instanceOf(KubeError);
+        expect((result as KubeError).status).to.equal(422);
+        expect((result as KubeError).message).to.include('spec.backup.schedule must be a cron expression with 5 fields');
+        const refusal = await cronJobRefusal(defaultAuthService(withSchedule(`schedule-bad-${i}`, schedule)));
+        expect(refusal?.status, 'the CronJob was accepted').to.equal(422);
+      });
+    });
+
+    it('refuses, on purpose, forms only the CronJob’s parser takes: @every, an empty list item, a tab, three digits, a leading space', async function () {
+      for (const [i, schedule] of ['@every 5m', '0,,30 * * * *', '0\t2 * * *', '005 * * * *', ' 0 2 * * *'].entries()) {
+        const result = await create(withSchedule(`schedule-odd-${i}`, schedule), { dryRun: true });
+        expect(result, JSON.stringify(schedule)).to.be.instanceOf(KubeError);
+      }
+    });
+
+    it('agrees with the CronJob on 400 generated schedules, each field in and out of its bounds', async function () {
+      // Fields made of the pieces both parsers know, values from 0 to 99 (one digit
+      // padded now and then), names, steps from 0: whatever one takes the other must.
+      // Forms only the CronJob's parser takes (empty list items, 3-digit numbers,
+      // tabs, '*-5') are left out: the rule refuses them on purpose. Seeded, so a
+      // failure repeats.
+      let seed = 20261129;
+      const random = () => { // mulberry32
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+      };
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+      // [min, max, names from min on]
+      const bounds: Array<[number, number, readonly string[]]> = [
+        [0, 59, []], [0, 23, []], [1, 31, []],
+        [1, 12, ['JAN', 'feb', 'Mar', 'APR', 'may', 'JUN', 'jul', 'AUG', 'sep', 'OCT', 'nov', 'DEC']],
+        [0, 6, ['SUN', 'mon', 'Tue', 'WED', 'thu', 'FRI', 'sat']],
+      ];
+      const number = ([min, max]: [number, number, readonly string[]]) =>
+        random() < 0.96 ? min + Math.floor(random() * (max - min + 1)) : Math.floor(random() * 100);
+      const value = (field: [number, number, readonly string[]], n = number(field)) => {
+        const names = field[2];
+        if (names.length > 0 && random() < 0.25) return names[n - field[0]] ?? String(n);
+        return n < 10 && random() < 0.2 ? `0${n}` : String(n);
+      };
+      const item = (field: [number, number, readonly string[]]) => {
+        const r = random();
+        let base = r < 0.15 ? '*' : r < 0.2 ? '?' : value(field);
+        if (r >= 0.55) {
+          // Low to high most of the time, high to low now and then.
+          const [a, b] = [number(field), number(field)];
+          base = `${value(field, random() < 0.85 ? Math.min(a, b) : Math.max(a, b))}-${value(field, random() < 0.85 ? Math.max(a, b) : Math.min(a, b))}`;
+        }
+        return random() < 0.3 ? `${base}/${pick(['0', '00', '1', '2', '05', '7', '15', '30', '60', '99', '3', '10'])}` : base;
+      };
+      const schedules = Array.from({ length: 400 }, () =>
+        bounds.map((field) => Array.from({ length: random() < 0.6 ? 1 : 2 + Math.floor(random() * 2) }, () => item(field)).join(',')).join(' '));
+      let stored = 0;
+      for (const [i, schedule] of schedules.entries()) {
+        const input = withSchedule(`generated-${i}`, schedule);
+        const auth = await create(input, { dryRun: true });
+        const cronJob = await cronJobRefusal(defaultAuthService(input));
+        const seen = `AuthService ${auth instanceof KubeError ? 'refused' : 'stored'}, CronJob ${cronJob ? `refused (${cronJob.message})` : 'accepted'}`;
+        expect(auth instanceof KubeError, `${JSON.stringify(schedule)}: ${seen}`).to.equal(cronJob !== undefined);
+        if (!(auth instanceof KubeError)) stored += 1;
+      }
+      // Both answers must have come up often enough to mean something.
+      expect(stored, 'schedules stored').to.be.within(80, 320);
     });
   });
 
