@@ -156,6 +156,8 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
       ['a monitoring label whose key has a space', (a) => (a.spec.monitoring = { labels: { 'my release': 'x' } }), 'spec.monitoring.labels must be Kubernetes labels'],
       ['a namespace selector label whose value is not one', (a) => (a.spec.networkPolicy = { ingressNamespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress nginx' } } }), 'spec.networkPolicy.ingressNamespaceSelector.matchLabels must be Kubernetes labels'],
       ['a name too long for its children', (a) => (a.metadata.name = `a${'b'.repeat(45)}`), 'metadata.name must be a DNS-1035 label of at most 45 characters'],
+      ['a name ending in -blue, the name of another AuthService\'s blue Service', (a) => (a.metadata.name = 'login-blue'), 'metadata.name must not end in -blue or -green'],
+      ['a name ending in -green, the name of another AuthService\'s green Service', (a) => (a.metadata.name = 'login-green'), 'metadata.name must not end in -blue or -green'],
     ];
     cases.forEach(([what, mutate, message], i) => {
       it(`refuses ${what}`, async function () {
@@ -168,6 +170,41 @@ describe('crds/authservice.yaml on kube-apiserver', function () {
         expect((result as KubeError).message).to.include(message);
       });
     });
+  });
+
+  it('stores names with blue or green anywhere but at the end after a hyphen', async function () {
+    for (const name of ['blue', 'green-login', 'login-bluegreen', 'loginblue', 'blue-green-login']) {
+      const input = loginInput();
+      input.metadata.name = name;
+      const stored = await create(input, { dryRun: true });
+      expect(stored, `${name}: ${stored instanceof KubeError ? stored.message : ''}`).to.not.be.instanceOf(KubeError);
+    }
+  });
+
+  it('keeps taking spec and status writes for an AuthService named ...-blue before the rule existed (it is checked on create only)', async function () {
+    const withoutRule = loadCrd();
+    const root = withoutRule.spec.versions[0]?.schema.openAPIV3Schema;
+    if (!root) throw new Error('the CRD has no schema');
+    root['x-kubernetes-validations'] = root['x-kubernetes-validations']?.filter((r) => !r.rule.includes("endsWith('-blue')"));
+    const probe = loginInput();
+    probe.metadata.name = 'probe-blue';
+    /** Resolves once a new AuthService named probe-blue is refused (`refused`) or taken: the API server has loaded that CRD. */
+    const nameRuleIs = (refused: boolean) =>
+      eventually(async () => ((await create(probe, { dryRun: true })) instanceof KubeError === refused ? true : undefined), `the name rule ${refused ? 'on' : 'off'}`);
+    try {
+      await client.apply(withoutRule as unknown as KubeObject);
+      await nameRuleIs(false);
+      const input = loginInput();
+      input.metadata.name = 'before-blue';
+      expect(await create(input)).to.not.be.instanceOf(KubeError);
+    } finally {
+      await client.apply(loadCrd() as unknown as KubeObject);
+    }
+    await nameRuleIs(true);
+    await client.mergePatch(path('before-blue'), { spec: { replicas: 4 } });
+    await client.mergePatch(`${path('before-blue')}/status`, { status: { phase: 'Healthy' } });
+    const stored = await client.get<AuthService & KubeObject>(path('before-blue'));
+    expect([stored?.spec.replicas, stored?.status?.phase]).to.deep.equal([4, 'Healthy']);
   });
 
   describe('spec.backup.schedule: what it stores, the backup CronJob accepts, and what it refuses, the CronJob refuses', function () {
