@@ -13,8 +13,8 @@ import { pathFor, resources, type ResourceType } from '../kube/resources.js';
 import { MANAGED_BY, LABEL_MANAGED_BY } from '../reconcile/meta.js';
 import { podSecretReferences } from '../reconcile/secrets.js';
 import type { OptionalCrds } from '../render.js';
-import type { MeasurementResult } from '../rollout/index.js';
 import { inClusterUrl, type ServiceUrlResolver } from './analysis-runner.js';
+import { createMeasurements } from './measurements.js';
 import { discoverOptionalCrds } from './discovery.js';
 import { createEventRecorder } from './events.js';
 import { createInformer, objectKey, type Informer } from './informer.js';
@@ -84,7 +84,7 @@ export function createController(options: ControllerOptions): Controller {
   const queue = createWorkQueue();
   const informers = new Map<string, Informer<KubeObject>>();
   const events = createEventRecorder(client, 'keyward-operator', (err) => logger.warn('could not record an Event', { error: err instanceof Error ? err.message : String(err) }), now);
-  const measurements = new Map<string, MeasurementResult>();
+  const measurements = createMeasurements((key) => queue.add(key));
   const statusWrites = new Map<string, StatusWrite>();
   const serviceUrl = options.serviceUrl ?? inClusterUrl;
   let crds: OptionalCrds = { verticalPodAutoscaler: false, serviceMonitor: false, prometheusRule: false };

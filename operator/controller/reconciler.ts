@@ -19,10 +19,11 @@ import { stableHash } from '../reconcile/hash.js';
 import { names } from '../reconcile/meta.js';
 import { podSecretReferences, secretsHash, type SecretLike } from '../reconcile/secrets.js';
 import { renderAll, type OptionalCrds, type RenderedObject } from '../render.js';
-import { nextRollout, readRolloutStatus, servingSummary, writeRolloutStatus, type Layout, type MeasurementResult } from '../rollout/index.js';
+import { nextRollout, readRolloutStatus, servingSummary, writeRolloutStatus, type Layout } from '../rollout/index.js';
 import { measure, type ServiceUrlResolver } from './analysis-runner.js';
 import { applyLayout, observe, observeDeployment } from './blue-green.js';
 import { isSubset } from './drift.js';
+import type { Measurements } from './measurements.js';
 import type { EventRecorder } from './events.js';
 import { desiredStatus, mergeConditions, onlyProgress, ownStatus, type FeatureState, type StatusFacts } from './status.js';
 
@@ -41,8 +42,8 @@ export interface ReconcilerDeps {
   logger: Logger;
   /** Where analysis measurements reach a colour's Service. */
   serviceUrl: ServiceUrlResolver;
-  /** The latest measurement per AuthService key, handed to the engine on the next pass. */
-  measurements: Map<string, MeasurementResult>;
+  /** Analysis measurements, run beside the passes; the latest result per AuthService for the engine. */
+  measurements: Measurements;
   /** This operator's last status write per AuthService key. */
   statusWrites: Map<string, StatusWrite>;
 }
@@ -221,7 +222,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   // Gone, or going: ownerReferences let the garbage collector remove the children.
   if (!auth || auth.metadata.deletionTimestamp) {
     deps.statusWrites.delete(key);
-    deps.measurements.delete(key);
+    deps.measurements.forget(key);
     return { applied: 0 };
   }
   const { spec } = auth;
@@ -234,7 +235,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   // The engine decides; this pass carries out its decision.
   const persisted = readRolloutStatus(auth.status?.rollout);
   if (persisted.problem) deps.logger.warn('ignoring unreadable status.rollout; adopting what runs', { ...log, problem: persisted.problem });
-  const observed = observe({ auth, caches: deps.caches, desiredRevision: podTemplateHash(auth, hash), analysis: deps.measurements.get(key) });
+  const observed = observe({ auth, caches: deps.caches, desiredRevision: podTemplateHash(auth, hash), analysis: deps.measurements.latest(key) });
   const decision = nextRollout({ spec, state: persisted.state, commands: persisted.commands, observed, now: deps.now().getTime() });
   const activeColour: Colour = decision.layout.selector ?? decision.summary.activeColor ?? 'blue';
   const intent = writeRolloutStatus(decision.state);
@@ -391,14 +392,15 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     if (written[verb].length > 0) void deps.events.record(auth, 'Normal', verb, `${verb} ${written[verb].join(', ')}`);
   }
 
-  // At most one measurement is due per pass; its result is handed to the engine on the next one.
-  let measured = false;
+  // At most one measurement is due per pass. It runs beside the passes; its result comes to the
+  // engine in the pass its end queues.
   for (const action of decision.actions) {
     if (action.kind !== 'runAnalysis') continue;
-    const result = await measure(action.check, { namespace, service: `${name}-${action.colour}` }, deps.serviceUrl);
-    deps.measurements.set(key, { key: action.key, ok: result.ok, message: result.message });
-    deps.logger.info(`analysis ${action.phase} ${action.measurement}/${action.count} on ${action.colour}: ${result.ok ? 'passed' : 'failed'}`, { ...log, detail: result.message });
-    measured = true;
+    deps.measurements.start(key, action.key, async () => {
+      const result = await measure(action.check, { namespace, service: `${name}-${action.colour}` }, deps.serviceUrl);
+      deps.logger.info(`analysis ${action.phase} ${action.measurement}/${action.count} on ${action.colour}: ${result.ok ? 'passed' : 'failed'}`, { ...log, detail: result.message });
+      return result;
+    });
   }
 
   const { status, facts } = statusNow(liveStatus);
@@ -417,7 +419,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   if (!told) for (const event of decision.events) await deps.events.record(auth, event.type, event.reason, event.message);
 
   const waitingForCrd = Object.values(facts.features).some((f) => f.state === 'crd-missing');
-  const requeueAfterMs = minimum(measured ? 0 : undefined, decision.requeueAfterMs, waitingForCrd ? 60_000 : undefined, progressDueMs, staleCache ? STALE_CACHE_RETRY_MS : undefined);
+  const requeueAfterMs = minimum(decision.requeueAfterMs, waitingForCrd ? 60_000 : undefined, progressDueMs, staleCache ? STALE_CACHE_RETRY_MS : undefined);
   if (applyError) throw new ApplyFailedError(`applying ${applyError.kind} ${applyError.name}: ${applyError.message}`, requeueAfterMs);
   return { applied, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
 }

@@ -57,14 +57,14 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-export async function runOperator(namespace: string, options: { discoveryMs?: number; resyncMs?: number; serviceUrl?: ServiceUrlResolver } = {}): Promise<RunningOperator> {
+export async function runOperator(namespace: string, options: { discoveryMs?: number; resyncMs?: number; serviceUrl?: ServiceUrlResolver; workers?: number } = {}): Promise<RunningOperator> {
   const client = await operatorClient();
   const logs: RunningOperator['logs'] = [];
   const reconciles = { success: 0, error: 0, invalid: 0 };
   const controller = createController({
     client,
     namespace,
-    workers: 2,
+    workers: options.workers ?? 2,
     discoveryMs: options.discoveryMs ?? 1000,
     resyncMs: options.resyncMs ?? 300_000,
     ...(options.serviceUrl ? { serviceUrl: options.serviceUrl } : {}),

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import type { AuthService } from '../../../operator/api/types.js';
 import { inClusterUrl } from '../../../operator/controller/analysis-runner.js';
 import { createEventRecorder } from '../../../operator/controller/events.js';
+import { createMeasurements } from '../../../operator/controller/measurements.js';
 import { ApplyFailedError, reconcile, type ReconcilerDeps } from '../../../operator/controller/reconciler.js';
 import { createKubeClient, type KubeClient, type KubeObject } from '../../../operator/kube/client.js';
 import { pathFor, resources } from '../../../operator/kube/resources.js';
@@ -52,7 +53,7 @@ describe('one reconcile pass against a real control plane', function () {
       now: () => new Date(),
       logger: { error: quiet, warn: quiet, info: quiet, debug: (message) => void debugLines.push(message) },
       serviceUrl: inClusterUrl,
-      measurements: new Map(),
+      measurements: createMeasurements(() => undefined),
       statusWrites,
     };
   }
