@@ -49,9 +49,11 @@ export async function resendVerification(deps: AuthDeps, email: string, client: 
     const message = await deps.db.transaction('auth.resend_verification', async (tx) => {
       // The account's row first: requests arriving together then issue one after another, where
       // under READ COMMITTED each could miss the other's new link and leave both working.
-      await deps.users.lockForChange(tx, account.user.id);
-      return issueVerification(deps, tx, account.user, client);
+      const current = await deps.users.lockForChange(tx, account.user.id);
+      // Verified while this waited for the row (a link followed meanwhile): no new link to mail.
+      if (!current || current.user.email_verified) return undefined;
+      return issueVerification(deps, tx, current.user, client);
     });
-    deps.outbox.enqueue(account.user.email, message, client.requestId);
+    if (message) deps.outbox.enqueue(account.user.email, message, client.requestId);
   });
 }

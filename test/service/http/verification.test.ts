@@ -132,6 +132,29 @@ describe('email verification: /api/auth/verify-email, /api/auth/resend-verificat
     expect((await service.request('POST', '/api/auth/verify-email', { body: { token: latest } })).status).to.equal(200);
   });
 
+  it('mails no new link when the address is verified while a resend waits for the account', async () => {
+    const account = newAccount();
+    const registered = await service.request('POST', '/api/auth/register', { body: account });
+    await smtp.waitFor(account.email, /Verify/);
+    const links = async (): Promise<number> =>
+      (await query(service.databaseUrl, `SELECT count(*)::int AS n FROM one_time_tokens WHERE user_id = $1 AND purpose = 'verify_email'`, [registered.body.user.id]))[0]!['n'] as number;
+    // The test's transaction verifies the address and holds the account's row; the resend has read
+    // it unverified and waits for the row.
+    const held = await holdLock(service.databaseUrl, 'UPDATE users SET email_verified_at = now() WHERE id = $1', [registered.body.user.id]);
+    try {
+      expect((await service.request('POST', '/api/auth/resend-verification', { body: { email: account.email } })).status).to.equal(202);
+      await held.waitUntilBlocking();
+      await held.commit();
+    } finally {
+      await held.close();
+    }
+    await eventually('the resend done waiting', async () => ((await held.waiting()) === 0 ? true : undefined), 10_000, 20);
+    // A new link would be written within milliseconds of the row coming free; give it ample time.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await links(), 'verification links: the one mailed at registration').to.equal(1);
+    expect(smtp.to(account.email).filter((m) => /Verify your email address/.test(m.subject))).to.have.length(1);
+  });
+
   it('refuses a link followed while a resend that came first voids it, and the new link works', async () => {
     const account = newAccount();
     const registered = await service.request('POST', '/api/auth/register', { body: account });
