@@ -7,7 +7,7 @@
  * → every AuthService Healthy → operator B with a short resync: writes on
  * restart and per idle resync → table + JSON → stop everything. Every figure
  * that has a meaningful baseline is a ratio against one measured in this run
- * (DESIGN.md, "Benchmarks"): these machines are shared and noisy.
+ * (bench/README.md): these machines are shared and noisy.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';

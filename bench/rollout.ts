@@ -11,8 +11,8 @@
  * (post-promotion analysis against a 503). Every latency comes from the
  * bench's own watch stamps, or from a watch stamp and a time the operator
  * wrote into status; the baseline is the bench flipping a selector itself,
- * interleaved with the rollouts so both see the same machine (DESIGN.md,
- * "Benchmarks").
+ * interleaved with the rollouts so both see the same machine: these machines
+ * are shared and noisy, and only a ratio measured in one run means anything.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';

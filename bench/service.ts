@@ -6,7 +6,7 @@
  * the bare server (interleaved) → me at half load →
  * refresh → refresh at half load → the guide's mix → table + JSON → stop
  * everything. Every figure is a ratio or a bound against a baseline measured
- * in this run (DESIGN.md, "Benchmarks"): these machines are shared and noisy.
+ * in this run: these machines are shared and noisy (bench/README.md).
  */
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';

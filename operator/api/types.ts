@@ -108,7 +108,7 @@ export interface Jwt {
 export interface Email {
   smtpSecretRef: SecretKeyRef;
   from: string;
-  /** Base of the links in verification and reset mail (APP_URL); absent: the service's own address. */
+  /** Base of the links in verification and reset mail (APP_URL): the app's pages, which post the token to the API. Absent: http://localhost:<port>, which no user can open. */
   appUrl?: string;
   /** REQUIRE_EMAIL_VERIFICATION: login waits until the address is verified. */
   requireVerification: boolean;

@@ -22,7 +22,7 @@ export const COMPONENT_BACKUP = 'backup';
 /** The guide's container name, kept so `kubectl set image … auth-service=…` habits still work. */
 export const CONTAINER_NAME = 'auth-service';
 
-/** Names of the owned objects (DESIGN.md "What the operator owns"). */
+/** Names of the owned objects (docs/operations.md, where the AuthService's name is discussed). */
 export function names(auth: AuthService) {
   const name = nameOf(auth);
   return {

@@ -3,7 +3,7 @@
 // no client, no clock; the reconciler gathers the observation, persists the
 // state, applies the actions and records the events (README.md beside this file).
 //
-// Steps (DESIGN.md "Blue/green, in one paragraph"): a new revision goes to the
+// Steps, in one paragraph: a new revision goes to the
 // idle colour at the live colour's current size → every replica available within
 // progressDeadlineSeconds → pre-promotion analysis → promotion gate → flip the
 // stable Service and the autoscalers → post-promotion analysis → the old colour

@@ -4,7 +4,7 @@ import { defaultAuthService } from '../../../operator/api/defaults.js';
 import { names, ownerReference, versionLabel } from '../../../operator/reconcile/meta.js';
 
 describe('names, labels and owners', function () {
-  it('names the children as DESIGN.md lists them', function () {
+  it('names the children <name>, <name>-blue, <name>-green, <name>-backup and <name>-backup-scripts', function () {
     const n = names(login());
     expect([n.stable, n.colour('blue'), n.colour('green'), n.backupCronJob, n.backupScripts]).to.deep.equal([
       'login',

@@ -7,7 +7,7 @@ import { everyField, login, loginInput, UID } from '../api/fixtures.js';
 const kindsAndNames = (objects: RenderedObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);
 
 describe('renderAll', function () {
-  it('renders every object DESIGN.md lists for an AuthService that enables everything', function () {
+  it('renders every child object for an AuthService that enables everything', function () {
     const objects = renderAll(everyField(), { activeColour: 'blue', secretsHash: 'h' });
     expect(kindsAndNames(objects)).to.deep.equal([
       'ServiceAccount/login',
