@@ -98,7 +98,11 @@ export function desiredStatus(facts: StatusFacts, rollout: RolloutView, previous
   const ready: ConditionSpec = servingReady
     ? { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `The ${facts.activeColour} colour serves with ${readyText} replicas ready.` }
     : { type: 'Ready', status: 'False', reason: active.exists ? 'ReplicasNotReady' : 'DeploymentMissing', message: active.exists ? `${readyText} replicas of the ${facts.activeColour} colour are ready.` : `No Deployment serves the ${facts.activeColour} colour yet.` };
-  const fromRollout = rollout.conditions.map((c) => (block && c.type === 'Degraded' ? block : c));
+  // One Degraded condition holds one reason: the blocker's, with the rollout's own failure (a
+  // rollback, a deadline) kept in the message, where it would otherwise vanish until the blocker does.
+  const fromRollout = rollout.conditions.map((c) =>
+    block && c.type === 'Degraded' ? (c.status === 'True' ? { ...block, message: `${block.message}; the rollout is degraded too (${c.reason}): ${c.message}` } : block) : c,
+  );
   if (!fromRollout.some((c) => c.type === 'Degraded')) {
     fromRollout.push(block ?? { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'Every owned object is in its desired state.' });
   }

@@ -70,6 +70,20 @@ describe('status: desiredStatus', () => {
     expect(shown(desiredStatus(facts(3), atRest, undefined, now))).to.deep.equal(['Healthy', 'Ready=True AllReplicasReady', 'Degraded=False AsExpected']);
   });
 
+  it('keeps the rollout\'s own failure in the message when an apply failure takes the Degraded condition', () => {
+    const rolledBack: RolloutView = {
+      ...atRest,
+      phase: 'Degraded',
+      conditions: [{ type: 'Degraded', status: 'True', reason: 'PostPromotionAnalysisFailed', message: 'green failed its checks; traffic is back on blue.' }],
+    };
+    const failing = { ...facts(3), applyError: { kind: 'CronJob', name: 'login-backup', message: 'refused by policy' } };
+    const degraded = desiredStatus(failing, rolledBack, undefined, now).conditions?.find((c) => c.type === 'Degraded');
+    expect(degraded).to.include({ status: 'True', reason: 'ApplyFailed' });
+    expect(degraded?.message).to.equal(
+      'Applying CronJob login-backup failed: refused by policy; the rollout is degraded too (PostPromotionAnalysisFailed): green failed its checks; traffic is back on blue.',
+    );
+  });
+
   it('leaves a rollout in progress to say how it goes: unready pods of a first deploy are no failure yet', () => {
     const deployingView: RolloutView = { ...atRest, phase: 'Progressing', conditions: [{ type: 'Progressing', status: 'True', reason: 'DeployingFirstRevision', message: 'Deploying' }] };
     expect(shown(desiredStatus(facts(0), deployingView, undefined, now))[0]).to.equal('Progressing');
