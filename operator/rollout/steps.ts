@@ -163,6 +163,10 @@ function stepPromoting(pass: Pass, state: RolloutState): StepResult {
  * tries the flip (layoutFor), however long after the decision it runs.
  */
 function waitingForSelector(pass: Pass, state: RolloutState): { waiting: RolloutState; deadline: number } {
+  // The pass that decides the flip comes here too, before its Service write: the clock starts in
+  // the pass after it, or one started now would be persisted with the decision and run through an
+  // operator outage that follows.
+  if (state.milestones.promoted === pass.at) return { waiting: state, deadline: pass.now + deadlineMs(pass) };
   const waiting = state.selectorWaitSince ? state : { ...state, selectorWaitSince: pass.at };
   return { waiting, deadline: Date.parse(waiting.selectorWaitSince!) + deadlineMs(pass) };
 }

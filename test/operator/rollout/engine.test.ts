@@ -284,6 +284,25 @@ describe('operator/rollout/engine: nextRollout, states × events', () => {
   }
 });
 
+describe('operator/rollout/engine: a flip decided just before the operator stops', () => {
+  // The decision is persisted before the Service is written; the operator may stop in between and
+  // come back after longer than the deadline. The flip is then carried out, not rolled back untried.
+  for (const post of [undefined, null] as const) {
+    it(`is carried out by the first pass after the restart, ${post === null ? 'with no post-promotion checks (ScalingDown)' : 'before the post-promotion checks'}`, () => {
+      const seen = observe({ desired: B, blue: up(A), green: up(B), selector: 'blue' });
+      const rollout = spec({ autoPromotionSeconds: 60, ...(post === null ? { post: null } : {}) });
+      const decided = nextRollout({ spec: rollout, state: S.promoting(180), commands: {}, observed: seen, now: at(180) });
+      expect(decided.actions.map(brief), 'the deciding pass').to.include('flip green');
+      expect(decided.state.selectorWaitSince, 'no clock started by the deciding pass').to.equal(undefined);
+
+      const restarted = nextRollout({ spec: rollout, state: persisted(decided.state), commands: {}, observed: seen, now: at(2000) });
+      expect(restarted.state.step).to.equal(decided.state.step);
+      expect(restarted.actions.map(brief)).to.include('flip green');
+      expect(restarted.state.selectorWaitSince).to.equal(t(2000));
+    });
+  }
+});
+
 describe('operator/rollout/engine: invariants over every row', () => {
   const decisions = ROWS.map((row) => ({ row, input: inputOf(row), d: nextRollout(inputOf(row)) }));
 
