@@ -155,11 +155,28 @@ function withLiveReplicas(object: RenderedObject, live: KubeObject | undefined, 
 /** How soon a pass whose conditional write met a newer object looks again, if no event for it comes first. */
 const STALE_CACHE_RETRY_MS = 1_000;
 
-/** The controller of `live` when that is not the AuthService `uid`, as controller-runtime's AlreadyOwnedError. */
-function otherController(live: KubeObject | undefined, uid: string | undefined): { kind: string; name: string } | undefined {
-  const controller = live?.metadata?.ownerReferences?.find((o) => o.controller === true);
-  return controller && controller.uid !== uid ? controller : undefined;
+/**
+ * May this AuthService write the object that holds a child's name? Yes when there is none, when it
+ * controls it, or when the object carries the operator's label and no controller (the children an
+ * AuthService deleted with --cascade=orphan left behind: adopted). Not while the object is its
+ * predecessor's, an AuthService of the same name deleted and created again whose children the
+ * garbage collector has yet to remove. Never when it is anyone else's, as controller-runtime's
+ * AlreadyOwnedError: the forced apply would take it over, and its owner would take it back.
+ */
+type Claim = { to: 'write' } | { to: 'wait' } | { to: 'refuse'; why: string };
+
+function claimOn(existing: KubeObject | undefined, labelled: boolean, auth: AuthService): Claim {
+  if (!existing) return { to: 'write' };
+  const controller = existing.metadata?.ownerReferences?.find((o) => o.controller === true);
+  if (controller?.uid === auth.metadata.uid) return { to: 'write' };
+  if (controller?.kind === KIND && controller.name === auth.metadata.name) return { to: 'wait' };
+  if (controller) return { to: 'refuse', why: `it belongs to ${controller.kind} ${controller.name}, not to this AuthService; rename one of the two` };
+  if (labelled) return { to: 'write' };
+  return { to: 'refuse', why: 'an object of that name exists and the operator did not create it (no owner reference, no operator label: Helm, Argo CD or a hand-made one?); remove it or rename the AuthService' };
 }
+
+/** How soon a pass waiting for the garbage collector to remove a predecessor's children looks again. */
+const PREDECESSOR_RETRY_MS = 2_000;
 
 /** The optional kinds whose CRD discovery must find before they are rendered. */
 const crdOf: Partial<Record<string, keyof OptionalCrds>> = {
@@ -342,17 +359,23 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     told = true;
   }
 
+  let waitingForPredecessor = false;
   for (const planned of objects) {
-    const live = deps.caches.get<KubeObject>(planned.kind, namespace, planned.metadata.name);
-    const object = withLiveReplicas(planned, live, decision.layout, name);
-    // Another controller's object of the same name is never taken over: the forced apply would
-    // hand it to this AuthService until the other took it back, and traffic would swing between
-    // the two (a Service of two AuthServices' pods), or one's deletion would collect the other's.
-    const owner = otherController(live, auth.metadata.uid);
-    if (owner) {
-      await failed(object.kind, object.metadata.name, `it belongs to ${owner.kind} ${owner.name}, not to this AuthService; rename one of the two`);
+    const cached = deps.caches.get<KubeObject>(planned.kind, namespace, planned.metadata.name);
+    // The cache holds only objects with the operator's label: a name it does not know is looked up
+    // before the apply would create, or take over, whatever holds it.
+    const live = cached ?? (await deps.client.get<KubeObject>(pathFor(resourceFor(planned.apiVersion, planned.kind), namespace, planned.metadata.name)));
+    const claim = claimOn(live, cached !== undefined, auth);
+    if (claim.to === 'wait') {
+      waitingForPredecessor = true;
+      deps.logger.info(`waiting for ${planned.kind} ${planned.metadata.name} of the AuthService deleted before this one to be garbage-collected`, log);
       continue;
     }
+    if (claim.to === 'refuse') {
+      await failed(planned.kind, planned.metadata.name, claim.why);
+      continue;
+    }
+    const object = withLiveReplicas(planned, live, decision.layout, name);
     if (live && isSubset(object, live)) continue;
     await write(object.kind, object.metadata.name, live !== undefined, () => deps.client.apply(object), '', object.metadata.resourceVersion !== undefined);
   }
@@ -396,11 +419,12 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   // engine in the pass its end queues.
   for (const action of decision.actions) {
     if (action.kind !== 'runAnalysis') continue;
-    deps.measurements.start(key, action.key, async () => {
+    const started = deps.measurements.start(key, action.key, async () => {
       const result = await measure(action.check, { namespace, service: `${name}-${action.colour}` }, deps.serviceUrl);
       deps.logger.info(`analysis ${action.phase} ${action.measurement}/${action.count} on ${action.colour}: ${result.ok ? 'passed' : 'failed'}`, { ...log, detail: result.message });
       return result;
     });
+    if (!started) deps.logger.debug(`analysis ${action.phase} ${action.measurement}/${action.count} waits: an earlier measurement of this AuthService is still running`, log);
   }
 
   const { status, facts } = statusNow(liveStatus);
@@ -419,7 +443,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   if (!told) for (const event of decision.events) await deps.events.record(auth, event.type, event.reason, event.message);
 
   const waitingForCrd = Object.values(facts.features).some((f) => f.state === 'crd-missing');
-  const requeueAfterMs = minimum(decision.requeueAfterMs, waitingForCrd ? 60_000 : undefined, progressDueMs, staleCache ? STALE_CACHE_RETRY_MS : undefined);
+  const requeueAfterMs = minimum(decision.requeueAfterMs, waitingForCrd ? 60_000 : undefined, progressDueMs, staleCache ? STALE_CACHE_RETRY_MS : undefined, waitingForPredecessor ? PREDECESSOR_RETRY_MS : undefined);
   if (applyError) throw new ApplyFailedError(`applying ${applyError.kind} ${applyError.name}: ${applyError.message}`, requeueAfterMs);
   return { applied, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
 }

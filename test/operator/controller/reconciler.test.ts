@@ -176,6 +176,38 @@ describe('one reconcile pass against a real control plane', function () {
     expect(await admin.get(pathFor(resources.Deployment, ns, 'taken-blue')), 'Deployment taken-blue').to.not.equal(undefined);
   });
 
+  it('never takes over an object of a child\'s name that the operator did not make (no owner, no label: Helm\'s, Argo CD\'s, a hand-made one)', async () => {
+    const handMade = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'squat-blue', labels: { app: 'theirs' } }, spec: { selector: { app: 'theirs' }, ports: [{ port: 8080 }] } };
+    await admin.create(pathFor(resources.Service, ns), handMade);
+    await admin.apply(sampleAuthService(ns, 'squat'));
+    // What the operator's informers hold: only objects with its label, so not this Service.
+    const current = new Map([...(await snapshot())].filter(([, o]) => o.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'keyward-operator' || o.kind === 'AuthService' || o.kind === 'Secret'));
+    const failure = await reconcile(deps(() => current), ns, 'squat').then(() => undefined, (err: unknown) => err);
+    expect(failure).to.be.instanceOf(ApplyFailedError);
+    expect((failure as ApplyFailedError).message).to.contain('Service squat-blue').and.contain('the operator did not create it');
+    const service = await admin.get<KubeObject & { spec?: { selector?: Record<string, string> } }>(pathFor(resources.Service, ns, 'squat-blue'));
+    expect(service?.spec?.selector).to.deep.equal({ app: 'theirs' });
+    expect(service?.metadata?.ownerReferences ?? []).to.deep.equal([]);
+  });
+
+  it('waits, without failing, for the children of an AuthService of the same name deleted before it to be garbage-collected', async () => {
+    await admin.apply(sampleAuthService(ns, 'again'));
+    const current = await snapshot();
+    // The cache still holds the predecessor's Deployment, owned by an AuthService "again" of another uid.
+    const predecessor = { apiVersion: 'auth.keyward.dev/v1alpha1', kind: 'AuthService', name: 'again', uid: '00000000-0000-4000-8000-000000000000', controller: true };
+    current.set('Deployment/again-blue', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'again-blue', namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'keyward-operator' }, ownerReferences: [predecessor] },
+    });
+    const sent = writes.length;
+    const result = await reconcile(deps(() => current), ns, 'again');
+    expect(result.requeueAfterMs, 'how soon it looks again').to.be.at.most(2_000);
+    expect(writes.slice(sent).filter((w) => w.includes('/deployments/again-blue')), 'writes to the predecessor\'s Deployment').to.deep.equal([]);
+    const degraded = (await getAuth('again')).status?.conditions?.find((c) => c.type === 'Degraded');
+    expect(degraded?.reason, 'no ApplyFailed for a name that frees itself').to.not.equal('ApplyFailed');
+  });
+
   it('leaves a Deployment the HPA scaled alone, also when the scale lands during the pass or before the cache has heard of it: never undone', async () => {
     await admin.apply(sampleAuthService(ns, 'hpa', { autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 20 } }));
     // Passes as a controller would run them, each from a fresh read, until blue serves with its HPA.
@@ -305,8 +337,11 @@ describe('one reconcile pass against a real control plane', function () {
       expect(await promotions('refusing'), 'the decision, persisted').to.equal(1);
       expect(auth.status?.activeColor, 'what the status shows while the Service still selects blue').to.equal('blue');
       expect(auth.status?.conditions?.find((c) => c.type === 'Degraded')).to.include({ status: 'True', reason: 'ApplyFailed' });
-      // The passes that follow (each watch event of the refused writes brings one) find the decision
-      // persisted and the failure reported: nothing to write, however often they run.
+      // The next pass starts the clock for the Service to move (status.rollout.selectorWaitSince).
+      // The passes after it (each watch event of the refused writes brings one) find the decision,
+      // the clock and the failure persisted: nothing to write, however often they run.
+      await pass().catch(() => undefined);
+      expect(readRolloutStatus((await getAuth('refusing')).status?.rollout).state?.selectorWaitSince, 'the clock, started').to.be.a('string');
       const sent = writes.length;
       for (let i = 0; i < 3; i++) await pass().catch(() => undefined);
       expect(writes.slice(sent).filter((w) => w.includes(statusPath)), 'status writes while the Service refuses').to.deep.equal([]);
