@@ -16,8 +16,6 @@ export interface Measurements {
    * for `key` (the passes in between ask for it again). Answers whether it started.
    */
   start(key: string, measurementKey: string, run: () => Promise<Measurement>): boolean;
-  /** Whether a measurement for `key` is running. */
-  running(key: string): boolean;
   /** Forgets the AuthService's result (it is gone); a measurement still running ends unheard. */
   forget(key: string): void;
 }
@@ -29,7 +27,6 @@ export function createMeasurements(measured: (key: string) => void): Measurement
   const inFlight = new Map<string, symbol>();
   return {
     latest: (key) => results.get(key),
-    running: (key) => inFlight.has(key),
     start(key, measurementKey, run) {
       if (inFlight.has(key)) return false;
       const token = Symbol(measurementKey);

@@ -24,12 +24,11 @@ describe('analysis measurements', () => {
       expect(measurements.start('ns/a', 'pre-1', () => first.promise)).to.equal(true);
       expect(measurements.start('ns/a', 'pre-1', () => Promise.resolve({ ok: false, message: 'second' })), 'asked again while it runs').to.equal(false);
       expect(measurements.start('ns/b', 'pre-1', () => Promise.resolve({ ok: true, message: 'b' })), 'another AuthService').to.equal(true);
-      expect(measurements.running('ns/a')).to.equal(true);
       first.resolve({ ok: true, message: 'GET /health → 200' });
       await eventually('both kept', async () => (queued.length === 2 ? true : undefined), 1000, 5);
       expect(measurements.latest('ns/a')).to.deep.equal({ key: 'pre-1', ok: true, message: 'GET /health → 200' });
-      expect(measurements.running('ns/a')).to.equal(false);
       expect(queued.sort()).to.deep.equal(['ns/a', 'ns/b']);
+      expect(measurements.start('ns/a', 'pre-2', () => Promise.resolve({ ok: true, message: 'next' })), 'the next, once the first ended').to.equal(true);
     });
 
     it('counts a measurement that throws as failed, with the reason', async () => {
