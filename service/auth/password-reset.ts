@@ -9,6 +9,7 @@ import { linkMinutes } from '../email/templates.js';
 import { AppError } from '../errors.js';
 import { checkPassword } from '../passwords/policy.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
+import { followLink } from './mailed-link.js';
 import { profileKey } from './profile.js';
 
 export async function forgotPassword(deps: AuthDeps, email: string, client: ClientInfo): Promise<void> {
@@ -50,17 +51,10 @@ export async function resetPassword(deps: AuthDeps, input: PasswordReset, client
   // Checked before the token is used up: a refused password must not burn the link.
   checkPassword(input.password);
   const passwordHash = await deps.passwords.hash(input.password);
-  // Unknown, used and expired links all end here, at one read and before any lock.
-  const userId = await deps.oneTimeTokens.peek(input.token, 'reset_password');
-  if (userId === undefined) throw new AppError('invalid_reset_token');
-  const { user, revoked } = await deps.db.transaction('auth.reset_password', async (tx) => {
-    // The account's row before the link's, the order a password change takes (lockForChange, then
-    // revokeAll of the links): the other order deadlocks with it. The lock also orders the reset
-    // against sign-ins (lockForSignIn): a login that checked the old password either sees the new
-    // hash or has its session revoked below. A change or another use of the link committed while
-    // this waited has used the link up.
-    await deps.users.lockForChange(tx, userId);
-    if ((await deps.oneTimeTokens.consume(tx, input.token, 'reset_password')) === undefined) throw new AppError('invalid_reset_token');
+  // The account's row, held while the link is used, also orders the reset against sign-ins
+  // (lockForSignIn): a login that checked the old password either sees the new hash or has its
+  // session revoked below.
+  const followed = await followLink(deps, 'auth.reset_password', input.token, 'reset_password', async (tx, userId) => {
     await deps.users.setPassword(tx, userId, passwordHash);
     // The link reached the mailbox, which proves the address as well as a verification link would.
     const user = await deps.users.markEmailVerified(tx, userId);
@@ -71,6 +65,8 @@ export async function resetPassword(deps: AuthDeps, input: PasswordReset, client
     await deps.events.record({ type: 'password_reset', userId, client, details: { sessions_revoked: revoked.length } }, tx);
     return { user, revoked };
   });
+  if (!followed) throw new AppError('invalid_reset_token');
+  const { user, revoked } = followed.result;
   await Promise.all(revoked.map((id) => deps.sessions.markRevoked(id)));
   await deps.cache.set(profileKey(user.id), user);
   // The owner proved control of the mailbox: a lockout from someone else's guesses no longer applies.

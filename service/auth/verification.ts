@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import { linkMinutes, type EmailTemplate } from '../email/templates.js';
 import type { PublicUser } from '../store/users.js';
 import type { AuthDeps, ClientInfo } from './deps.js';
+import { followLink } from './mailed-link.js';
 import { profileKey } from './profile.js';
 
 /**
@@ -24,18 +25,13 @@ export async function issueVerification(deps: AuthDeps, tx: Queryable, user: Pub
 
 export async function verifyEmail(deps: AuthDeps, token: string, client: ClientInfo): Promise<PublicUser> {
   if (client.addressBlock) await deps.limits.recovery.consume(client.addressBlock);
-  const userId = await deps.oneTimeTokens.peek(token, 'verify_email');
-  if (userId === undefined) throw new AppError('invalid_verification_token');
-  const user = await deps.db.transaction('auth.verify_email', async (tx) => {
-    // The account's row before the link's, the order a resend takes (lockForChange, then revokeAll
-    // of the links): the other order deadlocks with it. A resend committed while this waited has
-    // voided the link.
-    await deps.users.lockForChange(tx, userId);
-    if ((await deps.oneTimeTokens.consume(tx, token, 'verify_email')) === undefined) throw new AppError('invalid_verification_token');
+  const followed = await followLink(deps, 'auth.verify_email', token, 'verify_email', async (tx, userId) => {
     const verified = await deps.users.markEmailVerified(tx, userId);
     await deps.events.record({ type: 'email_verified', userId, client }, tx);
     return verified;
   });
+  if (!followed) throw new AppError('invalid_verification_token');
+  const user = followed.result;
   await deps.cache.set(profileKey(user.id), user);
   return user;
 }
