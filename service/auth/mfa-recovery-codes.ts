@@ -14,6 +14,8 @@ import type { AuthDeps, ClientInfo } from './deps.js';
 import { attemptMfaCode } from './mfa-attempt.js';
 
 export async function regenerateRecoveryCodes(deps: AuthDeps, principal: Principal, code: string, client: ClientInfo): Promise<string[]> {
+  // A code guess, as at sign-in: out of the same per-IP budget as every other password or code check.
+  if (client.addressBlock) await deps.limits.login.consume(client.addressBlock);
   const user = await deps.users.findById(principal.userId);
   if (!user) throw new AppError('session_revoked');
   const factor = await deps.mfa.open(user.id);

@@ -120,7 +120,7 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
     post: {
       summary: 'Replace every recovery code with ten new ones, shown once; needs a current TOTP code (not a recovery code), which counts toward the lockout when wrong.',
       tag: 'mfa', bearer: true, body: schemas.totpConfirm, ok: { 200: ref('RecoveryCodes') },
-      errors: ['invalid_mfa_code', 'mfa_not_enabled', 'mfa_unavailable', ...storage],
+      errors: ['invalid_mfa_code', 'mfa_not_enabled', 'mfa_unavailable', 'rate_limited', ...storage],
     },
   },
   '/api/auth/mfa/verify': {

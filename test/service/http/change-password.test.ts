@@ -8,7 +8,7 @@ import { enrollTotp, proveAddress } from './mfa-enrollment.js';
 describe('password checks of signed-in users share the per-IP login budget', () => {
   const limited = serviceWithSmtp({ LOCKOUT_THRESHOLD: '100', RATE_LIMIT_REGISTER_PER_MINUTE: '0', RATE_LIMIT_LOGIN_PER_MINUTE: '4' });
 
-  it('answers 429 rate_limited before any bcrypt once the budget is spent, on change-password, TOTP confirm and disable alike', async () => {
+  it('answers 429 rate_limited before any check once the budget is spent, on change-password, TOTP confirm and disable, and recovery codes alike', async () => {
     const account = newAccount();
     const session = (await limited.service.request('POST', '/api/auth/register', { body: account })).body;
     await proveAddress(limited.service, session.access_token);
@@ -25,8 +25,10 @@ describe('password checks of signed-in users share the per-IP login budget', () 
       await limited.service.request('POST', '/api/auth/change-password', { token: session.access_token, body: wrong }),
       await limited.service.request('POST', '/api/auth/mfa/totp/confirm', { token: session.access_token, body: { code: '000000', password: account.password } }),
       await limited.service.request('POST', '/api/auth/mfa/totp/disable', { token: session.access_token, body: { password: account.password } }),
+      // A code check, not a bcrypt, but a guess all the same.
+      await limited.service.request('POST', '/api/auth/mfa/recovery-codes', { token: session.access_token, body: { code: '000000' } }),
     ];
-    expect(refused.map((r) => `${r.status} ${r.body.error?.code}`)).to.deep.equal(['429 rate_limited', '429 rate_limited', '429 rate_limited']);
+    expect(refused.map((r) => `${r.status} ${r.body.error?.code}`)).to.deep.equal(['429 rate_limited', '429 rate_limited', '429 rate_limited', '429 rate_limited']);
     expect(refused.every((r) => Number(r.headers.get('retry-after')) > 0), 'Retry-After on each').to.equal(true);
     expect(await judged(), 'passwords judged in all').to.equal(4);
   });
