@@ -23,8 +23,8 @@ import { nextRollout, readRolloutStatus, servingSummary, writeRolloutStatus, typ
 import { measure, type ServiceUrlResolver } from './analysis-runner.js';
 import { applyLayout, observe, observeDeployment } from './blue-green.js';
 import { isSubset } from './drift.js';
-import type { Measurements } from './measurements.js';
 import type { EventRecorder } from './events.js';
+import type { Measurements } from './measurements.js';
 import { desiredStatus, mergeConditions, onlyProgress, ownStatus, type FeatureState, type StatusFacts } from './status.js';
 
 /** Read access to what the informers hold. */

@@ -66,7 +66,8 @@ export interface UserStore {
   /**
    * The account, with the row locked for update until `tx` ends: a change that must see the hash
    * it verified still in place (change-password, turning MFA off) reads it this way, after any
-   * change or reset that committed first and before any that comes later.
+   * change or reset that committed first and before any that comes later. Every writer of the
+   * account's mailed links takes it too, before the links (auth/mailed-link.ts): one lock order.
    */
   lockForChange(tx: Queryable, id: string): Promise<UserWithHash | undefined>;
   /** Takes the row lock that sign-ins wait for (lockForSignIn): call it first in a password change's transaction. */
