@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { loadClusterAccess } from '../../../operator/kube/access.js';
+import { kubeconfigFiles, loadClusterAccess } from '../../../operator/kube/access.js';
 import { createKubeClient } from '../../../operator/kube/client.js';
 import { sharedControlPlane } from '../../support/cluster.js';
 
@@ -37,6 +37,58 @@ describe('operator/kube/access: the kubeconfig loader', function () {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('which files, as kubectl chooses them', () => {
+    let home: string;
+    before(async () => {
+      home = await mkdtemp(join(tmpdir(), 'keyward-home-'));
+      await mkdir(join(home, '.kube'));
+      await writeFile(join(home, '.kube', 'config'), 'apiVersion: v1\nkind: Config\n');
+    });
+    after(() => rm(home, { recursive: true, force: true }));
+
+    it('refuses a KUBECONFIG whose files are all missing, instead of falling back to ~/.kube/config (another cluster)', () => {
+      const missing = join(home, 'staging.yaml');
+      expect(() => kubeconfigFiles(undefined, { KUBECONFIG: missing }, home)).to.throw(`KUBECONFIG names no file that exists (${missing}); fix it or unset it`);
+    });
+
+    it('reads the files of KUBECONFIG that exist, never ~/.kube/config while it is set, and ~/.kube/config when it is not', () => {
+      const config = join(home, '.kube', 'config');
+      expect(kubeconfigFiles(undefined, { KUBECONFIG: `${join(home, 'gone')}:${config}` }, home)).to.deep.equal([config]);
+      expect(kubeconfigFiles(undefined, {}, home)).to.deep.equal([config]);
+      expect(kubeconfigFiles('/explicit/path', { KUBECONFIG: join(home, 'gone') }, home), '--kubeconfig first').to.deep.equal(['/explicit/path']);
+      expect(kubeconfigFiles(undefined, {}, join(home, 'nobody')), 'nothing: in-cluster').to.equal(undefined);
+    });
+
+    it('merges several files as kubectl does: the first to set the current context or to name an entry wins; paths stay relative to their own file', async () => {
+      const a = join(home, 'a');
+      const b = join(home, 'b');
+      await mkdir(a);
+      await mkdir(b);
+      await writeFile(join(b, 'token'), 'from-b\n');
+      await writeFile(join(a, 'config'), [
+        'apiVersion: v1', 'kind: Config', 'current-context: dev',
+        'contexts: [{name: dev, context: {cluster: c, user: u, namespace: auth-service}}]',
+      ].join('\n'));
+      await writeFile(join(b, 'config'), [
+        'apiVersion: v1', 'kind: Config', 'current-context: other',
+        'clusters: [{name: c, cluster: {server: "https://127.0.0.1:7443", insecure-skip-tls-verify: true}}]',
+        'users: [{name: u, user: {tokenFile: token}}]',
+        'contexts: [{name: dev, context: {cluster: elsewhere, user: u}}, {name: other, context: {cluster: c, user: u}}]',
+      ].join('\n'));
+      const previous = process.env['KUBECONFIG'];
+      process.env['KUBECONFIG'] = `${join(a, 'config')}:${join(b, 'config')}`;
+      try {
+        const access = await loadClusterAccess();
+        expect(access.server).to.equal('https://127.0.0.1:7443');
+        expect(access.namespace).to.equal('auth-service');
+        expect((await access.requestOptions()).headers).to.deep.equal({ Authorization: 'Bearer from-b' });
+      } finally {
+        if (previous === undefined) delete process.env['KUBECONFIG'];
+        else process.env['KUBECONFIG'] = previous;
+      }
+    });
   });
 
   it('says what is wrong with a kubeconfig that has no current context', async () => {
