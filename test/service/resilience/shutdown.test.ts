@@ -114,9 +114,11 @@ describe('keyward-service serve: SIGTERM', function () {
     expect(cli.child.exitCode, 'refused while still draining, not because the process had gone').to.equal(null);
 
     const results = await Promise.all(inFlight.map((request) => request.response));
-    agent.destroy();
+    // The client keeps its keep-alive connections open (idle) until the process has exited: the
+    // server must close them itself once their answers are out, or the drain waits for its deadline.
     const exit = await cli.exited;
     const exitedAt = Date.now();
+    agent.destroy();
     for (const result of results) {
       expect(result.status, JSON.stringify(result.body)).to.equal(201);
       expect(result.at, 'the request was still in flight at SIGTERM').to.be.above(signalledAt);

@@ -42,13 +42,16 @@ const lockoutBehaviour = (name: string, redisOf: () => Redis | undefined): void 
       expect(await allowedOf(lockout, account, 4)).to.equal(3);
     });
 
-    it('does not unlock a locked account', async () => {
+    it('does not unlock a locked account, however many attempts give their reservation back', async () => {
       for (let i = 0; i < 3; i++) {
         const reservation = await lockout.reserve(account);
         if (reservation.allowed) await lockout.fail(account, reservation.lastChance);
       }
-      await lockout.release(account);
-      expect((await lockout.reserve(account)).allowed).to.equal(false);
+      // Several requests in flight at the lock, each failing for another reason (a database outage).
+      for (let i = 0; i < 4; i++) await lockout.release(account);
+      const after = await lockout.reserve(account);
+      expect(after.allowed).to.equal(false);
+      expect(after.allowed === false && after.retryAfterSeconds, 'seconds until it may try again').to.be.above(0);
     });
 
     it('releasingOnError gives the reservation back and rethrows the first error', async () => {
@@ -84,4 +87,16 @@ describe('shared through Redis', () => {
     await server?.stop();
   });
   lockoutBehaviour('Redis', () => redis);
+
+  it('is one count for every replica: a lock taken through one lockout refuses through another', async () => {
+    const replica = (): Lockout => createLockout({ threshold: 3, baseSeconds: 60, maxSeconds: 900, redis: { client: redis!, prefix: 'keyward:' } });
+    const [first, second] = [replica(), replica()];
+    const account = `shared-${Date.now()}@example.com`;
+    for (let i = 0; i < 3; i++) {
+      const reservation = await first.reserve(account);
+      if (reservation.allowed) await first.fail(account, reservation.lastChance);
+    }
+    expect((await second.reserve(account)).allowed).to.equal(false);
+    expect(await redis!.exists(`keyward:lock:attempts:${account}`), 'the count, in Redis').to.equal(1);
+  });
 });
