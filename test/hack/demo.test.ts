@@ -58,6 +58,7 @@ describe('examples/ and up --demo', function () {
       const key = createPrivateKey(value(once, 'auth-jwt', 'signing-key.pem'));
       expect(key.asymmetricKeyType).to.equal('ec');
       expect(key.asymmetricKeyDetails?.namedCurve).to.equal('prime256v1');
+      expect(value(once, 'auth-jwt', 'signing-key.pem')).not.to.equal(value(twice, 'auth-jwt', 'signing-key.pem'));
       expect(Buffer.from(value(once, 'backup-key', 'encryption.key'), 'base64')).to.have.length(48);
       expect(value(once, 'backup-key', 'encryption.key')).not.to.equal(value(twice, 'backup-key', 'encryption.key'));
       // An AES-256 key: the service refuses TOTP_ENCRYPTION_KEY unless it decodes to 32 bytes.

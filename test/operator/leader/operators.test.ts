@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { expect } from 'chai';
-import type { KubeClient } from '../../../operator/kube/client.js';
+import type { KubeClient, KubeObject } from '../../../operator/kube/client.js';
 import { freePort } from '../../../service/util/free-port.js';
 import { adminClient, createNamespace, sharedControlPlane } from '../../support/cluster.js';
 import { eventually } from '../../support/eventually.js';
@@ -100,9 +100,16 @@ describe('two keyward-operator processes with --leader-elect', function () {
     const replacement = await startOperator((await sharedControlPlane()).userKubeconfig('keyward-operator'), namespace);
     operators.push(replacement);
     await eventually('the replacement answering as standby', async () => ((await isLeader(replacement)) === false ? true : undefined), 60_000);
+    const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/keyward-operator`;
+    const holder = async (): Promise<string | undefined> => (await admin.get<KubeObject & { spec?: { holderIdentity?: string } }>(leasePath))?.spec?.holderIdentity;
+    const before = await holder();
+    expect(before, 'the survivor holds the Lease').to.be.a('string').and.not.equal('');
     const started = Date.now();
     await stop(survivor, 'SIGTERM');
     expect(survivor.child.exitCode, survivor.output.join('')).to.equal(0);
+    // Released on the way out: the Lease no longer names the survivor the moment it has exited (empty,
+    // or the replacement's already). Unreleased, it would name it until the lease ran out.
+    expect(await holder(), 'the Lease holder once the survivor has exited').to.not.equal(before);
     await eventually('the replacement leading', async () => ((await isLeader(replacement)) ? true : undefined), 30_000, 100);
     expect(Date.now() - started).to.be.below(8_000);
   });

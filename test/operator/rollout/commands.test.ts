@@ -47,6 +47,9 @@ describe('operator/rollout/commands', () => {
         const ignored = d.events.filter((e) => e.reason === 'CommandIgnored');
         expect(ignored.length, `${command} in ${name}`).to.equal(verdict.accepted ? 0 : 1);
         if (!verdict.accepted) expect(ignored[0]!.message).to.equal(`${command}: ${verdict.message}`);
+        // Accepted, it acts: an event of what it did, or (an early promote) the gate it opens.
+        const acted = d.events.some((e) => e.reason !== 'CommandIgnored') || (command === 'promote' && d.state.promoteApproved === true);
+        if (verdict.accepted) expect(acted, `${command} in ${name}: ${d.events.map((e) => e.reason).join(', ')}`).to.equal(true);
       }
     });
   }

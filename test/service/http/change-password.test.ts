@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { eventually } from '../../support/eventually.js';
 import { query } from '../../support/db.js';
-import { newAccount, serviceWithSmtp } from '../../support/service.js';
+import { newAccount, serviceWithSmtp, type TestResponse } from '../../support/service.js';
+import { holdLock } from './row-lock.js';
 import { enrollTotp, proveAddress } from './mfa-enrollment.js';
 
 describe('password checks of signed-in users share the per-IP login budget', () => {
@@ -86,19 +87,29 @@ describe('POST /api/auth/change-password', () => {
     expect(finish.body.error.code).to.equal('invalid_mfa_token');
   });
 
-  it('leaves no session opened with the old password alive, however logins interleave with the change', async () => {
+  it('leaves no session opened with the old password alive: logins that passed it before the change are revoked by it', async () => {
     const { account, current, userId } = await twoSessions();
-    // Two logins and the change's own password check: within the suite's LOCKOUT_THRESHOLD of 3.
+    // Two logins have checked the old password and wait to write their sessions (the test holds the
+    // sessions table); the change then waits for the account's row, which those sign-ins hold.
+    const sessionsHeld = await holdLock(mailing.service.databaseUrl, 'LOCK TABLE sessions IN SHARE MODE');
+    let changed: Promise<TestResponse> | undefined;
     const logins = Array.from({ length: 2 }, () => mailing.service.request('POST', '/api/auth/login', { body: { email: account.email, password: account.password } }));
-    const changed = await mailing.service.request('POST', '/api/auth/change-password', {
-      token: current.access_token,
-      body: { current_password: account.password, new_password: 'my new long passphrase' },
-    });
-    expect(changed.status).to.equal(200);
-    await Promise.all(logins);
+    try {
+      await sessionsHeld.waitUntilBlocking(2);
+      changed = mailing.service.request('POST', '/api/auth/change-password', {
+        token: current.access_token,
+        body: { current_password: account.password, new_password: 'my new long passphrase' },
+      });
+      await sessionsHeld.waitUntilBlocking(3);
+      await sessionsHeld.commit();
+    } finally {
+      await sessionsHeld.close();
+    }
+    expect((await Promise.all(logins)).map((r) => r.status), 'the logins, which came first').to.deep.equal([200, 200]);
+    expect((await changed!).status).to.equal(200);
     const sid = JSON.parse(Buffer.from(current.access_token!.split('.')[1]!, 'base64url').toString()).sid;
     const live = await query(mailing.service.databaseUrl, 'SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL', [userId]);
-    expect(live.map((r) => r['id'])).to.deep.equal([sid]);
+    expect(live.map((r) => r['id']), 'live sessions: the caller\'s only').to.deep.equal([sid]);
   });
 
   it('answers 403 invalid_password for a wrong current password, and counts it toward the lockout', async () => {

@@ -299,13 +299,18 @@ describe('TOTP second factor: /api/auth/mfa/*', () => {
     });
   });
 
-  it('audits every change, and never logs the secret or a recovery code', async () => {
+  it('audits every change (on, new recovery codes, off), and never logs the secret or a recovery code', async () => {
     const from = mailing.service.logs.length;
-    const { userId, secret, recoveryCodes } = await enrolled();
-    const types = (await query(mailing.service.databaseUrl, 'SELECT type FROM security_events WHERE user_id = $1 ORDER BY id', [userId])).map((r) => r['type']);
-    expect(types).to.include.members(['mfa_enrollment_started', 'mfa_enabled']);
+    const { account, userId, accessToken, secret, recoveryCodes } = await enrolled();
+    // The confirmation used this step's code; new codes take the next step's.
+    const regenerated = await mailing.service.request('POST', '/api/auth/mfa/recovery-codes', { token: accessToken, body: { code: totp(secret, Date.now() + 30_000) } });
+    expect(regenerated.status).to.equal(200);
+    const disabled = await mailing.service.request('POST', '/api/auth/mfa/totp/disable', { token: accessToken, body: { password: account.password } });
+    expect(disabled.status).to.equal(204);
+    const types = (await query(mailing.service.databaseUrl, `SELECT type FROM security_events WHERE user_id = $1 AND type LIKE 'mfa%' OR user_id = $1 AND type = 'recovery_codes_regenerated' ORDER BY id`, [userId])).map((r) => r['type']);
+    expect(types).to.deep.equal(['mfa_enrollment_started', 'mfa_enabled', 'recovery_codes_regenerated', 'mfa_disabled']);
     const written = JSON.stringify(mailing.service.logs.slice(from));
     expect(written).to.not.contain(secret);
-    for (const code of recoveryCodes) expect(written).to.not.contain(code);
+    for (const code of [...recoveryCodes, ...(regenerated.body.recovery_codes as string[])]) expect(written).to.not.contain(code);
   });
 });
