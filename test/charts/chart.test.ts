@@ -178,6 +178,12 @@ describe('charts/keyward-operator', function () {
 
       expect(byKind(await render({ set: { 'serviceMonitor.enabled': 'true' } }), 'ServiceMonitor')).to.have.length(1);
       expect(byKind(await render({ set: { 'serviceMonitor.enabled': 'false' }, args: ['--api-versions', 'monitoring.coreos.com/v1'] }), 'ServiceMonitor')).to.have.length(0);
+      // auto with the metrics Service off: nothing to scrape through, so no ServiceMonitor, and no failure.
+      const noService = await helmTemplate({ set: { 'metrics.service.enabled': 'false' }, args: ['--api-versions', 'monitoring.coreos.com/v1'] });
+      expect(noService.code, noService.stderr).to.equal(0);
+      expect(noService.stdout).to.not.include('kind: ServiceMonitor');
+      const forced = await helmTemplate({ set: { 'metrics.service.enabled': 'false', 'serviceMonitor.enabled': 'true' } });
+      expect(forced.stderr).to.include('serviceMonitor needs metrics.service.enabled');
     });
 
     it('ships charts/keyward-operator/dashboards/keyward.json as a ConfigMap Grafana’s sidecar discovers, unless turned off', async function () {

@@ -62,7 +62,7 @@ and the cluster serves prometheus-operator's monitoring.coreos.com/v1 (with
 {{- define "keyward-operator.serviceMonitorEnabled" -}}
 {{- $setting := toString .Values.serviceMonitor.enabled }}
 {{- if eq $setting "true" }}true
-{{- else if and (eq $setting "auto") (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") }}true
+{{- else if and (eq $setting "auto") (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") .Values.metrics.service.enabled }}true
 {{- else if not (has $setting (list "true" "false" "auto")) }}
 {{- fail (printf "serviceMonitor.enabled must be auto, true or false, not %q" $setting) }}
 {{- end }}
