@@ -7,11 +7,21 @@ required_version() { # <go.mod> <module path>
   sed -n "s#^[[:space:]]*\(require \)\{0,1\}$2 \(v[^ ]*\).*#\2#p" "$1" | head -n1
 }
 
-# Checks that go is on PATH and sets up the build environment; sets `jobs`
+# The oldest Go the pinned modules build with: the highest `go` line of their go.mod files.
+go_minimum=1.26
+
+# Checks that go is on PATH and new enough, and sets up the build environment; sets `jobs`
 # (go build -p) from KEYWARD_BUILD_JOBS, default 2: the machines have 2 cores
 # and are shared.
 go_build_init() {
-  command -v go > /dev/null || { echo "build.sh: go is not on PATH" >&2; exit 1; }
+  command -v go > /dev/null || { echo "build.sh: go is not on PATH; Go ${go_minimum} or later builds these tools" >&2; exit 1; }
+  # GOTOOLCHAIN=local below: an older go would not fetch a newer one, and fails deep in a module.
+  local have
+  have=$(go env GOVERSION | sed 's/^go//')
+  if [ "$(printf '%s\n%s\n' "$go_minimum" "$have" | sort -V | head -n1)" != "$go_minimum" ]; then
+    echo "build.sh: go ${have} is on PATH; these tools need Go ${go_minimum} or later (the go.mod files under hack/)" >&2
+    exit 1
+  fi
   # Never fetch a toolchain; -mod=readonly: go.sum is committed and must suffice.
   export GOTOOLCHAIN=local CGO_ENABLED=0
   export GOFLAGS="${GOFLAGS:-} -mod=readonly -buildvcs=false"
