@@ -49,6 +49,7 @@ interface RunOptions {
   metricsPort: number;
   leaderElect: boolean;
   leaseNamespace: string;
+  leaseName: string;
   workers: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   leaseDurationSeconds: number;
@@ -101,7 +102,7 @@ async function run(options: RunOptions): Promise<void> {
       // Its own client: lease renewals (a PUT every 2 s) must not count as reconcile writes.
       client: await createKubeClient(await clusterAccess(options.kubeconfig)),
       namespace: options.leaseNamespace,
-      name: 'keyward-operator',
+      name: options.leaseName,
       timings: { leaseDurationSeconds: options.leaseDurationSeconds, renewDeadlineSeconds: options.renewDeadlineSeconds, retryPeriodSeconds: options.retryPeriodSeconds },
       logger,
       onStartedLeading: async () => {
@@ -144,6 +145,7 @@ program.command('run')
   .option('--metrics-port <port>', 'port of /metrics, /healthz and /readyz', port, 8080)
   .option('--leader-elect', 'campaign for a coordination.k8s.io Lease; only the leader reconciles', false)
   .option('--lease-namespace <name>', 'namespace of the leader-election Lease', process.env['POD_NAMESPACE'] ?? 'keyward-system')
+  .option('--lease-name <name>', 'name of the leader-election Lease: one per operator deployment (two that share one lead in turn)', 'keyward-operator')
   .option('--lease-duration-seconds <n>', 'how long a leader\'s Lease is honoured without renewal', positive, 15)
   .option('--renew-deadline-seconds <n>', 'a leader that cannot renew within this steps down', positive, 10)
   .option('--retry-period-seconds <n>', 'how often candidates try and leaders renew', positive, 2)

@@ -113,7 +113,10 @@ describe('charts/keyward-operator', function () {
       expect(deployment.spec.replicas).to.equal(2);
       const [container] = deployment.spec.template.spec.containers;
       expect(container.image).to.equal('registry.example/keyward-operator:0.1.0');
-      expect(container.args.slice(0, 3)).to.deep.equal(['run', '--leader-elect', '--lease-namespace=platform']);
+      expect(container.args.slice(0, 4)).to.deep.equal(['run', '--leader-elect', '--lease-namespace=platform', '--lease-name=keyward-operator']);
+      // A second release in the same namespace takes a Lease of its own.
+      const second = one(await render({ release: 'tenant-b', namespace: 'platform', set: { 'leaderElection.leaseName': 'tenant-b-operator' } }), 'Deployment');
+      expect(second.spec.template.spec.containers[0].args).to.include('--lease-name=tenant-b-operator');
       expect(container.args).to.include('--metrics-port=8080');
       expect(container.args.some((a: string) => a.startsWith('--namespace'))).to.equal(false);
       expect(container.env).to.deep.include({ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
