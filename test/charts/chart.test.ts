@@ -85,7 +85,7 @@ describe('charts/keyward-operator', function () {
     it('renders the CRD, RBAC, ServiceAccount, Deployment, metrics Service and dashboard, and no ServiceMonitor on a cluster without prometheus-operator', async function () {
       const objects = await render();
       expect(objects.map((o) => o.kind).sort()).to.deep.equal(
-        ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Service', 'ServiceAccount'],
+        ['ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Service', 'ServiceAccount'],
       );
       expect(one(objects, 'CustomResourceDefinition')).to.deep.equal(parse(read('crds/authservice.yaml')));
       for (const o of objects.filter((x) => x.kind !== 'CustomResourceDefinition')) {
@@ -98,9 +98,13 @@ describe('charts/keyward-operator', function () {
 
     it('grants exactly operator/rbac/clusterrole.yaml’s rules, bound to the operator’s ServiceAccount', async function () {
       const objects = await render({ release: 'auth', namespace: 'platform' });
-      const role = one(objects, 'ClusterRole');
+      const role = byKind(objects, 'ClusterRole').find((r) => r.metadata.name === 'auth-keyward-operator')!;
       expect(role.rules).to.deep.equal(sourceRules);
-      expect(role.metadata.name).to.equal('auth-keyward-operator');
+      // The other two extend the cluster's view, edit and admin roles to AuthServices; the operator's aggregates nowhere.
+      expect(byKind(objects, 'ClusterRole').map((r) => r.metadata.name).sort()).to.deep.equal(['auth-keyward-operator', 'auth-keyward-operator-edit', 'auth-keyward-operator-view']);
+      expect(Object.keys(role.metadata.labels ?? {}).filter((l) => l.startsWith('rbac.authorization.k8s.io/aggregate'))).to.deep.equal([]);
+      const off = await render({ release: 'auth', namespace: 'platform', set: { 'rbac.aggregateToDefaultRoles': 'false' } });
+      expect(byKind(off, 'ClusterRole').map((r) => r.metadata.name)).to.deep.equal(['auth-keyward-operator']);
       const binding = one(objects, 'ClusterRoleBinding');
       expect(binding.roleRef).to.deep.equal({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'auth-keyward-operator' });
       expect(binding.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'auth-keyward-operator', namespace: 'platform' }]);
@@ -266,6 +270,19 @@ describe('charts/keyward-operator', function () {
       expect(await can('patch', 'authservices.auth.keyward.dev', '-n', 'auth-service')).to.equal('no');
       expect(await can('list', 'pods', '-n', namespace)).to.equal('no');
       expect(await can('create', 'secrets', '-n', namespace)).to.equal('no');
+
+      // The cluster's own roles, extended by aggregation: a release engineer with edit runs the rollout
+      // commands; a viewer reads AuthServices and changes nothing.
+      await kubectl(['create', 'namespace', 'auth-service-rbac']);
+      await kubectl(['create', 'rolebinding', 'release-engineer', '--clusterrole=edit', '--user=release-engineer', '-n', 'auth-service-rbac']);
+      await kubectl(['create', 'rolebinding', 'viewer', '--clusterrole=view', '--user=viewer', '-n', 'auth-service-rbac']);
+      const user = async (name: string, ...args: string[]) => (await kubectl(['auth', 'can-i', `--as=${name}`, '-n', 'auth-service-rbac', ...args])).stdout.trim();
+      await eventually('edit aggregated', async () => ((await user('release-engineer', 'patch', 'authservices.auth.keyward.dev', '--subresource=status')) === 'yes' ? true : undefined), 30_000);
+      expect(await user('release-engineer', 'get', 'authservices.auth.keyward.dev')).to.equal('yes');
+      expect(await user('release-engineer', 'patch', 'authservices.auth.keyward.dev')).to.equal('yes');
+      expect(await user('viewer', 'list', 'authservices.auth.keyward.dev')).to.equal('yes');
+      expect(await user('viewer', 'patch', 'authservices.auth.keyward.dev', '--subresource=status')).to.equal('no');
+      await kubectl(['delete', 'namespace', 'auth-service-rbac', '--wait=false']);
 
       expect(await client.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/authservices.auth.keyward.dev`)).not.to.equal(undefined);
       expect(await client.get(`/api/v1/namespaces/${namespace}/configmaps/${fullname}-dashboard`)).not.to.equal(undefined);
