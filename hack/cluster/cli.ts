@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { buildScript, locateKubectl } from './binaries.js';
 import { probe, startControlPlane, stopComponents, type ControlPlane } from './control-plane.js';
 import { applyDemo, demoUsage, startDemoService } from './demo.js';
-import { isRecordedProcess, stopPid } from './process.js';
+import { isRecordedProcess, stopRecorded } from './process.js';
 import { type ClusterState, readState, removeState, writeState } from './state.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -112,6 +112,10 @@ async function up(opts: UpOptions): Promise<void> {
     const built = spawnSync('bash', [buildScript], { stdio: 'inherit' });
     if (built.status !== 0) throw new Error(`build failed (bash ${show(buildScript)} exited ${built.status ?? built.signal})`);
   }
+  // The control plane is gone but an operator or demo service of that run may still be up: stopped
+  // now, before their logs and the demo's database directory go, or they would run on unrecorded
+  // and no `down` could find them.
+  if (previous) await stopRecorded(previous.extras, (line) => console.log(`left from the previous run: ${line}`));
   // Every up starts from empty etcd data; logs of the previous run go with it.
   rmSync(dir, { recursive: true, force: true });
   const plane = await startControlPlane({ dir, nodes: opts.nodes, detached: true, log: (line) => console.log(line) });
@@ -162,11 +166,7 @@ async function down(opts: { dir: string }): Promise<void> {
     console.log(`no control plane recorded in ${show(dir)}; nothing to stop`);
     return;
   }
-  for (const extra of state.extras) {
-    if (!alive(extra)) continue;
-    console.log(`stopping ${extra.name} (pid ${extra.pid})`);
-    await stopPid(extra.pid);
-  }
+  await stopRecorded(state.extras, (line) => console.log(line));
   const running = state.components.filter(alive);
   console.log(running.length === 0 ? 'no component was running' : `stopping ${running.map((c) => `${c.name} (pid ${c.pid})`).join(', ')}`);
   await stopComponents(state.components);

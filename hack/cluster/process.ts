@@ -112,6 +112,15 @@ export async function stopPid(pid: number, graceMs = 5000): Promise<void> {
   if (isAlive(pid)) throw new Error(`process ${pid} survived SIGKILL`);
 }
 
+/** Stops each recorded process that is still the one recorded (never a process that took its pid). */
+export async function stopRecorded(processes: ReadonlyArray<{ name: string; pid: number; command: string; script?: string }>, log: (line: string) => void): Promise<void> {
+  for (const p of processes) {
+    if (!isRecordedProcess(p)) continue;
+    log(`stopping ${p.name} (pid ${p.pid})`);
+    await stopPid(p.pid);
+  }
+}
+
 /** The last `lines` lines of a log file, for error messages. */
 export function logTail(file: string, lines = 30): string {
   try {
