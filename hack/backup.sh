@@ -1,7 +1,7 @@
 #!/bin/bash
 # Keyward PostgreSQL backup: pg_dump → gzip → openssl AES-256-CBC (PBKDF2, key
-# file) → S3-compatible storage, then delete this script's backups older than
-# the retention (guide, "Automated Backup Scripts").
+# file) → S3-compatible storage, then delete this AuthService's backups older
+# than the retention (guide, "Automated Backup Scripts").
 #
 # This file is the only copy: the operator ships it verbatim as backup.sh in
 # ConfigMap <name>-backup-scripts (operator/reconcile/backup.ts reads it), and
@@ -17,13 +17,20 @@ Usage: backup.sh [-h|--help]
 
 Dumps the PostgreSQL database at DATABASE_URL (pg_dump | gzip), encrypts the
 dump with openssl AES-256-CBC (PBKDF2, key file), checks that it decrypts and
-decompresses, uploads it to s3://BUCKET/PREFIXpostgresql_backup_<UTC time>.sql.gz.enc
-and then deletes this script's own backups under the prefix that are older
-than the retention. Takes no arguments: it is configured by the environment.
+decompresses, uploads it to
+  s3://BUCKET/PREFIX<NAMESPACE>/<NAME>/postgresql_backup_<UTC time>.sql.gz.enc
+and then deletes the backups of that AuthService (that name pattern, in that
+folder) that are older than the retention. Nothing else is deleted: not other
+AuthServices' backups under the same prefix, and not backups that earlier
+versions wrote straight under PREFIX, which name no AuthService (it counts
+those in its log). Takes no arguments: it is configured by the environment.
 
 Environment:
   DATABASE_URL            postgres://… of the database to dump (required)
   BACKUP_S3_BUCKET        bucket (required)
+  BACKUP_AUTHSERVICE_NAMESPACE, BACKUP_AUTHSERVICE_NAME
+                          the AuthService whose backup this is (required; DNS
+                          labels): its backups go in a folder of their own
   BACKUP_S3_PREFIX        key prefix, default postgresql/
   BACKUP_S3_ENDPOINT      S3-compatible endpoint URL; unset for AWS S3
   BACKUP_RETENTION_DAYS   whole days, 1 or more, default 30
@@ -37,9 +44,10 @@ openssl 1.1.1+ and the aws CLI.
 
 Exit status:
   0    backed up, verified and uploaded; retention applied
-  1    DATABASE_URL or BACKUP_S3_BUCKET is unset
+  1    DATABASE_URL, BACKUP_S3_BUCKET or BACKUP_AUTHSERVICE_* is unset
   2    unknown option or unexpected argument
-  64   BACKUP_RETENTION_DAYS is not a whole number of 1 or more
+  64   BACKUP_RETENTION_DAYS is not a whole number of 1 or more, or
+       BACKUP_AUTHSERVICE_NAMESPACE or _NAME is not a DNS label
   66   the encryption key file is missing, unreadable or empty
   73   the work directory is not writable
   any other (or 1)  the status of the command that failed; the last log line names the stage
@@ -59,11 +67,16 @@ esac
 
 : "${DATABASE_URL:?DATABASE_URL is required}"
 : "${BACKUP_S3_BUCKET:?BACKUP_S3_BUCKET is required}"
+: "${BACKUP_AUTHSERVICE_NAMESPACE:?BACKUP_AUTHSERVICE_NAMESPACE is required: backups are kept per AuthService}"
+: "${BACKUP_AUTHSERVICE_NAME:?BACKUP_AUTHSERVICE_NAME is required: backups are kept per AuthService}"
 BACKUP_S3_PREFIX="${BACKUP_S3_PREFIX:-postgresql/}"
 BACKUP_RETENTION_DAYS="${BACKUP_RETENTION_DAYS:-30}"
 BACKUP_ENCRYPTION_KEY="${BACKUP_ENCRYPTION_KEY:-/etc/backup/encryption.key}"
 BACKUP_STORAGE_CLASS="${BACKUP_STORAGE_CLASS:-STANDARD_IA}"
 BACKUP_WORK_DIR="${BACKUP_WORK_DIR:-/tmp}"
+# This AuthService's folder. Every AuthService defaults to the same prefix, so
+# the prefix alone cannot tell whose a backup is; the folder can.
+BACKUP_S3_FOLDER="${BACKUP_S3_PREFIX}${BACKUP_AUTHSERVICE_NAMESPACE}/${BACKUP_AUTHSERVICE_NAME}/"
 
 STAGE="start"
 PLAIN_FILE=""
@@ -111,6 +124,11 @@ check_configuration() {
   stage "check configuration"
   # 0 or fewer days puts the cutoff at or after now, so retention would delete the backup just uploaded.
   [[ "$BACKUP_RETENTION_DAYS" =~ ^0*[1-9][0-9]*$ ]] || { log "BACKUP_RETENTION_DAYS must be a positive whole number of days (1 or more), not '${BACKUP_RETENTION_DAYS}'"; return 64; }
+  # A DNS label has no "/": <namespace>/<name>/ is then one AuthService's folder and nobody else's.
+  local var
+  for var in BACKUP_AUTHSERVICE_NAMESPACE BACKUP_AUTHSERVICE_NAME; do
+    [[ "${!var}" =~ ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$ ]] || { log "${var} must be a DNS label (a-z, 0-9 and -, at most 63), not '${!var}'"; return 64; }
+  done
   [[ -r "$BACKUP_ENCRYPTION_KEY" && -s "$BACKUP_ENCRYPTION_KEY" ]] || { log "encryption key file ${BACKUP_ENCRYPTION_KEY} is missing, unreadable or empty"; return 66; }
   [[ -d "$BACKUP_WORK_DIR" && -w "$BACKUP_WORK_DIR" ]] || { log "work directory ${BACKUP_WORK_DIR} is not writable"; return 73; }
 }
@@ -135,24 +153,26 @@ backup_postgresql() {
   openssl enc -d -aes-256-cbc -pbkdf2 -in "$ENCRYPTED_FILE" -pass file:"$BACKUP_ENCRYPTION_KEY" | gzip -t
 
   stage "upload"
-  aws_cli s3 cp "$ENCRYPTED_FILE" "s3://${BACKUP_S3_BUCKET}/${BACKUP_S3_PREFIX}${backup_file}.enc" --storage-class "$BACKUP_STORAGE_CLASS" --only-show-errors
+  aws_cli s3 cp "$ENCRYPTED_FILE" "s3://${BACKUP_S3_BUCKET}/${BACKUP_S3_FOLDER}${backup_file}.enc" --storage-class "$BACKUP_STORAGE_CLASS" --only-show-errors
 
   cleanup
-  log "uploaded s3://${BACKUP_S3_BUCKET}/${BACKUP_S3_PREFIX}${backup_file}.enc"
+  log "uploaded s3://${BACKUP_S3_BUCKET}/${BACKUP_S3_FOLDER}${backup_file}.enc"
 }
 
-# Only this script's own files under the prefix are ever deleted. A backup's age
-# is the UTC timestamp in its name, which this script wrote when it took it: it
-# survives a copy to another bucket, where LastModified would start again.
+# Only this AuthService's backups, in its own folder, are ever deleted. A
+# backup's age is the UTC timestamp in its name, which this script wrote when
+# it took it: it survives a copy to another bucket, where LastModified would
+# start again.
 cleanup_old_backups() {
   local cutoff listing key stamp deleted=0 kept=0
   stage "apply retention"
   cutoff=$(date -u -d "${BACKUP_RETENTION_DAYS} days ago" +%Y%m%d_%H%M%S)
-  log "deleting backups taken before ${cutoff} UTC (${BACKUP_RETENTION_DAYS} days)"
-  # Every key under the prefix (the CLI follows the pages); "None" when there is none.
-  listing=$(aws_cli s3api list-objects-v2 --bucket "$BACKUP_S3_BUCKET" --prefix "$BACKUP_S3_PREFIX" --query 'Contents[].Key' --output text)
+  log "deleting backups in ${BACKUP_S3_FOLDER} taken before ${cutoff} UTC (${BACKUP_RETENTION_DAYS} days)"
+  # Every key in the folder (the CLI follows the pages); "None" when there is none.
+  listing=$(aws_cli s3api list-objects-v2 --bucket "$BACKUP_S3_BUCKET" --prefix "$BACKUP_S3_FOLDER" --query 'Contents[].Key' --output text)
   while IFS= read -r key; do
-    [[ "$key" =~ ^"${BACKUP_S3_PREFIX}"postgresql_backup_([0-9]{8}_[0-9]{6})\.sql\.gz\.enc$ ]] || continue
+    # Quoted, the folder is matched literally; a key in a subfolder does not match.
+    [[ "$key" =~ ^"${BACKUP_S3_FOLDER}"postgresql_backup_([0-9]{8}_[0-9]{6})\.sql\.gz\.enc$ ]] || continue
     stamp="${BASH_REMATCH[1]}"
     if [[ "$stamp" < "$cutoff" ]]; then
       aws_cli s3 rm "s3://${BACKUP_S3_BUCKET}/${key}" --only-show-errors
@@ -163,6 +183,27 @@ cleanup_old_backups() {
     fi
   done < <(printf '%s\n' "$listing" | tr '\t' '\n')
   log "retention: deleted ${deleted}, kept ${kept}"
+  count_unowned_backups
+}
+
+# Versions before this one wrote PREFIXpostgresql_backup_<time>.sql.gz.enc for
+# every AuthService alike: such a key names no AuthService, and deleting it
+# could delete another's backup. They are left alone, and counted here so that
+# someone cleans them up by hand (docs/operations.md, "Upgrade"). Only the
+# objects straight under the prefix are listed (--delimiter), and a failure to
+# list is logged, not fatal: the backup itself is done.
+count_unowned_backups() {
+  local listing key count=0
+  if ! listing=$(aws_cli s3api list-objects-v2 --bucket "$BACKUP_S3_BUCKET" --prefix "$BACKUP_S3_PREFIX" --delimiter / --query 'Contents[].Key' --output text); then
+    log "could not list s3://${BACKUP_S3_BUCKET}/${BACKUP_S3_PREFIX} for backups of the previous layout"
+    return 0
+  fi
+  while IFS= read -r key; do
+    if [[ "$key" =~ ^"${BACKUP_S3_PREFIX}"postgresql_backup_[0-9]{8}_[0-9]{6}\.sql\.gz\.enc$ ]]; then count=$((count + 1)); fi
+  done < <(printf '%s\n' "$listing" | tr '\t' '\n')
+  if ((count > 0)); then
+    log "left alone ${count} backup(s) of the previous layout straight under s3://${BACKUP_S3_BUCKET}/${BACKUP_S3_PREFIX}: they name no AuthService, so no retention deletes them; delete them by hand once no longer needed (docs/operations.md, Upgrade)"
+  fi
 }
 
 main() {

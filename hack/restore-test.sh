@@ -1,7 +1,8 @@
 #!/bin/bash
 # Keyward recovery test (guide, "Recovery Testing Script"): download the newest
-# backup that hack/backup.sh uploaded, decrypt it, restore it into a scratch
-# database on the same server, check the users table, drop the scratch database.
+# backup that hack/backup.sh uploaded for one AuthService, decrypt it, restore it
+# into a scratch database on the same server, check the users table, drop the
+# scratch database.
 # A backup is only as good as its last restore: run this on a schedule too.
 # Arguments, environment and exit status: usage() below, or --help.
 set -euo pipefail
@@ -11,10 +12,13 @@ usage() {
   cat <<'USAGE'
 Usage: restore-test.sh [-h|--help] [KEY]
 
-Downloads the newest backup that hack/backup.sh uploaded under
-s3://BUCKET/PREFIX (or the object KEY), decrypts and restores it into a scratch
-database on the server of DATABASE_URL, checks the number of rows in its users
-table, and drops the scratch database again, also when a step fails.
+Downloads the newest backup that hack/backup.sh uploaded for one AuthService,
+in s3://BUCKET/PREFIX<NAMESPACE>/<NAME>/ (or the object KEY), decrypts and
+restores it into a scratch database on the server of DATABASE_URL, checks the
+number of rows in its users table, and drops the scratch database again, also
+when a step fails. Other AuthServices' backups under the same prefix are never
+picked, nor the ones earlier versions wrote straight under PREFIX (name those
+as KEY).
 
 Arguments:
   KEY                     the object key (PREFIX included) of one backup to test
@@ -27,6 +31,9 @@ Environment (the same names as hack/backup.sh):
                           server to restore into (required; the database it names
                           is only used to connect, never written)
   BACKUP_S3_BUCKET        bucket (required)
+  BACKUP_AUTHSERVICE_NAMESPACE, BACKUP_AUTHSERVICE_NAME
+                          the AuthService whose newest backup to test (required
+                          unless KEY is given)
   BACKUP_S3_PREFIX        key prefix, default postgresql/ (matched literally)
   BACKUP_S3_ENDPOINT      S3-compatible endpoint URL; unset for AWS S3
   BACKUP_ENCRYPTION_KEY   key file, default /etc/backup/encryption.key
@@ -40,9 +47,11 @@ and the aws CLI.
 
 Exit status:
   0    the backup restored and its users table has the expected rows
-  1    DATABASE_URL or BACKUP_S3_BUCKET is unset, or no backup under the prefix
+  1    DATABASE_URL or BACKUP_S3_BUCKET is unset, BACKUP_AUTHSERVICE_* is unset
+       and no KEY given, or the AuthService has no backup
   2    unknown option or more than one KEY
-  64   RESTORE_MIN_USERS or RESTORE_EXPECT_USERS is not a whole number
+  64   RESTORE_MIN_USERS or RESTORE_EXPECT_USERS is not a whole number, or
+       BACKUP_AUTHSERVICE_NAMESPACE or _NAME is not a DNS label
   65   the restored users table has the wrong number of rows
   66   the encryption key file is missing, unreadable or empty
   any other (or 1)  the status of the command that failed; the last log line names the stage
@@ -62,6 +71,12 @@ if (($# > 1)); then echo "restore-test.sh: one KEY at most, got $# arguments (se
 
 : "${DATABASE_URL:?DATABASE_URL is required}"
 : "${BACKUP_S3_BUCKET:?BACKUP_S3_BUCKET is required}"
+if (($# == 0)); then
+  : "${BACKUP_AUTHSERVICE_NAMESPACE:?BACKUP_AUTHSERVICE_NAMESPACE is required to find the newest backup (or name one as KEY)}"
+  : "${BACKUP_AUTHSERVICE_NAME:?BACKUP_AUTHSERVICE_NAME is required to find the newest backup (or name one as KEY)}"
+fi
+BACKUP_AUTHSERVICE_NAMESPACE="${BACKUP_AUTHSERVICE_NAMESPACE:-}"
+BACKUP_AUTHSERVICE_NAME="${BACKUP_AUTHSERVICE_NAME:-}"
 BACKUP_S3_PREFIX="${BACKUP_S3_PREFIX:-postgresql/}"
 BACKUP_ENCRYPTION_KEY="${BACKUP_ENCRYPTION_KEY:-/etc/backup/encryption.key}"
 BACKUP_WORK_DIR="${BACKUP_WORK_DIR:-/tmp}"
@@ -131,13 +146,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The AuthService's folder, as hack/backup.sh names it.
+backup_folder() { printf '%s%s/%s/' "$BACKUP_S3_PREFIX" "$BACKUP_AUTHSERVICE_NAMESPACE" "$BACKUP_AUTHSERVICE_NAME"; }
+
 newest_backup() {
-  local listing key newest=""
-  listing=$(aws_cli s3api list-objects-v2 --bucket "$BACKUP_S3_BUCKET" --prefix "$BACKUP_S3_PREFIX" --query 'Contents[].Key' --output text)
+  local folder listing key newest=""
+  folder=$(backup_folder)
+  listing=$(aws_cli s3api list-objects-v2 --bucket "$BACKUP_S3_BUCKET" --prefix "$folder" --query 'Contents[].Key' --output text)
   while IFS= read -r key; do
-    # The quoted prefix is matched literally, as backup.sh's retention matches it: a
+    # The quoted folder is matched literally, as backup.sh's retention matches it: a
     # prefix such as "db.v1+(eu)/" is a key prefix, not a regular expression.
-    [[ "$key" =~ ^"${BACKUP_S3_PREFIX}"postgresql_backup_[0-9]{8}_[0-9]{6}\.sql\.gz\.enc$ ]] || continue
+    [[ "$key" =~ ^"${folder}"postgresql_backup_[0-9]{8}_[0-9]{6}\.sql\.gz\.enc$ ]] || continue
     # The names carry a sortable UTC timestamp, so the newest sorts last.
     if [[ "$key" > "$newest" ]]; then newest="$key"; fi
   done < <(printf '%s\n' "$listing" | tr '\t' '\n')
@@ -150,11 +169,19 @@ main() {
   [[ -r "$BACKUP_ENCRYPTION_KEY" && -s "$BACKUP_ENCRYPTION_KEY" ]] || { log "encryption key file ${BACKUP_ENCRYPTION_KEY} is missing, unreadable or empty"; return 66; }
   [[ -z "$RESTORE_EXPECT_USERS" || "$RESTORE_EXPECT_USERS" =~ ^[0-9]+$ ]] || { log "RESTORE_EXPECT_USERS must be a whole number"; return 64; }
   [[ "$RESTORE_MIN_USERS" =~ ^[0-9]+$ ]] || { log "RESTORE_MIN_USERS must be a whole number"; return 64; }
+  if [[ -z "$key" ]]; then
+    local var
+    for var in BACKUP_AUTHSERVICE_NAMESPACE BACKUP_AUTHSERVICE_NAME; do
+      [[ "${!var}" =~ ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$ ]] || { log "${var} must be a DNS label (a-z, 0-9 and -, at most 63), not '${!var}'"; return 64; }
+    done
+  fi
   move_password_to_environment
 
   stage "find the newest backup"
-  [[ -n "$key" ]] || key=$(newest_backup)
-  [[ -n "$key" ]] || { log "no backup under s3://${BACKUP_S3_BUCKET}/${BACKUP_S3_PREFIX}"; return 1; }
+  if [[ -z "$key" ]]; then
+    key=$(newest_backup)
+    [[ -n "$key" ]] || { log "no backup of AuthService ${BACKUP_AUTHSERVICE_NAMESPACE}/${BACKUP_AUTHSERVICE_NAME} in s3://${BACKUP_S3_BUCKET}/$(backup_folder)"; return 1; }
+  fi
   log "testing s3://${BACKUP_S3_BUCKET}/${key}"
 
   stage "download"

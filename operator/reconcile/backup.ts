@@ -6,7 +6,7 @@ import type { V1ConfigMap, V1CronJob, V1EnvVar } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import type { AuthService, Backup } from '../api/types.js';
 import { packageFile } from '../package-file.js';
-import { COMPONENT_BACKUP, commonLabels, names, objectMeta } from './meta.js';
+import { COMPONENT_BACKUP, commonLabels, nameOf, names, namespaceOf, objectMeta } from './meta.js';
 
 export const BACKUP_SCRIPT_KEY = 'backup.sh';
 /** Guide: the scripts are mounted at /scripts, the encryption key at /etc/backup. */
@@ -15,10 +15,13 @@ export const KEY_DIR = '/etc/backup';
 
 /**
  * hack/backup.sh, verbatim: pg_dump → gzip → openssl AES-256-CBC (PBKDF2, key
- * file) → aws s3 cp, then delete this AuthService's backups older than the
- * retention. Configured only through environment variables, so the script is
- * the same for every AuthService. The file is the one copy (it is run by hand
- * and tested end to end as it is); the operator image ships it beside dist/.
+ * file) → aws s3 cp into this AuthService's own folder,
+ * <prefix><namespace>/<name>/, then delete the backups in that folder older
+ * than the retention. Every AuthService defaults to the same prefix, so the
+ * folder, not the prefix, is what keeps two AuthServices' backups apart.
+ * Configured only through environment variables, so the script is the same
+ * for every AuthService. The file is the one copy (it is run by hand and tested
+ * end to end as it is); the operator image ships it beside dist/.
  */
 export const BACKUP_SCRIPT = readFileSync(packageFile('hack/backup.sh'), 'utf8');
 
@@ -50,6 +53,9 @@ function backupEnvironment(auth: AuthService, backup: NonNullable<ReturnType<typ
     { name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: db.name, key: db.key } } },
     value('BACKUP_S3_BUCKET', s3.bucket),
     value('BACKUP_S3_PREFIX', s3.prefix),
+    // The backups' folder under the prefix: whose they are, for the upload, the retention and the restore test.
+    value('BACKUP_AUTHSERVICE_NAMESPACE', namespaceOf(auth)),
+    value('BACKUP_AUTHSERVICE_NAME', nameOf(auth)),
     ...(s3.endpoint ? [value('BACKUP_S3_ENDPOINT', s3.endpoint)] : []),
     ...(s3.region ? [value('AWS_DEFAULT_REGION', s3.region)] : []),
     value('BACKUP_STORAGE_CLASS', s3.storageClass),

@@ -15,6 +15,11 @@ const backupScript = new URL('../../hack/backup.sh', import.meta.url).pathname;
 const restoreScript = new URL('../../hack/restore-test.sh', import.meta.url).pathname;
 const bucket = 'auth-service-backups';
 const USERS = 500;
+/** A second AuthService, signup, in the same namespace: its own database, the same bucket and the default prefix. */
+const SIGNUP_USERS = 7;
+const FOLDER = 'postgresql/auth-service/login/';
+const SIGNUP_FOLDER = 'postgresql/auth-service/signup/';
+const backupPattern = (folder: string) => new RegExp(`^${folder}postgresql_backup_\\d{8}_\\d{6}\\.sql\\.gz\\.enc$`);
 
 interface Run {
   exitCode: number | null;
@@ -33,13 +38,16 @@ describe('hack/backup.sh and hack/restore-test.sh', function () {
   let keyFile: string;
   let wrongKeyFile: string;
 
-  const run = (script: string, overrides: Record<string, string> = {}, args: string[] = []): Run => {
+  /** Runs a script as the CronJob of AuthService auth-service/login would; an override of undefined unsets a variable. */
+  const run = (script: string, overrides: Record<string, string | undefined> = {}, args: string[] = []): Run => {
     const started = process.hrtime.bigint();
     const result = spawnSync(script, args, {
       env: {
         ...env.awsEnv,
         DATABASE_URL: env.databaseUrl('auth'),
         BACKUP_S3_BUCKET: bucket,
+        BACKUP_AUTHSERVICE_NAMESPACE: 'auth-service',
+        BACKUP_AUTHSERVICE_NAME: 'login',
         BACKUP_S3_ENDPOINT: env.endpoint,
         BACKUP_ENCRYPTION_KEY: keyFile,
         BACKUP_WORK_DIR: join(env.dir, 'work'),
@@ -51,7 +59,12 @@ describe('hack/backup.sh and hack/restore-test.sh', function () {
     });
     return { exitCode: result.status, output: `${result.stdout}${result.stderr}`, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
   };
-  const backups = () => env.keys(bucket).filter((k) => /^postgresql\/postgresql_backup_\d{8}_\d{6}\.sql\.gz\.enc$/.test(k));
+  /** login's backups, oldest first. */
+  const backups = (folder = FOLDER) => env.keys(bucket).filter((k) => backupPattern(folder).test(k));
+  const asSignup = { DATABASE_URL: '', BACKUP_AUTHSERVICE_NAME: 'signup' };
+  const put = (...keys: string[]) => {
+    for (const key of keys) env.aws('s3', 'cp', keyFile, `s3://${bucket}/${key}`, '--only-show-errors');
+  };
   const scratchDatabases = () => env.psql('postgres', "SELECT datname FROM pg_database WHERE datname LIKE 'keyward_restore_test_%'").trim();
 
   before(async function () {
@@ -63,19 +76,22 @@ describe('hack/backup.sh and hack/restore-test.sh', function () {
     writeFileSync(wrongKeyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
     env.aws('s3', 'mb', `s3://${bucket}`);
 
-    // The service's own schema, then N users in it.
-    env.psql('postgres', 'CREATE DATABASE auth');
-    const pool = new pg.Pool({ connectionString: env.databaseUrl('auth') });
-    try {
-      await migrate(pool);
-      await pool.query(
-        `INSERT INTO users (email, password_hash, first_name, last_name)
-         SELECT 'user' || i || '@example.com', '$2b$12$' || md5(i::text), 'First' || i, 'Last' || i FROM generate_series(1, $1) AS i`,
-        [USERS],
-      );
-    } finally {
-      await pool.end();
+    // The service's own schema, then N users in it: login's database, and signup's.
+    for (const [database, users] of [['auth', USERS], ['signup', SIGNUP_USERS]] as const) {
+      env.psql('postgres', `CREATE DATABASE ${database}`);
+      const pool = new pg.Pool({ connectionString: env.databaseUrl(database) });
+      try {
+        await migrate(pool);
+        await pool.query(
+          `INSERT INTO users (email, password_hash, first_name, last_name)
+           SELECT 'user' || i || '@example.com', '$2b$12$' || md5(i::text), 'First' || i, 'Last' || i FROM generate_series(1, $1) AS i`,
+          [users],
+        );
+      } finally {
+        await pool.end();
+      }
     }
+    asSignup.DATABASE_URL = env.databaseUrl('signup');
   });
 
   after(async function () {
@@ -198,29 +214,91 @@ describe('hack/backup.sh and hack/restore-test.sh', function () {
     expect(env.keys(bucket)).to.deep.equal(before);
   });
 
-  it('deletes only its own backups older than the retention', function () {
-    const old = `postgresql/postgresql_backup_${stampDaysAgo(31)}.sql.gz.enc`;
-    const older = `postgresql/postgresql_backup_${stampDaysAgo(400)}.sql.gz.enc`;
-    const recent = `postgresql/postgresql_backup_${stampDaysAgo(29)}.sql.gz.enc`;
-    const strangers = [
-      'postgresql/notes.txt',
-      `postgresql/postgresql_backup_${stampDaysAgo(400)}.sql.gz`,
-      `other/postgresql_backup_${stampDaysAgo(400)}.sql.gz.enc`,
+  it('needs to know whose backup it is: backup.sh refuses without the AuthService, or with one that is no DNS label', function () {
+    const before = env.keys(bucket);
+    const unset = run(backupScript, { BACKUP_AUTHSERVICE_NAME: undefined });
+    expect(unset.exitCode, unset.output).to.equal(1);
+    expect(unset.output).to.include('BACKUP_AUTHSERVICE_NAME is required');
+    const bad: Array<[string, string]> = [
+      ['BACKUP_AUTHSERVICE_NAMESPACE', 'auth-service/login'],
+      ['BACKUP_AUTHSERVICE_NAMESPACE', '..'],
+      ['BACKUP_AUTHSERVICE_NAME', 'Login'],
+      ['BACKUP_AUTHSERVICE_NAME', ''],
     ];
-    for (const key of [old, older, recent, ...strangers]) env.aws('s3', 'cp', keyFile, `s3://${bucket}/${key}`, '--only-show-errors');
-    const kept = backups();
+    for (const [variable, value] of bad) {
+      const refused = run(backupScript, { [variable]: value });
+      // An empty value is as good as unset.
+      expect(refused.exitCode, `${variable}=${value}: ${refused.output}`).to.equal(value === '' ? 1 : 64);
+      if (value !== '') expect(refused.output).to.include(`${variable} must be a DNS label`).and.include('FAILED at stage "check configuration"');
+      expect(refused.output).not.to.include('dump and compress');
+    }
+    expect(env.keys(bucket)).to.deep.equal(before);
+  });
+
+  it('restore-test.sh needs the AuthService to find its newest backup, and not when given a KEY', function () {
+    const none = run(restoreScript, { BACKUP_AUTHSERVICE_NAMESPACE: undefined });
+    expect(none.exitCode, none.output).to.equal(1);
+    expect(none.output).to.include('BACKUP_AUTHSERVICE_NAMESPACE is required to find the newest backup (or name one as KEY)');
+    const key = backups().at(-1) ?? '';
+    const given = run(restoreScript, { BACKUP_AUTHSERVICE_NAMESPACE: undefined, BACKUP_AUTHSERVICE_NAME: undefined, RESTORE_EXPECT_USERS: String(USERS) }, [key]);
+    expect(given.exitCode, given.output).to.equal(0);
+    expect(given.output).to.include(`testing s3://${bucket}/${key}`);
+    const nothing = run(restoreScript, { BACKUP_AUTHSERVICE_NAME: 'nobody' });
+    expect(nothing.exitCode, nothing.output).to.equal(1);
+    expect(nothing.output).to.include(`no backup of AuthService auth-service/nobody in s3://${bucket}/postgresql/auth-service/nobody/`);
+    expect(scratchDatabases()).to.equal('');
+  });
+
+  it('deletes only this AuthService’s backups older than its retention: never another’s under the same bucket and prefix, nor the previous version’s', function () {
+    const ours = { old: `${FOLDER}postgresql_backup_${stampDaysAgo(31)}.sql.gz.enc`, older: `${FOLDER}postgresql_backup_${stampDaysAgo(400)}.sql.gz.enc` };
+    const signups = { old: `${SIGNUP_FOLDER}postgresql_backup_${stampDaysAgo(400)}.sql.gz.enc`, recent: `${SIGNUP_FOLDER}postgresql_backup_${stampDaysAgo(29)}.sql.gz.enc` };
+    // The previous version wrote every AuthService's backups straight under the prefix: nobody can tell whose they are.
+    const previousLayout = [`postgresql/postgresql_backup_${stampDaysAgo(400)}.sql.gz.enc`, `postgresql/postgresql_backup_${stampDaysAgo(31)}.sql.gz.enc`];
+    const others = [
+      `${FOLDER}postgresql_backup_${stampDaysAgo(29)}.sql.gz.enc`,
+      // login in another namespace
+      `postgresql/staging/login/postgresql_backup_${stampDaysAgo(400)}.sql.gz.enc`,
+      `${FOLDER}notes.txt`,
+      `${FOLDER}postgresql_backup_${stampDaysAgo(400)}.sql.gz`,
+      `${FOLDER}archive/postgresql_backup_${stampDaysAgo(400)}.sql.gz.enc`,
+      `other/auth-service/login/postgresql_backup_${stampDaysAgo(400)}.sql.gz.enc`,
+    ];
+    put(ours.old, ours.older, signups.old, signups.recent, ...previousLayout, ...others);
+    const before = env.keys(bucket);
 
     const backup = run(backupScript, { BACKUP_RETENTION_DAYS: '30' });
     expect(backup.exitCode, backup.output).to.equal(0);
-    expect(backup.output).to.include(`deleted old backup ${old}`).and.include(`deleted old backup ${older}`);
-    const after = env.keys(bucket);
-    expect(after).not.to.include(old).and.not.to.include(older);
-    expect(after).to.include.members([recent, ...strangers, ...kept.filter((k) => k !== old && k !== older)]);
-    expect(backups()).to.have.length(kept.length - 2 + 1);
+    expect(backup.output).to.include(`deleted old backup ${ours.old}`).and.include(`deleted old backup ${ours.older}`);
+    expect(backup.output).to.include(`left alone 2 backup(s) of the previous layout straight under s3://${bucket}/postgresql/`);
+    const taken = backups().filter((k) => !before.includes(k));
+    expect(taken).to.have.length(1);
+    // Exactly login's two expired backups went, and its new one came.
+    expect(env.keys(bucket)).to.deep.equal([...before.filter((k) => k !== ours.old && k !== ours.older), ...taken].sort());
 
-    // The newest backup is the one just taken, not the 29-day-old stand-in.
-    const restore = run(restoreScript, { RESTORE_EXPECT_USERS: String(USERS) });
-    expect(restore.exitCode, restore.output).to.equal(0);
-    expect(restore.output).to.include(`testing s3://${bucket}/${backups().at(-1)}`);
+    // signup, with a retention of a day, deletes both of its own and nothing of login's.
+    const signupBefore = env.keys(bucket);
+    const signup = run(backupScript, { ...asSignup, BACKUP_RETENTION_DAYS: '1' });
+    expect(signup.exitCode, signup.output).to.equal(0);
+    expect(signup.output).to.include('retention: deleted 2, kept 1');
+    const signupTaken = backups(SIGNUP_FOLDER).filter((k) => !signupBefore.includes(k));
+    expect(signupTaken).to.have.length(1);
+    expect(env.keys(bucket)).to.deep.equal([...signupBefore.filter((k) => k !== signups.old && k !== signups.recent), ...signupTaken].sort());
+  });
+
+  it('restore-test.sh tests this AuthService’s newest backup, though another AuthService’s or the previous version’s under the prefix is newer', function () {
+    const login = run(backupScript);
+    expect(login.exitCode, login.output).to.equal(0);
+    const signup = run(backupScript, asSignup);
+    expect(signup.exitCode, signup.output).to.equal(0);
+    // Newer than both, and no backup at all: picked, it would fail to decrypt.
+    put(`postgresql/postgresql_backup_${stampDaysAgo(-1)}.sql.gz.enc`);
+
+    const restoreLogin = run(restoreScript, { RESTORE_EXPECT_USERS: String(USERS) });
+    expect(restoreLogin.exitCode, restoreLogin.output).to.equal(0);
+    expect(restoreLogin.output).to.include(`testing s3://${bucket}/${backups().at(-1)}`);
+    const restoreSignup = run(restoreScript, { ...asSignup, DATABASE_URL: env.databaseUrl('auth'), RESTORE_EXPECT_USERS: String(SIGNUP_USERS) });
+    expect(restoreSignup.exitCode, restoreSignup.output).to.equal(0);
+    expect(restoreSignup.output).to.include(`testing s3://${bucket}/${backups(SIGNUP_FOLDER).at(-1)}`);
+    expect(scratchDatabases()).to.equal('');
   });
 });

@@ -1,12 +1,13 @@
 // Runs the operator's backup.sh for real (test/support/backup-env.ts: a
 // PostgreSQL server with matching pg_dump, moto's S3 server on loopback, the
 // aws CLI, openssl and gzip). The script gets the environment the CronJob
-// would give it, with paths and endpoints pointed at those servers.
+// would give it, with paths and endpoints pointed at those servers; a second
+// AuthService's CronJob backs up into the same bucket and prefix.
 import type { V1CronJob } from '@kubernetes/client-node';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { startBackupEnvironment } from '../../support/backup-env.js';
 
 export interface ScriptRun {
@@ -23,19 +24,29 @@ export interface BackupRunResult {
   restoredRows: string[];
   failedRun: ScriptRun;
   afterFailedRun: string[];
+  /** The other AuthService's CronJob, run once: the key it added. */
+  neighbourRun: ScriptRun;
+  neighbourKey: string;
+  /** Backups from 2000, expired under any retention: in our folder, in the neighbour's, and straight under the prefix as earlier versions wrote them. */
+  expired: { ours: string; neighbours: string; previousLayout: string };
   expiryRun: ScriptRun;
   afterExpiryRun: string[];
 }
 
-export async function runBackupEndToEnd(ctx: Mocha.Context, cronJob: V1CronJob, script: string): Promise<BackupRunResult> {
+/** The CronJob's plain environment values. */
+function valuesOf(cronJob: V1CronJob): Record<string, string> {
+  const container = cronJob.spec?.jobTemplate.spec?.template.spec?.containers[0];
+  return Object.fromEntries((container?.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
+}
+
+export async function runBackupEndToEnd(ctx: Mocha.Context, cronJob: V1CronJob, neighbour: V1CronJob, script: string): Promise<BackupRunResult> {
   const env = await startBackupEnvironment(ctx);
   try {
     const { dir, psql, aws } = env;
     psql('postgres', 'CREATE DATABASE auth');
     psql('auth', "CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL); INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com'), ('c@example.com')");
 
-    const container = cronJob.spec?.jobTemplate.spec?.template.spec?.containers[0];
-    const values = Object.fromEntries((container?.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
+    const values = valuesOf(cronJob);
     const bucket = values.BACKUP_S3_BUCKET as string;
     aws('s3', 'mb', `s3://${bucket}`);
     const keys = () => env.keys(bucket);
@@ -49,11 +60,11 @@ export async function runBackupEndToEnd(ctx: Mocha.Context, cronJob: V1CronJob, 
     const work = join(dir, 'work');
     mkdirSync(work);
 
-    const run = (overrides: Record<string, string>): ScriptRun => {
+    const run = (overrides: Record<string, string>, of: Record<string, string> = values): ScriptRun => {
       const result = spawnSync(scriptFile, [], {
         env: {
           ...env.awsEnv,
-          ...values,
+          ...of,
           DATABASE_URL: env.databaseUrl('auth'),
           BACKUP_S3_ENDPOINT: env.endpoint,
           BACKUP_ENCRYPTION_KEY: keyFile,
@@ -84,10 +95,19 @@ export async function runBackupEndToEnd(ctx: Mocha.Context, cronJob: V1CronJob, 
     const failedRun = run({ DATABASE_URL: env.databaseUrl('no_such_database') });
     const afterFailedRun = keys();
 
+    const neighbourRun = run({}, valuesOf(neighbour));
+    const neighbourKey = keys().find((k) => !afterFailedRun.includes(k)) ?? '';
+
     aws('s3', 'cp', keyFile, `s3://${bucket}/postgresql/notes.txt`, '--only-show-errors');
     aws('s3', 'cp', keyFile, `s3://${bucket}/other/postgresql_backup_20000101_000000.sql.gz.enc`, '--only-show-errors');
-    // A backup of this script from 2000: expired under any retention, unlike the two taken today.
-    aws('s3', 'cp', keyFile, `s3://${bucket}/postgresql/postgresql_backup_20000101_000000.sql.gz.enc`, '--only-show-errors');
+    // Each in the folder where the script put that AuthService's backup today.
+    const from2000 = 'postgresql_backup_20000101_000000.sql.gz.enc';
+    const expired = {
+      ours: `${dirname(afterFirstRun[0] ?? 'none')}/${from2000}`,
+      neighbours: `${dirname(neighbourKey || 'none')}/${from2000}`,
+      previousLayout: `postgresql/${from2000}`,
+    };
+    for (const key of Object.values(expired)) aws('s3', 'cp', keyFile, `s3://${bucket}/${key}`, '--only-show-errors');
     const expiryRun = run({ BACKUP_RETENTION_DAYS: '1' });
 
     return {
@@ -98,6 +118,9 @@ export async function runBackupEndToEnd(ctx: Mocha.Context, cronJob: V1CronJob, 
       restoredRows: rowsOf('restored'),
       failedRun,
       afterFailedRun,
+      neighbourRun,
+      neighbourKey,
+      expired,
       expiryRun,
       afterExpiryRun: keys(),
     };

@@ -10,9 +10,10 @@ import { defaultAuthService } from '../../../operator/api/defaults.js';
 import { everyField, login, loginInput } from '../api/fixtures.js';
 import { runBackupEndToEnd } from './backup-run.js';
 
-/** login with the smallest backup section the CRD accepts. */
-function withBackup(): AuthService {
+/** login with the smallest backup section the CRD accepts; in auth-service unless `namespace` says otherwise. */
+function withBackup(namespace?: string): AuthService {
   const input = loginInput();
+  if (namespace) input.metadata.namespace = namespace;
   input.spec.backup = {
     image: 'registry.example/backup-tools:2.1.0',
     s3: { bucket: 'auth-service-backups', credentialsSecretRef: { name: 'backup-creds' } },
@@ -74,6 +75,8 @@ describe('backup', function () {
       expect(values).to.deep.equal({
         BACKUP_S3_BUCKET: 'auth-service-backups',
         BACKUP_S3_PREFIX: 'postgresql/',
+        BACKUP_AUTHSERVICE_NAMESPACE: 'auth-service',
+        BACKUP_AUTHSERVICE_NAME: 'login',
         BACKUP_STORAGE_CLASS: 'STANDARD_IA',
         BACKUP_RETENTION_DAYS: '30',
         BACKUP_ENCRYPTION_KEY: '/etc/backup/encryption.key',
@@ -141,11 +144,12 @@ describe('backup', function () {
 
   describe('backup.sh against PostgreSQL and an S3 server', function () {
     this.timeout(120_000);
-    it('stores an encrypted dump that restores to the same rows, deletes only its own expired backups, and uploads nothing when the dump fails', async function () {
-      const result = await runBackupEndToEnd(this, desiredBackupCronJob(withBackup())!, BACKUP_SCRIPT);
+    it('stores an encrypted dump that restores to the same rows, deletes only its own expired backups, not another AuthService’s under the same prefix, and uploads nothing when the dump fails', async function () {
+      // Another AuthService of the same name in another namespace, with the same bucket and the default prefix.
+      const result = await runBackupEndToEnd(this, desiredBackupCronJob(withBackup())!, desiredBackupCronJob(withBackup('staging'))!, BACKUP_SCRIPT);
       expect(result.firstRun.exitCode, result.firstRun.output).to.equal(0);
       expect(result.afterFirstRun).to.have.length(1);
-      expect(result.afterFirstRun[0]).to.match(/^postgresql\/postgresql_backup_\d{8}_\d{6}\.sql\.gz\.enc$/);
+      expect(result.afterFirstRun[0]).to.match(/^postgresql\/auth-service\/login\/postgresql_backup_\d{8}_\d{6}\.sql\.gz\.enc$/);
       expect(result.storedHeader, 'openssl salted header, not gzip or SQL').to.equal('Salted__');
       expect(result.restoredRows).to.deep.equal(result.originalRows);
       expect(result.restoredRows).to.have.length(3);
@@ -153,12 +157,24 @@ describe('backup', function () {
       expect(result.failedRun.exitCode).not.to.equal(0);
       expect(result.afterFailedRun, 'a failed dump uploads nothing').to.deep.equal(result.afterFirstRun);
 
+      expect(result.neighbourRun.exitCode, result.neighbourRun.output).to.equal(0);
+      expect(result.neighbourKey).to.match(/^postgresql\/staging\/login\/postgresql_backup_\d{8}_\d{6}\.sql\.gz\.enc$/);
+
       expect(result.expiryRun.exitCode, result.expiryRun.output).to.equal(0);
-      expect(result.expiryRun.output).to.include('deleted old backup postgresql/postgresql_backup_20000101_000000.sql.gz.enc');
-      const taken = result.afterExpiryRun.filter((k) => /^postgresql\/postgresql_backup_\d{8}_\d{6}\.sql\.gz\.enc$/.test(k));
-      expect(taken, 'the expired one deleted; the first run\'s and the new one kept').to.have.length(2).and.include(result.afterFirstRun[0]);
-      expect(taken).not.to.include('postgresql/postgresql_backup_20000101_000000.sql.gz.enc');
-      expect(result.afterExpiryRun).to.include.members(['other/postgresql_backup_20000101_000000.sql.gz.enc', 'postgresql/notes.txt']);
+      expect(result.expired.ours).to.equal('postgresql/auth-service/login/postgresql_backup_20000101_000000.sql.gz.enc');
+      expect(result.expiryRun.output).to.include(`deleted old backup ${result.expired.ours}`).and.include('retention: deleted 1, kept 2');
+      expect(result.afterExpiryRun).not.to.include(result.expired.ours);
+      const taken = result.afterExpiryRun.filter((k) => /^postgresql\/auth-service\/login\/postgresql_backup_\d{8}_\d{6}\.sql\.gz\.enc$/.test(k));
+      expect(taken, 'the first run\'s and the new one kept').to.have.length(2).and.include(result.afterFirstRun[0]);
+      // The neighbour's backups, expired or not, and the previous version's, whose owner nobody can tell, stay.
+      expect(result.afterExpiryRun).to.include.members([
+        result.neighbourKey,
+        result.expired.neighbours,
+        result.expired.previousLayout,
+        'other/postgresql_backup_20000101_000000.sql.gz.enc',
+        'postgresql/notes.txt',
+      ]);
+      expect(result.expiryRun.output).to.include('left alone 1 backup(s) of the previous layout straight under s3://auth-service-backups/postgresql/');
     });
   });
 });
