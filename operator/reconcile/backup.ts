@@ -14,6 +14,34 @@ export const SCRIPTS_DIR = '/scripts';
 export const KEY_DIR = '/etc/backup';
 
 /**
+ * A run that has not finished after 4 hours is stopped and the Job fails
+ * (reason DeadlineExceeded) instead of hanging on a stuck pg_dump or a stalled
+ * upload, which with concurrencyPolicy Forbid would block every later run
+ * without a word. gzip, the slowest stage, compresses a dump at about 50 MB/s
+ * on one core, so some 25 MB/s under the container's 0.5 CPU limit: 4 hours is
+ * room for a dump of about 100 GB with a retry, where 1,000,000 users make
+ * 458 MB (docs/operations.md). And a daily run that starts late and takes all
+ * of it still ends long before BackupOverdue's 36 hours.
+ */
+export const BACKUP_ACTIVE_DEADLINE_SECONDS = 4 * 3600;
+/**
+ * A run the CronJob controller could not start on time (controller down, a
+ * control-plane upgrade at night) still starts within 2 hours of its schedule;
+ * later it is skipped, and BackupOverdue reports the gap. A bound also keeps
+ * the controller from counting missed runs back to the CronJob's last schedule
+ * (Kubernetes docs, "CronJob limitations"). Late start plus deadline, 6 hours,
+ * fits in the 12 hours a daily run has before BackupOverdue's 36.
+ */
+export const BACKUP_STARTING_DEADLINE_SECONDS = 2 * 3600;
+/**
+ * Two retries (restartPolicy OnFailure restarts the container; each restart
+ * counts) ride out a database failover or an S3 hiccup; a failure that
+ * persists (wrong key, wrong credentials) fails the Job within minutes, not
+ * after the default six restarts with growing back-off.
+ */
+export const BACKUP_BACKOFF_LIMIT = 2;
+
+/**
  * hack/backup.sh, verbatim: pg_dump → gzip → openssl AES-256-CBC (PBKDF2, key
  * file) → aws s3 cp into this AuthService's own folder,
  * <prefix><namespace>/<name>/, then delete the backups in that folder older
@@ -34,6 +62,11 @@ export function desiredBackupScripts(auth: AuthService): V1ConfigMap | undefined
     metadata: objectMeta(auth, names(auth).backupScripts, commonLabels(auth, COMPONENT_BACKUP)),
     data: { [BACKUP_SCRIPT_KEY]: BACKUP_SCRIPT },
   };
+}
+
+/** Whether the operator runs CronJob `<name>-backup` for this AuthService (and so alerts on it). */
+export function backupEnabled(auth: AuthService): boolean {
+  return enabledBackup(auth) !== undefined;
 }
 
 function enabledBackup(auth: AuthService): (Backup & Required<Pick<Backup, 'image' | 's3' | 'encryptionKeySecretRef'>>) | undefined {
@@ -84,9 +117,12 @@ export function desiredBackupCronJob(auth: AuthService): V1CronJob | undefined {
       concurrencyPolicy: 'Forbid',
       successfulJobsHistoryLimit: 3,
       failedJobsHistoryLimit: 1,
+      startingDeadlineSeconds: BACKUP_STARTING_DEADLINE_SECONDS,
       jobTemplate: {
         metadata: { labels },
         spec: {
+          activeDeadlineSeconds: BACKUP_ACTIVE_DEADLINE_SECONDS,
+          backoffLimit: BACKUP_BACKOFF_LIMIT,
           template: {
             metadata: { labels },
             spec: {

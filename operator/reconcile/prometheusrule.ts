@@ -1,8 +1,10 @@
 // PrometheusRule `<name>`: the guide's "Critical Alerts", scoped to this
-// AuthService's job and namespace, each with a runbook.
+// AuthService's job and namespace, each with a runbook; and, when the operator
+// runs its backup CronJob, BackupOverdue.
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { AuthService } from '../api/types.js';
-import { commonLabels, names, namespaceOf, objectMeta } from './meta.js';
+import { BACKUP_ACTIVE_DEADLINE_SECONDS, BACKUP_STARTING_DEADLINE_SECONDS, backupEnabled } from './backup.js';
+import { COMPONENT_BACKUP, commonLabels, LABEL_COMPONENT, LABEL_INSTANCE, names, namespaceOf, objectMeta } from './meta.js';
 import { MONITORING_API_VERSION, metricsJob } from './servicemonitor.js';
 
 export interface AlertRule {
@@ -13,6 +15,14 @@ export interface AlertRule {
   annotations: Record<string, string>;
 }
 
+interface AlertText {
+  summary: string;
+  description: string;
+  runbook: string;
+}
+
+type MakeAlert = (alertName: string, expr: string, forDuration: string, severity: AlertRule['labels']['severity'], text: AlertText) => AlertRule;
+
 /** The fields of monitoring.coreos.com/v1 PrometheusRule that the operator sets. */
 export interface PrometheusRule {
   apiVersion: typeof MONITORING_API_VERSION;
@@ -20,6 +30,14 @@ export interface PrometheusRule {
   metadata: V1ObjectMeta;
   spec: { groups: Array<{ name: string; rules: AlertRule[] }> };
 }
+
+/**
+ * BackupOverdue fires 36 hours after the backup CronJob's last success: a
+ * nightly run missed or failed once, with 12 hours to spare for one that
+ * starts late or runs long (operator/reconcile/backup.ts), and before the next
+ * night's run, so that there is time to fix it.
+ */
+export const BACKUP_OVERDUE_SECONDS = 36 * 3600;
 
 /** undefined when spec.monitoring.prometheusRule.enabled is false. */
 export function desiredPrometheusRule(auth: AuthService): PrometheusRule | undefined {
@@ -31,13 +49,7 @@ export function desiredPrometheusRule(auth: AuthService): PrometheusRule | undef
   const describe = `kubectl -n ${namespace} describe authservice ${name}`;
   const pods = `kubectl -n ${namespace} get pods -l app.kubernetes.io/instance=${name}`;
 
-  const alert = (
-    alertName: string,
-    expr: string,
-    forDuration: string,
-    severity: 'critical' | 'warning',
-    text: { summary: string; description: string; runbook: string },
-  ): AlertRule => ({
+  const alert: MakeAlert = (alertName, expr, forDuration, severity, text) => ({
     alert: alertName,
     expr,
     for: forDuration,
@@ -69,6 +81,7 @@ export function desiredPrometheusRule(auth: AuthService): PrometheusRule | undef
       description: '99th percentile latency is {{ $value }}s',
       runbook: `Compare database_query_duration_seconds and the cache hit rate (cache_hits_total, cache_misses_total); check CPU throttling against spec.resources.limits.cpu and whether the HPA is at maxReplicas (kubectl -n ${namespace} get hpa ${name}).`,
     }),
+    ...(backupEnabled(auth) ? [backupOverdue(auth, alert)] : []),
   ];
 
   return {
@@ -77,4 +90,38 @@ export function desiredPrometheusRule(auth: AuthService): PrometheusRule | undef
     metadata: objectMeta(auth, name, { ...labels, ...commonLabels(auth) }),
     spec: { groups: [{ name: `${name}.critical`, rules }] },
   };
+}
+
+/**
+ * From kube-state-metrics' series of CronJob `<name>-backup`: its last success
+ * is more than 36 hours ago; or it never succeeded and was created more than
+ * 36 hours ago (the success series appears with the first success); or
+ * kube-state-metrics reports no such CronJob at all, for 15 minutes (not
+ * installed, not scraped, or the CronJob is missing): without the series
+ * nothing could tell that backups stopped, so their absence alerts too.
+ * `max by (namespace, cronjob)` drops kube-state-metrics' own pod and instance
+ * labels, so a restart or a second replica of it keeps the alert one alert.
+ */
+function backupOverdue(auth: AuthService, alert: MakeAlert): AlertRule {
+  const namespace = namespaceOf(auth);
+  const { stable: name, backupCronJob: cronJob } = names(auth);
+  const selector = `{namespace="${namespace}",cronjob="${cronJob}"}`;
+  const lastSuccess = `kube_cronjob_status_last_successful_time${selector}`;
+  const created = `kube_cronjob_created${selector}`;
+  const expr = [
+    `(time() - max by (namespace, cronjob) (${lastSuccess}) > ${BACKUP_OVERDUE_SECONDS})`,
+    `(time() - max by (namespace, cronjob) (${created}) > ${BACKUP_OVERDUE_SECONDS} unless on (namespace, cronjob) ${lastSuccess})`,
+    `absent(${created})`,
+  ].join('\nor\n');
+  const hours = (seconds: number) => `${seconds / 3600} hours`;
+  return alert('BackupOverdue', expr, '15m', 'warning', {
+    summary: `No successful backup for ${hours(BACKUP_OVERDUE_SECONDS)}`,
+    description: `CronJob ${namespace}/${cronJob} has not completed a backup in ${hours(BACKUP_OVERDUE_SECONDS)}, or kube-state-metrics does not report it`,
+    runbook:
+      `kubectl -n ${namespace} get cronjob,jobs -l ${LABEL_INSTANCE}=${name},${LABEL_COMPONENT}=${COMPONENT_BACKUP} shows the last schedule and each Job. ` +
+      `Take a backup now and follow it: kubectl -n ${namespace} create job --from=cronjob/${cronJob} ${cronJob}-now; kubectl -n ${namespace} logs -f job/${cronJob}-now; a failure ends with FAILED at stage "<stage>". ` +
+      `A Job failed with DeadlineExceeded ran past ${hours(BACKUP_ACTIVE_DEADLINE_SECONDS)}: look for a pg_dump waiting on a lock (pg_stat_activity) or a stalled upload. ` +
+      `Missed runs: kubectl -n ${namespace} describe cronjob ${cronJob} (a run that cannot start within ${hours(BACKUP_STARTING_DEADLINE_SECONDS)} of its schedule is skipped). ` +
+      `No kube_cronjob_created series for the CronJob: kube-state-metrics is not installed or not scraped.`,
+  });
 }

@@ -86,6 +86,11 @@ describe('backup', function () {
       expect(container(cronJob).envFrom).to.deep.equal([{ secretRef: { name: 'backup-creds' } }]);
     });
 
+    it('stops a run after 4 hours, starts one up to 2 hours late, and retries a failure twice', function () {
+      expect(cronJob?.spec?.startingDeadlineSeconds).to.equal(2 * 3600);
+      expect(cronJob?.spec?.jobTemplate.spec).to.deep.include({ activeDeadlineSeconds: 4 * 3600, backoffLimit: 2 });
+    });
+
     it('follows the spec’s schedule, zone, retention, endpoint and region', function () {
       const c = desiredBackupCronJob(everyField());
       expect(c?.spec).to.deep.include({ schedule: '30 3 * * *', timeZone: 'Europe/Berlin' });

@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { defaultAuthService } from '../../../operator/api/defaults.js';
 import { desiredPrometheusRule, type AlertRule, type PrometheusRule } from '../../../operator/reconcile/prometheusrule.js';
 import { runTool, toolPath, type ToolResult } from '../../support/tools.js';
-import { everyField, login } from '../api/fixtures.js';
+import { everyField, login, loginInput } from '../api/fixtures.js';
 
 // login() lives in auth-service; its metrics job is its name.
 const SCOPE = { job: 'login', namespace: 'auth-service' };
@@ -26,6 +27,13 @@ interface TestGroup {
   interval: string;
   input_series: Array<{ series: string; values: string }>;
   alert_rule_test: AlertTest[];
+}
+
+/** login with the smallest backup section the CRD accepts: its CronJob is login-backup. */
+function loginWithBackup() {
+  const input = loginInput();
+  input.spec.backup = { image: 'backup-tools:1', s3: { bucket: 'auth-service-backups' }, encryptionKeySecretRef: { name: 'backup-key' } };
+  return defaultAuthService(input);
 }
 
 /** `name{a="b",…}` in the exposition/promtool series notation. */
@@ -185,5 +193,101 @@ describe('desiredPrometheusRule under promtool', function () {
     const result = await promtool('test', 'rules', 'tests.yaml');
     expect(result.code, result.stdout + result.stderr).to.equal(0);
     expect(result.stdout).to.include('SUCCESS');
+  });
+  describe('BackupOverdue, on kube-state-metrics series of CronJob login-backup', function () {
+    const backupRule = desiredPrometheusRule(loginWithBackup()) as PrometheusRule;
+    const overdue = backupRule.spec.groups.flatMap((g) => g.rules).find((r) => r.alert === 'BackupOverdue');
+    // kube-state-metrics' own target labels, which the alert must not carry.
+    const ksm = { job: 'kube-state-metrics', instance: '10.0.0.7:8080' };
+    const ours = { namespace: 'auth-service', cronjob: 'login-backup' };
+    const alertLabels = { severity: 'warning', service: 'login', ...ours };
+    const firing = [{ exp_labels: alertLabels, exp_annotations: overdue?.annotations ?? {} }];
+    const hours = (h: number) => h * 3600;
+
+    it('passes promtool check rules, with every linter on', async function () {
+      const path = writeRules('rules-backup.yaml', backupRule);
+      const result = await promtool('check', 'rules', '--lint=all', '--lint-fatal', path);
+      expect(result.code, result.stdout + result.stderr).to.equal(0);
+      expect(result.stdout).to.include('SUCCESS: 5 rules found');
+    });
+
+    it('fires 36 hours after the last success, not before; a new success or another namespace’s CronJob does not', async function () {
+      writeRules('rules-backup.yaml', backupRule);
+      // Promtool's clock starts at the epoch: a series' value is a time in seconds since t=0.
+      // One sample a minute, well inside Prometheus's 5-minute lookback.
+      const minutes = (h: number) => h * 60;
+      const groups: TestGroup[] = [
+        {
+          name: 'BackupOverdue: last success at 2h, none since',
+          interval: '1m',
+          input_series: [
+            { series: series('kube_cronjob_created', { ...ksm, ...ours }), values: `0x${minutes(40)}` },
+            // Never succeeded until 2h, then a success at 2h that stays the last.
+            { series: series('kube_cronjob_status_last_successful_time', { ...ksm, ...ours }), values: `_x${minutes(2) - 1} ${hours(2)}x${minutes(38)}` },
+            // Another namespace's login-backup, its last success at 0: overdue, but not ours.
+            { series: series('kube_cronjob_created', { ...ksm, namespace: 'staging', cronjob: 'login-backup' }), values: `0x${minutes(40)}` },
+            { series: series('kube_cronjob_status_last_successful_time', { ...ksm, namespace: 'staging', cronjob: 'login-backup' }), values: `0x${minutes(40)}` },
+          ],
+          alert_rule_test: [
+            { eval_time: '1h', alertname: 'BackupOverdue', exp_alerts: [] },
+            { eval_time: '37h', alertname: 'BackupOverdue', exp_alerts: [] },
+            // 36 hours since the success exactly: not more than 36 yet.
+            { eval_time: '38h', alertname: 'BackupOverdue', exp_alerts: [] },
+            // Overdue since just after 38h: pending for its 15 minutes.
+            { eval_time: '38h10m', alertname: 'BackupOverdue', exp_alerts: [] },
+            { eval_time: '38h20m', alertname: 'BackupOverdue', exp_alerts: firing },
+            { eval_time: '40h', alertname: 'BackupOverdue', exp_alerts: firing },
+          ],
+        },
+        {
+          name: 'BackupOverdue: a success every day keeps it quiet',
+          interval: '1m',
+          input_series: [
+            { series: series('kube_cronjob_created', { ...ksm, ...ours }), values: `0x${minutes(80)}` },
+            // Successes at 0h, 30h (six hours late) and 54h.
+            {
+              series: series('kube_cronjob_status_last_successful_time', { ...ksm, ...ours }),
+              values: `0x${minutes(30) - 1} ${hours(30)}x${minutes(24) - 1} ${hours(54)}x${minutes(26)}`,
+            },
+          ],
+          alert_rule_test: ['35h', '36h30m', '60h', '80h'].map((t) => ({ eval_time: t, alertname: 'BackupOverdue', exp_alerts: [] })),
+        },
+        {
+          name: 'BackupOverdue: never a success, 36 hours after the CronJob was created',
+          interval: '1m',
+          input_series: [{ series: series('kube_cronjob_created', { ...ksm, ...ours }), values: `${hours(1)}x${minutes(40)}` }],
+          alert_rule_test: [
+            { eval_time: '36h', alertname: 'BackupOverdue', exp_alerts: [] },
+            { eval_time: '37h10m', alertname: 'BackupOverdue', exp_alerts: [] },
+            { eval_time: '37h20m', alertname: 'BackupOverdue', exp_alerts: firing },
+          ],
+        },
+        {
+          name: 'BackupOverdue: kube-state-metrics reports no such CronJob for 15 minutes',
+          interval: '1m',
+          input_series: [{ series: series('kube_cronjob_created', { ...ksm, namespace: 'staging', cronjob: 'login-backup' }), values: '0x60' }],
+          alert_rule_test: [
+            { eval_time: '10m', alertname: 'BackupOverdue', exp_alerts: [] },
+            { eval_time: '20m', alertname: 'BackupOverdue', exp_alerts: firing },
+          ],
+        },
+        {
+          name: 'BackupOverdue: kube-state-metrics restarting, its series gone for a few minutes, under a new instance after',
+          interval: '1m',
+          input_series: [
+            { series: series('kube_cronjob_created', { ...ksm, ...ours }), values: '0x30' },
+            { series: series('kube_cronjob_status_last_successful_time', { ...ksm, ...ours }), values: '0x30' },
+            { series: series('kube_cronjob_created', { ...ksm, instance: '10.0.0.9:8080', ...ours }), values: '_x39 0x40' },
+            { series: series('kube_cronjob_status_last_successful_time', { ...ksm, instance: '10.0.0.9:8080', ...ours }), values: '_x39 0x40' },
+          ],
+          alert_rule_test: ['30m', '38m', '45m', '80m'].map((t) => ({ eval_time: t, alertname: 'BackupOverdue', exp_alerts: [] })),
+        },
+      ];
+
+      writeFileSync(join(dir, 'tests-backup.yaml'), stringify({ rule_files: ['rules-backup.yaml'], evaluation_interval: '1m', tests: groups }));
+      const result = await promtool('test', 'rules', 'tests-backup.yaml');
+      expect(result.code, result.stdout + result.stderr).to.equal(0);
+      expect(result.stdout).to.include('SUCCESS');
+    });
   });
 });

@@ -49,7 +49,38 @@ describe('desiredPrometheusRule', function () {
       'https://runbooks.example.com/keyward#higherrorrate',
       'https://runbooks.example.com/keyward#databaseconnectionfailure',
       'https://runbooks.example.com/keyward#highlatency',
+      'https://runbooks.example.com/keyward#backupoverdue',
     ]);
+  });
+
+  describe('BackupOverdue', function () {
+    it('is added when spec.backup is enabled, beside the guide’s four, and only then', function () {
+      expect(desiredPrometheusRule(everyField())?.spec.groups[0]?.rules.map((r) => r.alert)).to.deep.equal([
+        'AuthServiceDown',
+        'HighErrorRate',
+        'DatabaseConnectionFailure',
+        'HighLatency',
+        'BackupOverdue',
+      ]);
+      const disabled = everyField();
+      disabled.spec.backup!.enabled = false;
+      expect(desiredPrometheusRule(disabled)?.spec.groups[0]?.rules.map((r) => r.alert)).not.to.include('BackupOverdue');
+      expect(byName.has('BackupOverdue'), 'login() has no backup section').to.equal(false);
+    });
+
+    it('watches kube-state-metrics’ series of this AuthService’s CronJob <name>-backup, warning after 36 hours', function () {
+      const overdue = desiredPrometheusRule(everyField())?.spec.groups[0]?.rules.find((r) => r.alert === 'BackupOverdue');
+      const selector = '{namespace="auth-service",cronjob="login-backup"}';
+      expect(overdue?.expr.split('\n')).to.deep.equal([
+        `(time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time${selector}) > 129600)`,
+        'or',
+        `(time() - max by (namespace, cronjob) (kube_cronjob_created${selector}) > 129600 unless on (namespace, cronjob) kube_cronjob_status_last_successful_time${selector})`,
+        'or',
+        `absent(kube_cronjob_created${selector})`,
+      ]);
+      expect([overdue?.for, overdue?.labels]).to.deep.equal(['15m', { severity: 'warning', service: 'login' }]);
+      expect(overdue?.annotations.runbook).to.include('kubectl -n auth-service create job --from=cronjob/login-backup login-backup-now');
+    });
   });
 
   it('is absent when spec.monitoring.prometheusRule.enabled is false', function () {
