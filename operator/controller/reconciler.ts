@@ -16,7 +16,7 @@ import { pathFor, resourceFor, resources } from '../kube/resources.js';
 import type { Logger } from '../observability/logger.js';
 import { podTemplateHash } from '../reconcile/deployment.js';
 import { stableHash } from '../reconcile/hash.js';
-import { names } from '../reconcile/meta.js';
+import { LABEL_MANAGED_BY, MANAGED_BY, names } from '../reconcile/meta.js';
 import { podSecretReferences, secretsHash, type SecretLike } from '../reconcile/secrets.js';
 import { renderAll, type OptionalCrds, type RenderedObject } from '../render.js';
 import { nextRollout, readRolloutStatus, servingSummary, writeRolloutStatus, type Layout } from '../rollout/index.js';
@@ -165,18 +165,38 @@ const STALE_CACHE_RETRY_MS = 1_000;
  */
 type Claim = { to: 'write' } | { to: 'wait' } | { to: 'refuse'; why: string };
 
-function claimOn(existing: KubeObject | undefined, labelled: boolean, auth: AuthService): Claim {
+function claimOn(existing: KubeObject | undefined, auth: AuthService): Claim {
   if (!existing) return { to: 'write' };
   const controller = existing.metadata?.ownerReferences?.find((o) => o.controller === true);
   if (controller?.uid === auth.metadata.uid) return { to: 'write' };
-  if (controller?.kind === KIND && controller.name === auth.metadata.name) return { to: 'wait' };
+  if (predecessorOwns(existing, auth)) return { to: 'wait' };
   if (controller) return { to: 'refuse', why: `it belongs to ${controller.kind} ${controller.name}, not to this AuthService; rename one of the two` };
-  if (labelled) return { to: 'write' };
+  if (existing.metadata?.labels?.[LABEL_MANAGED_BY] === MANAGED_BY) return { to: 'write' };
   return { to: 'refuse', why: 'an object of that name exists and the operator did not create it (no owner reference, no operator label: Helm, Argo CD or a hand-made one?); remove it or rename the AuthService' };
+}
+
+/** Whether `object` is a child of an AuthService of this name deleted before this one was created. */
+function predecessorOwns(object: KubeObject, auth: AuthService): boolean {
+  const controller = object.metadata?.ownerReferences?.find((o) => o.controller === true);
+  return controller !== undefined && controller.kind === KIND && controller.name === auth.metadata.name && controller.uid !== auth.metadata.uid;
 }
 
 /** How soon a pass waiting for the garbage collector to remove a predecessor's children looks again. */
 const PREDECESSOR_RETRY_MS = 2_000;
+
+/**
+ * The children the rollout reads (the colours' Deployments and Services, the stable Service) that
+ * are still a predecessor's. Observed, they would be adopted: the new AuthService would record the
+ * old one's running colour and image as its own, then see them vanish under the garbage collector.
+ */
+function predecessorsChildren(deps: ReconcilerDeps, auth: AuthService, namespace: string): string[] {
+  const n = names(auth);
+  const watched: Array<[string, string]> = [['Service', n.stable], ...COLOURS.flatMap((c): Array<[string, string]> => [['Deployment', n.colour(c)], ['Service', n.colour(c)]])];
+  return watched.filter(([kind, name]) => {
+    const cached = deps.caches.get<KubeObject>(kind, namespace, name);
+    return cached !== undefined && predecessorOwns(cached, auth);
+  }).map(([kind, name]) => `${kind} ${name}`);
+}
 
 /** The optional kinds whose CRD discovery must find before they are rendered. */
 const crdOf: Partial<Record<string, keyof OptionalCrds>> = {
@@ -244,6 +264,14 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   }
   const { spec } = auth;
   const log = { authservice: key };
+
+  // Deleted and created again under this name: until the garbage collector has removed what the
+  // AuthService before it owned, this one neither decides nor writes anything.
+  const predecessors = predecessorsChildren(deps, auth, namespace);
+  if (predecessors.length > 0) {
+    deps.logger.info(`waiting for the garbage collector to remove ${predecessors.join(', ')} of the AuthService deleted before this one`, log);
+    return { applied: 0, requeueAfterMs: PREDECESSOR_RETRY_MS };
+  }
 
   const secretNames = [...new Set(podSecretReferences(spec).map((r) => r.secret))];
   const secrets = new Map(secretNames.map((s) => [s, deps.caches.get<SecretLike>('Secret', namespace, s)]));
@@ -364,8 +392,16 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     const cached = deps.caches.get<KubeObject>(planned.kind, namespace, planned.metadata.name);
     // The cache holds only objects with the operator's label: a name it does not know is looked up
     // before the apply would create, or take over, whatever holds it.
-    const live = cached ?? (await deps.client.get<KubeObject>(pathFor(resourceFor(planned.apiVersion, planned.kind), namespace, planned.metadata.name)));
-    const claim = claimOn(live, cached !== undefined, auth);
+    let live = cached;
+    if (live === undefined) {
+      try {
+        live = await deps.client.get<KubeObject>(pathFor(resourceFor(planned.apiVersion, planned.kind), namespace, planned.metadata.name));
+      } catch (err) {
+        await failed(planned.kind, planned.metadata.name, `looking it up before creating it failed: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
+      }
+    }
+    const claim = claimOn(live, auth);
     if (claim.to === 'wait') {
       waitingForPredecessor = true;
       deps.logger.info(`waiting for ${planned.kind} ${planned.metadata.name} of the AuthService deleted before this one to be garbage-collected`, log);

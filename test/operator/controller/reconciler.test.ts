@@ -190,22 +190,46 @@ describe('one reconcile pass against a real control plane', function () {
     expect(service?.metadata?.ownerReferences ?? []).to.deep.equal([]);
   });
 
-  it('waits, without failing, for the children of an AuthService of the same name deleted before it to be garbage-collected', async () => {
+  it('waits, deciding and writing nothing, for the children of an AuthService of the same name deleted before it to be garbage-collected', async () => {
     await admin.apply(sampleAuthService(ns, 'again'));
     const current = await snapshot();
-    // The cache still holds the predecessor's Deployment, owned by an AuthService "again" of another uid.
+    // The cache still holds the predecessor's running blue Deployment, owned by an AuthService
+    // "again" of another uid. Observed, it would be adopted as this one's active colour.
     const predecessor = { apiVersion: 'auth.keyward.dev/v1alpha1', kind: 'AuthService', name: 'again', uid: '00000000-0000-4000-8000-000000000000', controller: true };
     current.set('Deployment/again-blue', {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'again-blue', namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'keyward-operator' }, ownerReferences: [predecessor] },
-    });
+      spec: { replicas: 3, template: { spec: { containers: [{ name: 'auth-service', image: 'registry.example/keyward-service:1.3.0' }] } } },
+      status: { replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3 },
+    } as KubeObject);
     const sent = writes.length;
     const result = await reconcile(deps(() => current), ns, 'again');
-    expect(result.requeueAfterMs, 'how soon it looks again').to.be.at.most(2_000);
-    expect(writes.slice(sent).filter((w) => w.includes('/deployments/again-blue')), 'writes to the predecessor\'s Deployment').to.deep.equal([]);
-    const degraded = (await getAuth('again')).status?.conditions?.find((c) => c.type === 'Degraded');
-    expect(degraded?.reason, 'no ApplyFailed for a name that frees itself').to.not.equal('ApplyFailed');
+    expect(result).to.deep.equal({ applied: 0, requeueAfterMs: 2_000 });
+    expect(writes.slice(sent), 'writes, status and Events included').to.deep.equal([]);
+    expect((await getAuth('again')).status, 'no status: nothing adopted from the predecessor').to.equal(undefined);
+
+    // Once the garbage collector is through, the AuthService starts as any new one.
+    current.delete('Deployment/again-blue');
+    await reconcile(deps(() => current), ns, 'again');
+    expect((await getAuth('again')).status?.rollout, 'a rollout of its own').to.not.equal(undefined);
+  });
+
+  it('reports a failed look-up of a child\'s name as ApplyFailed, and still writes the other children', async () => {
+    await admin.apply(sampleAuthService(ns, 'lookup'));
+    const current = await snapshot();
+    const refusing: ReconcilerDeps = {
+      ...deps(() => current),
+      client: {
+        ...client,
+        get: (path: string) => (path.includes('/serviceaccounts/lookup') ? Promise.reject(new Error('serviceaccounts "lookup" is forbidden')) : client.get(path)),
+      } as KubeClient,
+    };
+    const failure = await reconcile(refusing, ns, 'lookup').then(() => undefined, (err: unknown) => err);
+    expect(failure).to.be.instanceOf(ApplyFailedError);
+    expect((failure as ApplyFailedError).message).to.contain('ServiceAccount lookup').and.contain('looking it up before creating it failed: serviceaccounts "lookup" is forbidden');
+    expect(await admin.get(pathFor(resources.Deployment, ns, 'lookup-blue')), 'Deployment lookup-blue').to.not.equal(undefined);
+    expect((await getAuth('lookup')).status?.conditions?.find((c) => c.type === 'Degraded')).to.include({ status: 'True', reason: 'ApplyFailed' });
   });
 
   it('leaves a Deployment the HPA scaled alone, also when the scale lands during the pass or before the cache has heard of it: never undone', async () => {
