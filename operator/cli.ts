@@ -35,6 +35,14 @@ const positive = (value: string): number => {
   return n;
 };
 
+/** A Lease name: a DNS subdomain. An empty one made every Lease request go to the collection, and the operator never led. */
+const leaseName = (value: string): string => {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value) || value.length > 253) {
+    throw new InvalidArgumentError(`expected a DNS subdomain (lower-case letters, digits, - and .), not ${JSON.stringify(value)}`);
+  }
+  return value;
+};
+
 async function installCrds(client: KubeClient, log: (line: string) => void): Promise<void> {
   for (const doc of parseAllDocuments(readFileSync(crdFile, 'utf8'))) {
     const crd = doc.toJSON() as KubeObject;
@@ -145,7 +153,7 @@ program.command('run')
   .option('--metrics-port <port>', 'port of /metrics, /healthz and /readyz', port, 8080)
   .option('--leader-elect', 'campaign for a coordination.k8s.io Lease; only the leader reconciles', false)
   .option('--lease-namespace <name>', 'namespace of the leader-election Lease', process.env['POD_NAMESPACE'] ?? 'keyward-system')
-  .option('--lease-name <name>', 'name of the leader-election Lease: one per operator deployment (two that share one lead in turn)', 'keyward-operator')
+  .option('--lease-name <name>', 'name of the leader-election Lease: one per operator deployment (two that share one lead in turn)', leaseName, 'keyward-operator')
   .option('--lease-duration-seconds <n>', 'how long a leader\'s Lease is honoured without renewal', positive, 15)
   .option('--renew-deadline-seconds <n>', 'a leader that cannot renew within this steps down', positive, 10)
   .option('--retry-period-seconds <n>', 'how often candidates try and leaders renew', positive, 2)

@@ -8,7 +8,7 @@ required_version() { # <go.mod> <module path>
 }
 
 # The oldest Go the pinned modules build with: the highest `go` line of their go.mod files.
-go_minimum=1.26
+go_minimum=$(sed -n 's/^go \([0-9][0-9.]*\)$/\1/p' "$(dirname "${BASH_SOURCE[0]}")"/../*/go/*/go.mod | sort -V | tail -n1)
 
 # Checks that go is on PATH and new enough, and sets up the build environment; sets `jobs`
 # (go build -p) from KEYWARD_BUILD_JOBS, default 2: the machines have 2 cores

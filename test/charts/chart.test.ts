@@ -105,6 +105,8 @@ describe('charts/keyward-operator', function () {
       expect(Object.keys(role.metadata.labels ?? {}).filter((l) => l.startsWith('rbac.authorization.k8s.io/aggregate'))).to.deep.equal([]);
       const off = await render({ release: 'auth', namespace: 'platform', set: { 'rbac.aggregateToDefaultRoles': 'false' } });
       expect(byKind(off, 'ClusterRole').map((r) => r.metadata.name)).to.deep.equal(['auth-keyward-operator']);
+      // rbac.create=false, for installers without cluster-scoped RBAC rights: no ClusterRole at all.
+      expect(byKind(await render({ set: { 'rbac.create': 'false' } }), 'ClusterRole')).to.deep.equal([]);
       const binding = one(objects, 'ClusterRoleBinding');
       expect(binding.roleRef).to.deep.equal({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'auth-keyward-operator' });
       expect(binding.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'auth-keyward-operator', namespace: 'platform' }]);
@@ -121,6 +123,9 @@ describe('charts/keyward-operator', function () {
       // A second release in the same namespace takes a Lease of its own.
       const second = one(await render({ release: 'tenant-b', namespace: 'platform', set: { 'leaderElection.leaseName': 'tenant-b-operator' } }), 'Deployment');
       expect(second.spec.template.spec.containers[0].args).to.include('--lease-name=tenant-b-operator');
+      // Values from before leaseName existed (helm upgrade --reuse-values): the default, never an empty name.
+      const older = one(await render({ set: { 'leaderElection.leaseName': 'null' } }), 'Deployment');
+      expect(older.spec.template.spec.containers[0].args).to.include('--lease-name=keyward-operator');
       expect(container.args).to.include('--metrics-port=8080');
       expect(container.args.some((a: string) => a.startsWith('--namespace'))).to.equal(false);
       expect(container.env).to.deep.include({ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });

@@ -28,16 +28,17 @@ describe('hack/lib/go-build.sh: the Go the builds need', () => {
   it('refuses a Go older than the go.mod files need, naming both versions (bookworm\'s own is 1.19)', () => {
     const result = goBuildInit('1.19.8');
     expect(result.status).to.equal(1);
-    expect(result.stderr).to.equal('build.sh: go 1.19.8 is on PATH; these tools need Go 1.26 or later (the go.mod files under hack/)\n');
+    expect(result.stderr).to.equal('build.sh: go 1.19.8 is on PATH; these tools need Go 1.26.7 or later (the go.mod files under hack/)\n');
   });
 
   it('says what to install when there is no go at all', () => {
     const result = goBuildInit(undefined);
     expect(result.status).to.equal(1);
-    expect(result.stderr).to.contain('go is not on PATH; Go 1.26 or later builds these tools');
+    expect(result.stderr).to.contain('go is not on PATH; Go 1.26.7 or later builds these tools');
   });
 
-  it('takes 1.26 and anything later', () => {
-    for (const version of ['1.26.0', '1.26.8', '1.27rc1', '2.0.1']) expect(goBuildInit(version).status, version).to.equal(0);
+  it('asks for the highest go line of the go.mod files (promtool\'s 1.26.7), not just the minor version', () => {
+    expect(goBuildInit('1.26.6').status, '1.26.6').to.equal(1);
+    for (const version of ['1.26.7', '1.26.8', '1.27rc1', '2.0.1']) expect(goBuildInit(version).status, version).to.equal(0);
   });
 });

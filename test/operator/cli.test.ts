@@ -42,6 +42,14 @@ describe('keyward-operator CLI', function () {
     expect(bad.stderr).to.contain('--active must be blue or green');
   });
 
+  it('run refuses an empty or malformed --lease-name before touching a cluster', () => {
+    for (const name of ['', 'Keyward_Operator']) {
+      const res = cli(['run', '--leader-elect', `--lease-name=${name}`]);
+      expect(res.status, name).to.equal(1);
+      expect(res.stderr).to.contain(`option '--lease-name <name>' argument '${name}' is invalid. expected a DNS subdomain`);
+    }
+  });
+
   it('install-crds applies the AuthService CRD to the cluster', async () => {
     const plane = await sharedControlPlane();
     const res = cli(['install-crds', '--kubeconfig', plane.kubeconfigPath]);
