@@ -1,7 +1,7 @@
 /**
  * The guide's comprehensive health check: database, cache and email, each with
  * status, latency and details; overall unhealthy (503) when the database is
- * down, degraded when an optional dependency is.
+ * down, degraded when every optional dependency that is configured is down.
  */
 import type { CacheHealth } from '../cache/two-level.js';
 import { errorMessage } from '../util/error-message.js';
@@ -43,7 +43,12 @@ async function checkDatabase(sources: HealthSources): Promise<CheckResult> {
 
 export async function healthReport(sources: HealthSources): Promise<HealthReport> {
   const [database, cache, email] = await Promise.all([checkDatabase(sources), sources.cacheHealth(), sources.emailHealth(checkTimeoutMs)]);
-  const optionalDown = [cache, email].some((c) => c.status === 'degraded');
+  // The guide's rule: healthy while the database answers and one of the optional dependencies
+  // does. One of them down shows in its own check; it is not the whole service's state, which
+  // rollouts gate on (an SMTP server refusing one message would otherwise abort a release). A
+  // dependency that is not configured ('disabled') counts neither way.
+  const configured = [cache, email].filter((c) => c.status !== 'disabled');
+  const optionalDown = configured.length > 0 && configured.every((c) => c.status === 'degraded');
   return {
     status: database.status !== 'healthy' ? 'unhealthy' : optionalDown ? 'degraded' : 'healthy',
     timestamp: (sources.now?.() ?? new Date()).toISOString(),
