@@ -82,7 +82,7 @@ export function renderAll(input: AuthService | AuthServiceInput, options: Render
     desiredPodDisruptionBudget(auth, options.servingColour ?? activeColour),
     desiredNetworkPolicy(auth),
     crds.serviceMonitor ? desiredServiceMonitor(auth) : undefined,
-    crds.prometheusRule ? desiredPrometheusRule(auth) : undefined,
+    crds.prometheusRule ? desiredPrometheusRule(auth, options.servingColour ?? activeColour) : undefined,
     desiredBackupCronJob(auth),
   ];
   return objects.filter((o): o is KubernetesObject => o !== undefined).map(rendered);

@@ -2,7 +2,7 @@
 // AuthService's job and namespace, each with a runbook; and, when the operator
 // runs its backup CronJob, BackupOverdue.
 import type { V1ObjectMeta } from '@kubernetes/client-node';
-import type { AuthService } from '../api/types.js';
+import type { AuthService, Colour } from '../api/types.js';
 import { BACKUP_ACTIVE_DEADLINE_SECONDS, BACKUP_STARTING_DEADLINE_SECONDS, backupEnabled } from './backup.js';
 import { COMPONENT_BACKUP, commonLabels, LABEL_COMPONENT, LABEL_INSTANCE, names, namespaceOf, objectMeta } from './meta.js';
 import { MONITORING_API_VERSION, metricsJob } from './servicemonitor.js';
@@ -39,8 +39,11 @@ export interface PrometheusRule {
  */
 export const BACKUP_OVERDUE_SECONDS = 36 * 3600;
 
-/** undefined when spec.monitoring.prometheusRule.enabled is false. */
-export function desiredPrometheusRule(auth: AuthService): PrometheusRule | undefined {
+/**
+ * undefined when spec.monitoring.prometheusRule.enabled is false. `servingColour`: the colour the
+ * stable Service selects; AuthServiceDown watches its pods only (below).
+ */
+export function desiredPrometheusRule(auth: AuthService, servingColour?: Colour): PrometheusRule | undefined {
   const { prometheusRule, labels } = auth.spec.monitoring;
   if (!prometheusRule.enabled) return undefined;
   const name = names(auth).stable;
@@ -61,7 +64,11 @@ export function desiredPrometheusRule(auth: AuthService): PrometheusRule | undef
   });
 
   const rules = [
-    alert('AuthServiceDown', `up{${scope}} == 0`, '1m', 'critical', {
+    // The pods that take the traffic. The ServiceMonitor scrapes both colours, and a preview's pods
+    // are down while they migrate, or for good when the new revision is broken: the rollout waits,
+    // then rolls back and says so in the AuthService's status, and nothing needs waking up for it.
+    // The rule follows traffic at each flip, as the PodDisruptionBudget does.
+    alert('AuthServiceDown', `up{${scope}${servingColour ? `,service="${names(auth).colour(servingColour)}"` : ''}} == 0`, '1m', 'critical', {
       summary: 'Auth service is down',
       description: 'Auth service target {{ $labels.pod }} has been down for more than 1 minute',
       runbook: `${describe} tells the phase and conditions; ${pods} shows the pods. Look at their events and logs: the probes are /health/live, /health/ready and /health/startup on the service port.`,

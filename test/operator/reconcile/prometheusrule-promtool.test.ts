@@ -45,7 +45,8 @@ describe('desiredPrometheusRule under promtool', function () {
   this.timeout(60_000);
 
   let dir: string;
-  const rule = desiredPrometheusRule(login()) as PrometheusRule;
+  // Rendered as the operator renders it: blue serves.
+  const rule = desiredPrometheusRule(login(), 'blue') as PrometheusRule;
   const rules = new Map<string, AlertRule>(rule.spec.groups.flatMap((g) => g.rules).map((r) => [r.alert, r]));
 
   /** The annotations Prometheus renders for `alert`, with its templates' values filled in. */
@@ -96,13 +97,15 @@ describe('desiredPrometheusRule under promtool', function () {
 
     const groups: TestGroup[] = [
       {
-        name: 'AuthServiceDown: a target down for a minute',
+        name: 'AuthServiceDown: a serving target down for a minute',
         interval: '1m',
         input_series: [
           // Up for two minutes, then down.
-          { series: series('up', target), values: '1 1 0 0 0 0' },
+          { series: series('up', { ...target, service: 'login-blue' }), values: '1 1 0 0 0 0' },
           // Another AuthService's target, down all along: not ours.
-          { series: series('up', elsewhere), values: '0x5' },
+          { series: series('up', { ...elsewhere, service: 'login-blue' }), values: '0x5' },
+          // The preview colour's pod, still migrating or broken: the rollout's business, not a page.
+          { series: series('up', { ...SCOPE, service: 'login-green', pod: 'login-green-6b5a4c3d2e-r7t6y' }), values: '0x5' },
         ],
         alert_rule_test: [
           { eval_time: '1m', alertname: 'AuthServiceDown', exp_alerts: [] },
@@ -111,7 +114,8 @@ describe('desiredPrometheusRule under promtool', function () {
           {
             eval_time: '3m',
             alertname: 'AuthServiceDown',
-            exp_alerts: [{ exp_labels: { ...serviceLabels, ...target }, exp_annotations: annotations('AuthServiceDown', { pod }) }],
+            // The rule's own service label (the guide's) replaces the target's Service name.
+            exp_alerts: [{ exp_labels: { ...target, ...serviceLabels }, exp_annotations: annotations('AuthServiceDown', { pod }) }],
           },
         ],
       },

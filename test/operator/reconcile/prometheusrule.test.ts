@@ -21,6 +21,9 @@ describe('desiredPrometheusRule', function () {
       return [r?.expr, r?.for, r?.labels.severity];
     };
     expect(shape('AuthServiceDown')).to.deep.equal([`up{${scope}} == 0`, '1m', 'critical']);
+    // Rendered with the colour that serves, it watches that colour's pods only: a preview down is the rollout's business.
+    const serving = desiredPrometheusRule(login(), 'green')?.spec.groups[0]?.rules.find((r) => r.alert === 'AuthServiceDown');
+    expect(serving?.expr).to.equal(`up{${scope},service="login-green"} == 0`);
     expect(shape('HighErrorRate')).to.deep.equal([`sum(rate(http_requests_total{${scope},status=~"5.."}[5m])) > 0.1`, '2m', 'critical']);
     expect(shape('DatabaseConnectionFailure')).to.deep.equal([`database_connections_active{${scope}} == 0`, '30s', 'critical']);
     expect(shape('HighLatency')).to.deep.equal([
