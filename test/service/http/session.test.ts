@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { query } from '../../support/db.js';
 import pg from 'pg';
 import { newAccount, startTestService, type TestResponse, type TestService } from '../../support/service.js';
 import { holdLock } from './row-lock.js';
@@ -73,6 +74,18 @@ describe('sessions: /api/auth/refresh, /me, /logout, /logout-all', () => {
       expect((await service.request('GET', '/api/auth/me', { token: second.body.access_token })).status).to.equal(200);
       const third = await service.request('POST', '/api/auth/refresh', { body: { refresh_token: second.body.refresh_token } });
       expect(third.status).to.equal(200);
+    });
+
+    it('ends the session REFRESH_TOKEN_TTL_SECONDS after sign-in, however recently its refresh token was issued', async () => {
+      const first = await signUp();
+      const second = await service.request('POST', '/api/auth/refresh', { body: { refresh_token: first.refresh_token } });
+      expect(second.status).to.equal(200);
+      // The session reaches its end (30 days after sign-in); the refresh token just issued would live on.
+      await query(service.databaseUrl, `UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [first.user.id]);
+      const [token] = await query(service.databaseUrl, `SELECT rt.expires_at > now() AS live FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE s.user_id = $1 AND rt.rotated_at IS NULL`, [first.user.id]);
+      expect(token?.['live'], 'the latest refresh token, by its own expiry').to.equal(true);
+      const third = await service.request('POST', '/api/auth/refresh', { body: { refresh_token: second.body.refresh_token } });
+      expect(`${third.status} ${third.body.error?.code}`).to.equal('401 invalid_refresh_token');
     });
 
     it('returns the same successor when a rotated token is presented again within the grace window', async () => {
