@@ -32,12 +32,23 @@ export interface PrometheusRule {
 }
 
 /**
- * BackupOverdue fires 36 hours after the backup CronJob's last success: a
- * nightly run missed or failed once, with 12 hours to spare for one that
- * starts late or runs long (operator/reconcile/backup.ts), and before the next
- * night's run, so that there is time to fix it.
+ * BackupOverdue fires this long after the backup CronJob's last success: the longest gap the
+ * schedule can leave between two runs, plus 12 hours for one that starts late or runs long
+ * (operator/reconcile/backup.ts). For the default nightly schedule that is 36 hours: one run
+ * missed or failed, and time to fix it before the next night's. The gap is bounded from the
+ * schedule's shape, never under it: a month field other than * may leave a year, a day of the
+ * month 31 days, a day of the week 7 days; otherwise a day. So a weekly backup is not overdue
+ * after 36 hours, and a weekday one is given a week (not three days, a bound, not the gap).
  */
-export const BACKUP_OVERDUE_SECONDS = 36 * 3600;
+export function backupOverdueSeconds(schedule: string): number {
+  const day = 24 * 3600;
+  const macro: Record<string, number> = { '@yearly': 366 * day, '@annually': 366 * day, '@monthly': 31 * day, '@weekly': 7 * day, '@daily': day, '@midnight': day, '@hourly': day };
+  const [, , dayOfMonth, month, dayOfWeek] = schedule.trim().split(/\s+/);
+  const gap =
+    macro[schedule.trim()] ??
+    (month !== '*' && month !== '?' ? 366 * day : dayOfMonth !== '*' && dayOfMonth !== '?' ? 31 * day : dayOfWeek !== '*' && dayOfWeek !== '?' ? 7 * day : day);
+  return gap + 12 * 3600;
+}
 
 /**
  * undefined when spec.monitoring.prometheusRule.enabled is false. `servingColour`: the colour the
@@ -101,8 +112,8 @@ export function desiredPrometheusRule(auth: AuthService, servingColour?: Colour)
 
 /**
  * From kube-state-metrics' series of CronJob `<name>-backup`: its last success
- * is more than 36 hours ago; or it never succeeded and was created more than
- * 36 hours ago (the success series appears with the first success); or
+ * is older than backupOverdueSeconds (36 hours for a nightly schedule); or it never succeeded
+ * and was created longer ago than that (the success series appears with the first success); or
  * kube-state-metrics reports no such CronJob at all, for 15 minutes (not
  * installed, not scraped, or the CronJob is missing): without the series
  * nothing could tell that backups stopped, so their absence alerts too.
@@ -115,15 +126,17 @@ function backupOverdue(auth: AuthService, alert: MakeAlert): AlertRule {
   const selector = `{namespace="${namespace}",cronjob="${cronJob}"}`;
   const lastSuccess = `kube_cronjob_status_last_successful_time${selector}`;
   const created = `kube_cronjob_created${selector}`;
+  // Rendered only with backups on (desiredPrometheusRule checks backupEnabled), so spec.backup is there.
+  const overdue = backupOverdueSeconds(auth.spec.backup!.schedule);
   const expr = [
-    `(time() - max by (namespace, cronjob) (${lastSuccess}) > ${BACKUP_OVERDUE_SECONDS})`,
-    `(time() - max by (namespace, cronjob) (${created}) > ${BACKUP_OVERDUE_SECONDS} unless on (namespace, cronjob) ${lastSuccess})`,
+    `(time() - max by (namespace, cronjob) (${lastSuccess}) > ${overdue})`,
+    `(time() - max by (namespace, cronjob) (${created}) > ${overdue} unless on (namespace, cronjob) ${lastSuccess})`,
     `absent(${created})`,
   ].join('\nor\n');
-  const hours = (seconds: number) => `${seconds / 3600} hours`;
+  const hours = (seconds: number) => (seconds % (24 * 3600) === 12 * 3600 && seconds > 2 * 24 * 3600 ? `${(seconds - 12 * 3600) / (24 * 3600)} days and 12 hours` : `${seconds / 3600} hours`);
   return alert('BackupOverdue', expr, '15m', 'warning', {
-    summary: `No successful backup for ${hours(BACKUP_OVERDUE_SECONDS)}`,
-    description: `CronJob ${namespace}/${cronJob} has not completed a backup in ${hours(BACKUP_OVERDUE_SECONDS)}, or kube-state-metrics does not report it`,
+    summary: `No successful backup for ${hours(overdue)}`,
+    description: `CronJob ${namespace}/${cronJob} has not completed a backup in ${hours(overdue)}, or kube-state-metrics does not report it`,
     runbook:
       `kubectl -n ${namespace} get cronjob,jobs -l ${LABEL_INSTANCE}=${name},${LABEL_COMPONENT}=${COMPONENT_BACKUP} shows the last schedule and each Job. ` +
       `Take a backup now and follow it: kubectl -n ${namespace} create job --from=cronjob/${cronJob} ${cronJob}-now; kubectl -n ${namespace} logs -f job/${cronJob}-now; a failure ends with FAILED at stage "<stage>". ` +

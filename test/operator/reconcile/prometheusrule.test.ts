@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { desiredPrometheusRule } from '../../../operator/reconcile/prometheusrule.js';
+import { backupOverdueSeconds, desiredPrometheusRule } from '../../../operator/reconcile/prometheusrule.js';
 import { everyField, login } from '../api/fixtures.js';
 
 describe('desiredPrometheusRule', function () {
@@ -83,6 +83,23 @@ describe('desiredPrometheusRule', function () {
       ]);
       expect([overdue?.for, overdue?.labels]).to.deep.equal(['15m', { severity: 'warning', service: 'login' }]);
       expect(overdue?.annotations.runbook).to.include('kubectl -n auth-service create job --from=cronjob/login-backup login-backup-now');
+    });
+
+    it('waits the longest gap the schedule can leave, plus 12 hours: a weekly backup is not overdue after 36 hours', function () {
+      const hours = (schedule: string) => backupOverdueSeconds(schedule) / 3600;
+      expect(hours('0 2 * * *'), 'nightly (the default)').to.equal(36);
+      expect(hours('*/30 * * * *'), 'every half hour').to.equal(36);
+      expect(hours('@daily')).to.equal(36);
+      expect(hours('0 3 * * 0'), 'Sundays').to.equal(7 * 24 + 12);
+      expect(hours('@weekly')).to.equal(7 * 24 + 12);
+      expect(hours('0 3 * * MON-FRI'), 'weekdays: a week, a bound rather than the gap').to.equal(7 * 24 + 12);
+      expect(hours('0 3 1 * *'), 'monthly').to.equal(31 * 24 + 12);
+      expect(hours('0 3 1 1 *'), 'yearly').to.equal(366 * 24 + 12);
+      const weekly = everyField();
+      weekly.spec.backup!.schedule = '0 3 * * 0';
+      const rule = desiredPrometheusRule(weekly)?.spec.groups[0]?.rules.find((r) => r.alert === 'BackupOverdue');
+      expect(rule?.expr).to.include(`> ${(7 * 24 + 12) * 3600})`);
+      expect(rule?.annotations.summary).to.equal('No successful backup for 7 days and 12 hours');
     });
   });
 
