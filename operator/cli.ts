@@ -8,7 +8,7 @@ import { createController } from './controller/controller.js';
 import { loadClusterAccess, type ClusterAccess } from './kube/access.js';
 import { createKubeClient, type KubeClient, type KubeObject } from './kube/client.js';
 import { createLeaderElector } from './leader/lease.js';
-import { createOperatorMetrics } from './observability/metrics.js';
+import { createOperatorMetrics, reconcileResultOf } from './observability/metrics.js';
 import { startObservabilityServer } from './observability/server.js';
 import { renderAll, toYaml } from './render.js';
 import { rolloutStatus, sendCommand, type Target } from './rollout-commands.js';
@@ -82,7 +82,7 @@ async function run(options: RunOptions): Promise<void> {
     ...(options.serviceUrlMap ? { serviceUrl: mappedUrls(JSON.parse(readFileSync(options.serviceUrlMap, 'utf8')) as Record<string, string>) } : {}),
     logger,
     hooks: {
-      onReconcile: (result, seconds) => metrics.recordReconcile(result === 'success' ? 'success' : 'error', seconds),
+      onReconcile: (result, seconds, requeuedAfter) => metrics.recordReconcile(reconcileResultOf(result, requeuedAfter), seconds),
       onWatchRestart: (kind) => metrics.watchRestarts.inc({ kind }),
     },
   });

@@ -22,7 +22,8 @@ import { createWorkQueue, type WorkQueue } from './queue.js';
 import { ApplyFailedError, InvalidSpecError, reconcile, type Caches, type StatusWrite } from './reconciler.js';
 
 export interface ControllerHooks {
-  onReconcile?: (result: 'success' | 'error' | 'invalid', seconds: number) => void;
+  /** `requeuedAfter`: the pass asked to be run again after a while (result.requeueAfterMs). */
+  onReconcile?: (result: 'success' | 'error' | 'invalid', seconds: number, requeuedAfter: boolean) => void;
   onWatchRestart?: (kind: string, reason: string) => void;
 }
 
@@ -163,19 +164,19 @@ export function createController(options: ControllerOptions): Controller {
         const result = await reconcile({ client, caches, crds: () => crds, events, now, logger, serviceUrl, measurements, statusWrites }, namespace, name);
         queue.forget(key);
         if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
-        options.hooks?.onReconcile?.('success', (performance.now() - started) / 1000);
+        options.hooks?.onReconcile?.('success', (performance.now() - started) / 1000, result.requeueAfterMs !== undefined);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         if (err instanceof InvalidSpecError) {
           // Terminal: the status already says why; no backoff retries, only a spec change or the resync.
           logger.warn('invalid AuthService spec', { authservice: key, error: message });
-          options.hooks?.onReconcile?.('invalid', (performance.now() - started) / 1000);
+          options.hooks?.onReconcile?.('invalid', (performance.now() - started) / 1000, false);
         } else {
           logger.warn('reconcile failed; backing off', { authservice: key, error: message, failures: queue.failures(key) + 1 });
           queue.addRateLimited(key);
           // The earlier of the two wins: a rollout timer is not held back by another child's failure.
           if (err instanceof ApplyFailedError && err.requeueAfterMs !== undefined) queue.addAfter(key, err.requeueAfterMs);
-          options.hooks?.onReconcile?.('error', (performance.now() - started) / 1000);
+          options.hooks?.onReconcile?.('error', (performance.now() - started) / 1000, false);
         }
       } finally {
         queue.done(key);

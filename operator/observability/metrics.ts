@@ -15,6 +15,16 @@ import type { WriteCounter } from '../kube/client.js';
 export const reconcileResults = ['success', 'error', 'requeue', 'requeue_after'] as const;
 export type ReconcileResult = (typeof reconcileResults)[number];
 
+/**
+ * A pass's result as controller-runtime counts it: a pass that asked to be looked at again after a
+ * while (a rollout's deadline or delay, a measurement due) is requeue_after, not success; an invalid
+ * spec is an error. (requeue, an immediate retry, is never asked for here: it stays at 0.)
+ */
+export function reconcileResultOf(outcome: 'success' | 'error' | 'invalid', requeuedAfter: boolean): ReconcileResult {
+  if (outcome !== 'success') return 'error';
+  return requeuedAfter ? 'requeue_after' : 'success';
+}
+
 /** Kubernetes verbs for the client's mutating HTTP methods (the verbs RBAC and the audit log use). */
 export const writeVerbs = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as const;
 export type WriteVerb = (typeof writeVerbs)[keyof typeof writeVerbs];

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { PHASES, type AuthService } from '../../../operator/api/types.js';
 import { createKubeClient, type KubeObject } from '../../../operator/kube/client.js';
-import { createOperatorMetrics } from '../../../operator/observability/metrics.js';
+import { createOperatorMetrics, reconcileResultOf } from '../../../operator/observability/metrics.js';
 import { createNamespace, kubeConfigFrom, sharedControlPlane } from '../../support/cluster.js';
 
 /** The value of one sample line in the exposition text, e.g. `keyward_operator_reconcile_total{result="error"}`. */
@@ -28,6 +28,13 @@ describe('operator/observability/metrics', () => {
     expect(text).to.include('# TYPE keyward_operator_rollout_phase gauge');
     expect(sample(text, 'process_cpu_seconds_total')).to.be.a('number');
     expect(text).to.include('nodejs_eventloop_lag_seconds');
+  });
+
+  it('counts a pass that asked to be looked at again after a while as requeue_after, as controller-runtime does; an invalid spec as an error', () => {
+    expect(reconcileResultOf('success', false)).to.equal('success');
+    expect(reconcileResultOf('success', true), 'a rollout waiting on a deadline or a measurement').to.equal('requeue_after');
+    expect(reconcileResultOf('invalid', false)).to.equal('error');
+    expect(reconcileResultOf('error', false)).to.equal('error');
   });
 
   it('records a reconcile by result and duration, and an error as an error', async () => {
