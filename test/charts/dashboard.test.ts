@@ -186,7 +186,7 @@ describe('charts/keyward-operator/dashboards/keyward.json', function () {
       'up',
     ]);
     const titles = queryPanels.map((p) => p.title);
-    expect(titles).to.include.members(['Request rate by route', 'Error rate', 'Logins and failures', 'Cache hit rate', 'Database connections in use', 'Traffic by colour', 'Rollout phase']);
+    expect(titles).to.include.members(['Request rate by route', 'Error rate', 'Logins and failures', 'Cache hit rate', 'Database connections open', 'Traffic by colour', 'Rollout phase']);
   });
 
   it('holds only valid PromQL: promtool check rules accepts every expression as a recording rule', async function () {

@@ -141,6 +141,9 @@ const operations: Record<string, Partial<Record<Method, Operation>>> = {
 };
 
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'string', pattern: '^[0-9]+$' } } };
+const wwwAuthenticate = {
+  'WWW-Authenticate': { description: 'The challenge (RFC 7235): Bearer realm="keyward", with error="invalid_token" when a token was refused (RFC 6750)', schema: { type: 'string' } },
+};
 
 function requestBody(schema: z.ZodType): JsonSchema {
   const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12' }) as JsonSchema;
@@ -164,7 +167,7 @@ function responses(op: Operation): Record<string, JsonSchema> {
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
     out[String(status)] = {
       description: list.map((code) => `\`${code}\`: ${catalogue[code].message}`).join(' '),
-      headers: { 'Cache-Control': { description: 'no-store', schema: { type: 'string' } }, ...(status === 429 || status === 503 ? retryAfter : {}) },
+      headers: { 'Cache-Control': { description: 'no-store', schema: { type: 'string' } }, ...(status === 429 || status === 503 ? retryAfter : {}), ...(status === 401 ? wwwAuthenticate : {}) },
       content: { 'application/json': { schema: errorSchema(list) } },
     };
   }

@@ -66,6 +66,9 @@ describe('GET /openapi.json', () => {
           expect(responses, where).to.include.keys('400', '413', '415');
         }
         if (op['security']) expect(responses, where).to.include.keys('401');
+        // Every 401 the service sends carries its challenge; clients generated from the document see it.
+        const unauthorized = responses['401'] as { headers?: Record<string, unknown> } | undefined;
+        if (unauthorized) expect(unauthorized.headers, `${where} 401`).to.include.keys('WWW-Authenticate');
       }
     }
   });
