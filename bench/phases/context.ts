@@ -52,13 +52,17 @@ export interface RecorderOptions {
 
 export function phaseRecorder({ serviceSampler, records, checkpoint, say }: RecorderOptions): BenchContext['phase'] {
   return async (name, work, options = {}) => {
-    const sampler = options.watch ? new ProcessSampler(options.watch.pid) : serviceSampler;
+    // A watched child gets a sampler of its own for the phase, sampling all along like the
+    // service's: without start() its RSS peak was the maximum of the reads at begin and end.
+    const own = options.watch ? new ProcessSampler(options.watch.pid) : undefined;
+    own?.start();
+    const sampler = own ?? serviceSampler;
     sampler.begin(name);
-    const result = await work();
+    const result = await work().finally(() => own?.stop());
     const stats = sampler.end();
-    const own = options.reportsOwnCpu;
-    const label = own?.label ?? options.watch?.label ?? 'service';
-    if (own) Object.assign(stats, { cpuPercent: own.cpuPercent(result), peakRssMiB: NaN });
+    const reported = options.reportsOwnCpu;
+    const label = reported?.label ?? options.watch?.label ?? 'service';
+    if (reported) Object.assign(stats, { cpuPercent: reported.cpuPercent(result), peakRssMiB: NaN });
     records.push({ phase: name, process: label, stats, result });
     checkpoint();
     say(`    ${name}: ${label} ${stats.cpuPercent}% CPU, bench ${stats.benchCpuPercent}%, machine ${stats.machineBusyPercent}% busy, CPU pressure ${stats.cpuPressurePercent}%`);

@@ -4,9 +4,9 @@
  * When autocannon stops it drops the connections with requests in flight; the
  * service still rotates those tokens, and the pool keeps the old one. Presented
  * again later, inside the reuse grace window, it gets the same successor back.
- * Presented again *while the first rotation is still running*, it revokes the
- * session (a service bug, see bench/README.md), so each run is followed by a
- * pause that lets cut-off requests finish.
+ * Each run is followed by a pause that lets cut-off requests finish, so the
+ * next run does not present a token a request of this one is still rotating
+ * (bench/README.md, "Found by this bench, and fixed").
  */
 import { closedLoop, type ClosedLoopResult } from '../support/closed-loop.js';
 import { newTally, refreshSequence, type Tally } from '../support/scenarios.js';
