@@ -169,6 +169,10 @@ async function main(): Promise<void> {
   const rates = mix.cache.rates;
   const c = mix.cache.counters;
   const failed = (n: number): string => (n > 0 ? `, ${n} failed` : '');
+  // A p99 over the answers that came back says nothing when many did not: more than 0.5 % of the
+  // due requests failed or never went out, and the figure is n/a (a miss), not the survivors' p99.
+  const trustworthyP99 = (run: { latencyMs: { p99: number }; failed: number; starved: number; targetRate: number }): number =>
+    run.failed + run.starved > 0.005 * run.targetRate * s.seconds.paced ? Number.NaN : run.latencyMs.p99;
   const spread = (xs: number[]): number => Math.max(...xs) / Math.min(...xs) - 1;
   const drift = (what: string, xs: number[]): string | undefined =>
     spread(xs) > 0.25 ? `${what} varied ${(spread(xs) * 100).toFixed(0)} % between runs (${xs.map((x) => x.toFixed(x < 100 ? 2 : 0)).join(', ')}): the CPU left to us changed` : undefined;
@@ -205,7 +209,7 @@ async function main(): Promise<void> {
       label: 'me p99 at half its maximum',
       measured: `${meHalf.achievedRate.toFixed(0)} of ${meHalf.targetRate} req/s${failed(meHalf.failed + meHalf.starved)}`,
       baseline: `max ${meHalf.maxPerSecond.toFixed(0)} req/s`,
-      value: meHalf.latencyMs.p99,
+      value: trustworthyP99(meHalf),
       unit: 'ms',
       target: { op: '<', value: 100 },
       caveat: contended(meHalf),
@@ -215,7 +219,7 @@ async function main(): Promise<void> {
       label: 'refresh p99 at half its maximum',
       measured: `${refreshHalf.achievedRate.toFixed(0)} of ${refreshHalf.targetRate} req/s${failed(refreshHalf.failed + refreshHalf.starved)}`,
       baseline: `max ${refreshHalf.maxPerSecond.toFixed(0)} req/s`,
-      value: refreshHalf.latencyMs.p99,
+      value: trustworthyP99(refreshHalf),
       unit: 'ms',
       target: { op: '<', value: 100 },
       caveat: contended(refreshHalf),

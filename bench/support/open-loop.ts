@@ -39,7 +39,7 @@ export interface OpenLoopOptions {
   maxSockets: number;
   /** Sent at the same pace before the measured run, and not counted (default 1). */
   warmupSeconds?: number;
-  /** The next request to send, or undefined when none can be built (counted as `starved`). */
+  /** The next request to send, or undefined when none can be built yet: it goes once an answer frees one, timed from when it was due. */
   next(): PacedRequest | undefined;
   progress(line: string): void;
 }
@@ -54,7 +54,7 @@ export interface OpenLoopResult {
   ok: number;
   non2xx: number;
   errors: number;
-  /** Due requests that could not be built (e.g. no refresh token free). */
+  /** Due requests that could not be built (no refresh token free) before the run's end: never sent. */
   starved: number;
   /** Requests of the warm-up, not counted in any figure here. */
   warmup: number;
@@ -99,10 +99,14 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
   // The measured run starts once the warm-up's requests are due; request i of it is due at t0 + i·interval.
   const t0 = start + warmupCount * interval;
 
+  // Due requests the source had nothing for (every refresh token out): sent as soon as an answer
+  // frees one, their latency still counted from when they were due. Dropped instead, a stall would
+  // hide its own worst latencies (coordinated omission).
+  const waiting: number[] = [];
   const fire = (due: number, counted: boolean): void => {
     const spec = options.next();
     if (!spec) {
-      if (counted) starved++;
+      if (counted) waiting.push(due);
       return;
     }
     if (counted) lags[sent++] = performance.now() - due;
@@ -113,6 +117,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
     const settle = (status: number, body: string): void => {
       inFlight--;
       spec.onResponse?.(status, body);
+      if (waiting.length > 0 && !stopRequested) fire(waiting.shift()!, true);
       if (!counted) return;
       const end = performance.now();
       lastEnd = Math.max(lastEnd, end);
@@ -155,8 +160,10 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
   });
   // Let the stragglers finish: their latency is part of the result.
   const drainDeadline = performance.now() + 30_000;
-  while (inFlight > 0 && performance.now() < drainDeadline && !stopRequested) await new Promise((r) => setTimeout(r, 10));
+  while ((inFlight > 0 || waiting.length > 0) && performance.now() < drainDeadline && !stopRequested) await new Promise((r) => setTimeout(r, 10));
   agent.destroy();
+  // Never sent: the source had nothing for them until the end.
+  starved = waiting.length;
 
   const sorted = latencies.slice(0, ok).sort();
   const lagSorted = lags.slice(0, sent).sort();
