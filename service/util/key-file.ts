@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface KeyFile {
   content: string;
@@ -20,6 +20,10 @@ export interface KeyFile {
  * processes start at once: the file appears atomically and the first one wins.
  */
 export async function readOrCreateKeyFile(dir: string, name: string, generate: () => Promise<string> | string): Promise<KeyFile> {
+  // Only `dir` is private. A recursive mkdir gives every directory it creates the mode, and the
+  // parents must stay passable: run as root, the embedded PostgreSQL's own user has to pass through
+  // .keyward to reach its data directory (a first `npm start` as root failed on exactly that).
+  await mkdir(dirname(dir), { recursive: true });
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, name);
   const existing = await readIfExists(path);
