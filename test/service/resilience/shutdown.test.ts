@@ -155,6 +155,25 @@ describe('keyward-service serve: SIGTERM', function () {
       await client.end();
     }
   });
+
+  it('drains in-flight requests and exits 0 under the tsx command too (npm start), whose signal relay must be kept', async () => {
+    const databaseUrl = await createTestDatabase('shutdown-tsx');
+    const port = await freePort();
+    await cli?.stop(5_000);
+    cli = spawnCli({ DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', BCRYPT_COST: '12', KEYWARD_DATA_DIR: dataDir, RATE_LIMIT_REGISTER_PER_MINUTE: '0' }, ['serve'], { underTsxCli: true });
+    await waitUntilOk(cli, `http://127.0.0.1:${port}/health/ready`, 60_000);
+    const agent = new Agent({ keepAlive: true });
+    const inFlight = Array.from({ length: 3 }, () => post(port, '/api/auth/register', newAccount(), agent));
+    await Promise.all(inFlight.map((request) => request.sent));
+    // What Ctrl-C or a SIGTERM to npm start reaches: the tsx process, which relays it to the service.
+    cli.child.kill('SIGTERM');
+    const results = await Promise.all(inFlight.map((request) => request.response));
+    const exit = await cli.exited;
+    agent.destroy();
+    expect(results.map((r) => r.status), 'the registrations in flight').to.deep.equal([201, 201, 201]);
+    expect(exit).to.deep.equal({ code: 0, signal: null });
+    expect(cli.logs().map((line) => String(line['message']))).to.include('shutdown complete');
+  });
 });
 
 describe('keyward-service serve: invalid configuration', function () {
