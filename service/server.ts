@@ -153,7 +153,13 @@ export async function startService(config: Config, options: StartOptions): Promi
   const pool = createPool(databaseUrl, config.database, (err) => logger.warn('idle database connection failed', { error: err.message }));
   sources.activeConnections = countOpenConnections(pool);
   const db = createDatabase(pool, metrics, { queryTimeoutMs: config.database.queryTimeoutSeconds * 1000 });
-  const migrated = await migrate(pool, (line) => logger.info(line));
+  const migrated = await migrate(pool, (line) => logger.info(line)).catch((err: unknown) => {
+    // The first use of the database: a refusal here is most often DATABASE_URL itself (host, port,
+    // credentials), so say which setting, where it points (never the password) and the driver's reason.
+    if (embedded || !isConnectionFailure(err)) throw err;
+    const target = new URL(databaseUrl);
+    throw new Error(`could not connect to the database in DATABASE_URL (${target.hostname || 'localhost'}:${target.port || 5432}/${target.pathname.slice(1)}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  });
   logger.info('database schema ready', { version: migrated.current, applied: migrated.applied.length });
   await warmPool(pool, config.database.minConnections);
   const totpKeys = await loadTotpKeyRing({ ...config.mfa, production: config.production, dataDir: config.dataDir }, logger);
@@ -268,6 +274,12 @@ const outboxCloseMs = 5000;
 // Closing the pool waits for every borrowed client; a handler still holding one after the HTTP
 // drain must not hold the exit past the budget, but a normal close always gets this long.
 const closeFloorMs = 1000;
+
+/** A connection refused, unreachable or not accepted (authentication, an unknown database), not a failed statement. */
+function isConnectionFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (/^E[A-Z]+$/.test(code) || ['28P01', '28000', '3D000'].includes(code));
+}
 
 async function shutdown(parts: ShutdownParts): Promise<void> {
   const { server, lifecycle, logger } = parts;

@@ -215,6 +215,13 @@ describe('keyward-service serve: invalid configuration', function () {
     });
   }
 
+  it('names DATABASE_URL, where it points and why, when the database refuses the first connection, without the password', async () => {
+    const result = await refused({ DATABASE_URL: 'postgres://keyward:Hunter2-secret@127.0.0.1:1/auth' });
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.contain('could not connect to the database in DATABASE_URL (127.0.0.1:1/auth): connect ECONNREFUSED 127.0.0.1:1');
+    expect(result.stderr + result.stdout).to.not.contain('Hunter2-secret');
+  });
+
   it('names DATABASE_URL without echoing the password it carries', async () => {
     const result = await refused({ DATABASE_URL: 'mysql://keyward:Hunter2-secret@db.internal/auth' });
     expect(result.code).to.equal(78);
