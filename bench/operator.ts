@@ -212,7 +212,11 @@ async function main(): Promise<void> {
     figure({ id: 'burst_ungated_p50_ms', label: `${n} at once: create → the 9 ungated, p50`, value: percentile(orInfinity(burst.ungatedMs), 50), baseline: percentile(burstBaseline.baselineMs, 50), unit: 'ms', note: 'all children but the stable Service and the HPA, which wait for the first colour to be Available' }),
     figure({ id: 'burst_ungated_p99_ms', label: `${n} at once: create → the 9 ungated, p99`, value: percentile(orInfinity(burst.ungatedMs), 99), baseline: percentile(burstBaseline.baselineMs, 99), unit: 'ms' }),
     figure({ id: 'burst_wall_ms', label: `${n} at once: wall time to all children`, value: burst.incomplete.length > 0 ? NaN : burst.operatorWallMs, baseline: burstBaseline.baselineWallMs, unit: 'ms' }),
-    figure({ id: 'reconciles_per_second', label: `reconciles/s working through ${n}`, value: burstReconciles / burstSeconds, baseline: n / (burstBaseline.baselineWallMs / 1000), unit: '/s', note: 'baseline: AuthServices-worth of applies (11 objects) per second the bench itself managed' }),
+    // AuthServices against AuthServices: a reconcile is one pass, and an AuthService takes several (its
+    // children's events bring more), so reconciles/s over AuthServices/s would flatter the operator.
+    figure({ id: 'authservices_per_second', label: `AuthServices/s with all children, working through ${n}`, value: burst.incomplete.length > 0 ? NaN : n / (burst.operatorWallMs / 1000), baseline: n / (burstBaseline.baselineWallMs / 1000), unit: '/s', note: 'baseline: AuthServices-worth of applies (11 objects) per second the bench itself managed' }),
+    figure({ id: 'reconciles_per_second', label: `reconciles/s working through ${n}`, value: burstReconciles / burstSeconds, unit: '/s' }),
+    figure({ id: 'reconciles_per_authservice', label: 'reconcile passes per AuthService created', value: burstReconciles / n, unit: '' }),
     figure({ id: 'writes_per_authservice', label: 'API writes per AuthService created', value: burstWrites / n, baseline: CHILDREN_PER_AUTHSERVICE, unit: '', note: 'operator: applies + Events + status patches until settled; baseline: the 11 applies' }),
     figure({ id: 'writes_on_restart', label: `API writes on restart (${total} Healthy)`, value: restartWrites, unit: '', target: { op: '<=', value: 0 } }),
     figure({
