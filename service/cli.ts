@@ -121,7 +121,13 @@ const program = new Command('keyward-service')
 
 program.command('serve', { isDefault: true })
   .description('migrate the database, then serve the API on PORT (default 8090) until SIGTERM')
-  .action(serve);
+  // serve is the default, so a mistyped command arrives here as an argument: name it as one.
+  .allowExcessArguments(true)
+  .action((_options: unknown, command: Command) => {
+    const [unknown] = command.args;
+    if (unknown !== undefined) program.error(`error: unknown command '${unknown}' (the commands: serve, migrate, purge; keyward-service --help says more)`, { exitCode: 2 });
+    return serve();
+  });
 
 program.command('migrate')
   .description('apply pending database migrations and exit (the service also does this at start-up)')

@@ -187,6 +187,16 @@ describe('keyward-service serve: invalid configuration', function () {
     return { code: exit.code, stderr: cli.stderr(), stdout: cli.stdout.join('\n') };
   };
 
+  it('calls a mistyped command an unknown command (exit 2), not too many arguments for serve', async () => {
+    const result = await (async () => {
+      const cli = spawnCli({}, ['bogus']);
+      const exit = await cli.exited;
+      return { code: exit.code, stderr: cli.stderr() };
+    })();
+    expect(result.code).to.equal(2);
+    expect(result.stderr).to.contain("error: unknown command 'bogus' (the commands: serve, migrate, purge");
+  });
+
   it('exits non-zero naming PORT when it is not a number', async () => {
     const result = await refused({ PORT: 'abc', DATABASE_URL: 'postgres://127.0.0.1:1/none' });
     expect(result.code).to.equal(78);
