@@ -169,6 +169,7 @@ function claimOn(existing: KubeObject | undefined, auth: AuthService): Claim {
   if (!existing) return { to: 'write' };
   const controller = existing.metadata?.ownerReferences?.find((o) => o.controller === true);
   if (controller?.uid === auth.metadata.uid) return { to: 'write' };
+  // The pass stops earlier for a predecessor's child the cache holds; this one was found by a read.
   if (predecessorOwns(existing, auth)) return { to: 'wait' };
   if (controller) return { to: 'refuse', why: `it belongs to ${controller.kind} ${controller.name}, not to this AuthService; rename one of the two` };
   if (existing.metadata?.labels?.[LABEL_MANAGED_BY] === MANAGED_BY) return { to: 'write' };
@@ -185,14 +186,19 @@ function predecessorOwns(object: KubeObject, auth: AuthService): boolean {
 const PREDECESSOR_RETRY_MS = 2_000;
 
 /**
- * The children the rollout reads (the colours' Deployments and Services, the stable Service) that
- * are still a predecessor's. Observed, they would be adopted: the new AuthService would record the
- * old one's running colour and image as its own, then see them vanish under the garbage collector.
+ * Every child still a predecessor's, as the caches hold them. The pass waits for all of them, not
+ * only for those the rollout reads (the colours' Deployments and Services, the stable Service, which
+ * observed would be adopted: the new AuthService would record the old one's running colour and image
+ * as its own): with any of them left, some writes would be refused and others made.
  */
 function predecessorsChildren(deps: ReconcilerDeps, auth: AuthService, namespace: string): string[] {
   const n = names(auth);
-  const watched: Array<[string, string]> = [['Service', n.stable], ...COLOURS.flatMap((c): Array<[string, string]> => [['Deployment', n.colour(c)], ['Service', n.colour(c)]])];
-  return watched.filter(([kind, name]) => {
+  const children: Array<[string, string]> = [
+    ['Service', n.stable], ['ServiceAccount', n.stable], ['PodDisruptionBudget', n.stable],
+    ...COLOURS.flatMap((c): Array<[string, string]> => [['Deployment', n.colour(c)], ['Service', n.colour(c)]]),
+    ...optionalChildren(auth),
+  ];
+  return children.filter(([kind, name]) => {
     const cached = deps.caches.get<KubeObject>(kind, namespace, name);
     return cached !== undefined && predecessorOwns(cached, auth);
   }).map(([kind, name]) => `${kind} ${name}`);

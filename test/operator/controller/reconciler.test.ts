@@ -215,6 +215,20 @@ describe('one reconcile pass against a real control plane', function () {
     expect((await getAuth('again')).status?.rollout, 'a rollout of its own').to.not.equal(undefined);
   });
 
+  it('waits as well for a predecessor\'s child the rollout does not read (its ServiceAccount), instead of writing the rest around it', async () => {
+    await admin.apply(sampleAuthService(ns, 'again2'));
+    const current = await snapshot();
+    const predecessor = { apiVersion: 'auth.keyward.dev/v1alpha1', kind: 'AuthService', name: 'again2', uid: '00000000-0000-4000-8000-000000000002', controller: true };
+    current.set('ServiceAccount/again2', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'again2', namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'keyward-operator' }, ownerReferences: [predecessor] },
+    });
+    const sent = writes.length;
+    expect(await reconcile(deps(() => current), ns, 'again2')).to.deep.equal({ applied: 0, requeueAfterMs: 2_000 });
+    expect(writes.slice(sent), 'writes').to.deep.equal([]);
+  });
+
   it('reports a failed look-up of a child\'s name as ApplyFailed, and still writes the other children', async () => {
     await admin.apply(sampleAuthService(ns, 'lookup'));
     const current = await snapshot();
