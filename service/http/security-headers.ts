@@ -1,8 +1,8 @@
 /**
  * The headers every response starts with, worked out once at start-up: helmet's security
- * headers and `Cache-Control: no-store`. The Express app sets them from this list, and the fast
- * path of `me` (fast-me.ts) writes the same list without a middleware, so the two can never
- * disagree.
+ * headers, set up for an API, and `Cache-Control: no-store`. The Express app sets them from this
+ * list, and the fast path of `me` (fast-me.ts) writes the same list without a middleware, so the
+ * two can never disagree.
  */
 import type { RequestHandler } from 'express';
 import { IncomingMessage, ServerResponse } from 'node:http';
@@ -35,8 +35,20 @@ class RecordingResponse extends ServerResponse {
   }
 }
 
+/**
+ * helmet's defaults are written for sites that serve HTML: a policy that lets the page load its
+ * own scripts, styles and fonts, and frames from its own origin. Every answer here is JSON (or the
+ * Prometheus text of /metrics), so the policy is the one OWASP's REST Security Cheat Sheet gives
+ * for APIs: nothing may load, nobody may frame it, should a browser ever render one as a page.
+ * The rest of helmet's headers stay as they are.
+ */
+export const apiHelmetOptions = {
+  contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  xFrameOptions: { action: 'deny' },
+} as const satisfies Parameters<typeof helmet>[0];
+
 export const securityHeaders: HeaderList = [
-  ...headersOf(helmet()),
+  ...headersOf(helmet(apiHelmetOptions)),
   // Answers carry tokens, profiles and session lists: no cache, private or shared, may keep one
   // (RFC 9111 5.2.2.5; RFC 6749 5.1 asks the same of token responses). A route whose answer is
   // public and may be kept (the JWKS, the OpenAPI document) sets its own.

@@ -324,9 +324,9 @@ describe('operations endpoints', () => {
       for (const path of ['/health', '/api/auth/nothing-here']) {
         const res = await service.request('GET', path);
         expect(res.headers.get('x-content-type-options'), path).to.equal('nosniff');
-        expect(res.headers.get('x-frame-options'), path).to.equal('SAMEORIGIN');
+        expect(res.headers.get('x-frame-options'), path).to.equal('DENY');
         expect(res.headers.get('strict-transport-security'), path).to.match(/max-age=\d+/);
-        expect(res.headers.get('content-security-policy'), path).to.contain("default-src 'self'");
+        expect(res.headers.get('content-security-policy'), path).to.equal("default-src 'none';frame-ancestors 'none'");
         expect(res.headers.get('referrer-policy'), path).to.equal('no-referrer');
         expect(res.headers.has('x-powered-by'), path).to.equal(false);
       }
