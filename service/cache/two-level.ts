@@ -42,6 +42,7 @@ export interface Cache {
    * to get() would count its lookups twice, so one that answers from memory counts its hits.
    */
   peek<T>(key: string): T | undefined;
+  /** Stores `value`, frozen: readers share it, so a change is another set(), never an edit. */
   set<T>(key: string, value: T): Promise<void>;
   /**
    * Stores `value` only where `key` is absent (Redis SET NX): for filling the cache from
@@ -80,6 +81,10 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
   const { metrics, logger, redis, subscriber } = options;
   // lru-cache needs object-or-primitive values that are not undefined; wrap them.
   const memory = new LRUCache<string, { value: unknown }>({ max: options.memorySize, ttl: options.memoryTtlSeconds * 1000 });
+  // What memory holds is frozen: every reader gets the same object (peek hands it out, and the fast
+  // path of `me` keeps the JSON of a profile per object), so a change must be a new set(), never an
+  // edit that some readers would see and others not.
+  const hold = (key: string, value: unknown): void => void memory.set(key, { value: Object.freeze(value) });
   let lastRedisError: string | null = null;
   let listening = false;
   const unsynced: Unsynced = createUnsynced(options.unsyncedLimit ?? defaultUnsyncedLimit);
@@ -193,7 +198,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
         metrics.cacheHits.inc({ level: 'redis' });
         const value = JSON.parse(raw) as T;
         // Answered for the caller either way: the read was right when Redis served it.
-        if (keep()) memory.set(key, { value });
+        if (keep()) hold(key, value);
         return value;
       } catch (err) {
         redisFailed(err);
@@ -205,7 +210,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
     },
 
     async set<T>(key: string, value: T): Promise<void> {
-      memory.set(key, { value });
+      hold(key, value);
       reads.changed(key);
       if (!redis) return;
       await writeThrough(key, (client) => client.set(prefix + key, JSON.stringify(value), 'EX', options.redisTtlSeconds));
@@ -213,7 +218,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
 
     async add<T>(key: string, value: T): Promise<void> {
       if (!redis) {
-        if (!memory.has(key)) memory.set(key, { value });
+        if (!memory.has(key)) hold(key, value);
         return;
       }
       // Redis unreachable: no fill at all, not even of memory. Nothing could tell this read from one that
@@ -228,7 +233,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
         const stored = await redis!.set(prefix + key, JSON.stringify(value), 'EX', options.redisTtlSeconds, 'NX');
         // Not stored: Redis holds a newer value, which the next get() reads and keeps in L1. Stored, but
         // overtaken by a write here or elsewhere before the answer came: Redis holds that one now.
-        if (stored === 'OK' && keep() && !memory.has(key)) memory.set(key, { value });
+        if (stored === 'OK' && keep() && !memory.has(key)) hold(key, value);
       } catch (err) {
         redisFailed(err);
       } finally {

@@ -23,9 +23,3 @@ export function measurer(metrics: Pick<Metrics, 'authRequests' | 'authRequestDur
     }
   };
 }
-
-/** A success counted as measurer counts one, for a path that answers without it (fast-me.ts). */
-export function countSuccess(metrics: Pick<Metrics, 'authRequests' | 'authRequestDuration'>, operation: string, seconds: number): void {
-  metrics.authRequests.inc({ operation, result: 'success' });
-  metrics.authRequestDuration.observe({ operation }, seconds);
-}

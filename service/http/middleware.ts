@@ -62,6 +62,11 @@ export function recordRequest(metrics: Pick<Metrics, 'httpRequests' | 'httpReque
   const labels = { method: answered.method, route: answered.route, status: String(answered.status) };
   metrics.httpRequests.inc(labels);
   metrics.httpRequestDuration.observe(labels, answered.seconds);
+  logRequest(logger, answered);
+}
+
+/** The access-log line of one answered request. */
+export function logRequest(logger: Logger, answered: AnsweredRequest): void {
   // Probes and scrapes would drown the access log: they go at debug.
   const level = answered.route.startsWith('/health') || answered.route === '/metrics' ? 'debug' : 'info';
   logger.access.write(level, answered.status === clientClosedRequest ? 'request aborted by the client' : 'request', {

@@ -54,8 +54,8 @@ export function createLogger(options: LoggerOptions): Logger {
   const stream = options.stream ?? process.stdout;
   const service = options.service ?? 'keyward-service';
   const access = createAccessLog({ stream, service, enabled: (level) => !logger.silent && logger.isLevelEnabled(level) });
-  // Access lines wait for the end of their turn of the event loop; a winston line first writes
-  // out those queued before it, so the stream holds every line in the order it was logged. The
+  // Access lines wait in a batch (access-log.ts); a winston line first writes out those queued
+  // before it, so the stream holds every line in the order it was logged. The
   // line is passed on at once and `done` called without waiting for the stream: a line held here
   // would be overtaken by later access lines and lost at process.exit(). The stream's own buffer
   // keeps the order, and its errors stay its own, as when winston wrote to it directly.

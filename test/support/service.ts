@@ -10,8 +10,8 @@ import { startSmtpServer, type TestSmtp } from './smtp.js';
 
 export interface TestService extends RunningService {
   databaseUrl: string;
-  /** Every log line the service wrote, parsed. */
-  logs: Record<string, unknown>[];
+  /** Every log line the service wrote, parsed; reading it first writes out the access lines still batched. */
+  readonly logs: Record<string, unknown>[];
   /** Calls the API; JSON bodies are serialised and parsed. */
   request(method: string, path: string, options?: { body?: unknown; token?: string; headers?: Record<string, string>; raw?: string }): Promise<TestResponse>;
 }
@@ -42,7 +42,10 @@ export async function startTestService(env: Record<string, string> = {}): Promis
   return {
     ...service,
     databaseUrl,
-    logs,
+    get logs() {
+      logger.access.flush();
+      return logs;
+    },
     async request(method, path, options = {}) {
       const headers: Record<string, string> = { ...options.headers };
       let body: string | undefined = options.raw;

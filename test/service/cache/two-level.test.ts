@@ -46,6 +46,19 @@ describe('the two-level cache', () => {
     await cache.close();
   });
 
+  it('holds what it stores frozen: every reader gets the same object, so none can change what the others read', async () => {
+    const cache = await createCache({ memorySize: 10, memoryTtlSeconds: 300, redisTtlSeconds: 3600, metrics: createMetrics(), logger: quiet });
+    const profile = { id: 'u1', email: 'ada@example.com' };
+    await cache.set('user:u1', profile);
+    const read = cache.peek<{ email: string }>('user:u1')!;
+    expect(read).to.equal(await cache.get('user:u1'));
+    expect(() => (read.email = 'eve@example.com')).to.throw(TypeError);
+    expect(cache.peek('user:u1')).to.deep.equal({ id: 'u1', email: 'ada@example.com' });
+    await cache.add('user:u2', { id: 'u2' });
+    expect(Object.isFrozen(cache.peek('user:u2'))).to.equal(true);
+    await cache.close();
+  });
+
   describe('writes that miss Redis during a blip', () => {
     let redis: TestRedis;
     let inspect: Redis;

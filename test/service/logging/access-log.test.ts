@@ -1,11 +1,15 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { accessLine, createAccessLog, type AccessEntry } from '../../../service/logging/access-log.js';
 import { createLogger } from '../../../service/logging/logger.js';
 import { capturingLogger } from '../../support/logs.js';
 
 const entry: AccessEntry = { requestId: 'req-1', method: 'GET', route: '/api/auth/me', status: 200, durationMs: 0.4 };
-const at = new Date('2026-11-28T12:00:00.123Z');
+const at = Date.parse('2026-11-28T12:00:00.123Z');
+const clock = (): number => at;
 
 /** A stream that keeps each write() as one chunk, to count the writes. */
 function chunks(): { stream: Writable; written: string[] } {
@@ -13,7 +17,9 @@ function chunks(): { stream: Writable; written: string[] } {
   return { stream: new Writable({ write: (chunk: Buffer, _e, cb) => (written.push(chunk.toString('utf8')), cb()) }), written };
 }
 
+const accessLog = fileURLToPath(new URL('../../../service/logging/access-log.ts', import.meta.url));
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const ids = (text: string): unknown[] => text.trimEnd().split('\n').map((l) => JSON.parse(l)['request_id']);
 
 describe('the access log (service/logging/access-log)', () => {
   it('writes the line winston writes for the same message and fields, byte for byte but the timestamp', async () => {
@@ -22,57 +28,108 @@ describe('the access log (service/logging/access-log)', () => {
     createLogger({ level: 'info', stream }).info('request', { request_id: 'req-1', method: 'GET', route: '/api/auth/me', status: 200, duration_ms: 0.4 });
     await turn();
     const fromWinston = written.join('');
-    const timestamp = new Date(String((JSON.parse(fromWinston) as Record<string, unknown>)['timestamp']));
+    const timestamp = String((JSON.parse(fromWinston) as Record<string, unknown>)['timestamp']);
     expect(accessLine('info', 'request', entry, 'keyward-service', timestamp)).to.equal(fromWinston);
   });
 
-  it('escapes what it is given as JSON strings, so no value can break the line', () => {
-    const line = accessLine('info', 'request', { ...entry, route: 'a"b\n\\c' }, 'svc', at);
-    expect(line.split('\n')).to.have.length(2);
-    expect(JSON.parse(line)['route']).to.equal('a"b\n\\c');
+  it('escapes what it is given as JSON strings, as JSON.stringify does, so no value can break the line', () => {
+    const awkward = ['a"b', 'a\\b', 'line\nbreak', 'tab\there', 'nul\u0000', 'del\u007f', 'café', 'emoji 🙂', 'lone \ud800', ''];
+    for (const route of awkward) {
+      const line = accessLine('info', 'request', { ...entry, route }, 'svc', '2026-11-28T12:00:00.123Z');
+      expect(line.split('\n'), JSON.stringify(route)).to.have.length(2);
+      expect(line, JSON.stringify(route)).to.contain(`"route":${JSON.stringify(route)},`);
+      expect(JSON.parse(line)['route']).to.equal(route);
+    }
   });
 
-  it('writes the lines of one turn of the event loop in one write', async () => {
+  it('stamps each line with the clock of its own millisecond', async () => {
     const { stream, written } = chunks();
-    const log = createAccessLog({ stream, service: 'svc', enabled: () => true, now: () => at });
-    for (let i = 0; i < 5; i++) log.write('info', 'request', { ...entry, requestId: `r${i}` });
-    expect(written, 'nothing before the turn ends').to.deep.equal([]);
-    await turn();
-    expect(written).to.have.length(1);
-    expect(written[0]!.trimEnd().split('\n').map((l) => JSON.parse(l)['request_id'])).to.deep.equal(['r0', 'r1', 'r2', 'r3', 'r4']);
+    let ms = at;
+    const log = createAccessLog({ stream, service: 'svc', enabled: () => true, clock: () => ms });
     log.write('info', 'request', entry);
+    log.write('info', 'request', entry);
+    ms += 1;
+    log.write('info', 'request', entry);
+    log.flush();
+    const stamps = written.join('').trimEnd().split('\n').map((l) => JSON.parse(l)['timestamp']);
+    expect(stamps).to.deep.equal(['2026-11-28T12:00:00.123Z', '2026-11-28T12:00:00.123Z', '2026-11-28T12:00:00.124Z']);
+  });
+
+  it('writes a batch in one write once it holds batchChars characters', () => {
+    const { stream, written } = chunks();
+    const line = accessLine('info', 'request', { ...entry, requestId: 'r0' }, 'svc', new Date(at).toISOString());
+    const log = createAccessLog({ stream, service: 'svc', enabled: () => true, clock, batchChars: line.length * 3 });
+    for (let i = 0; i < 7; i++) log.write('info', 'request', { ...entry, requestId: `r${i}` });
+    expect(written.map(ids)).to.deep.equal([
+      ['r0', 'r1', 'r2'],
+      ['r3', 'r4', 'r5'],
+    ]);
+    log.flush();
+    expect(written.map(ids)).to.deep.equal([['r0', 'r1', 'r2'], ['r3', 'r4', 'r5'], ['r6']]);
+  });
+
+  it('writes a smaller batch delayMs after its first line, and nothing before', async () => {
+    const { stream, written } = chunks();
+    const log = createAccessLog({ stream, service: 'svc', enabled: () => true, clock, delayMs: 50 });
+    log.write('info', 'request', { ...entry, requestId: 'r0' });
+    await sleep(20);
+    log.write('info', 'request', { ...entry, requestId: 'r1' });
     await turn();
-    expect(written).to.have.length(2);
+    expect(written, 'nothing after a turn of the event loop').to.deep.equal([]);
+    await sleep(60);
+    expect(written.map(ids), 'both lines, 50 ms after the first').to.deep.equal([['r0', 'r1']]);
+    log.write('info', 'request', { ...entry, requestId: 'r2' });
+    await sleep(70);
+    expect(written.map(ids), 'the next line starts a new wait').to.deep.equal([['r0', 'r1'], ['r2']]);
   });
 
   it('writes what is buffered at once on flush(), and nothing twice', async () => {
     const { stream, written } = chunks();
-    const log = createAccessLog({ stream, service: 'svc', enabled: () => true, now: () => at });
+    const log = createAccessLog({ stream, service: 'svc', enabled: () => true, clock, delayMs: 10 });
     log.write('info', 'request', entry);
     log.flush();
     expect(written).to.have.length(1);
-    await turn();
-    expect(written).to.have.length(1);
+    await sleep(30);
+    expect(written, 'the timer of the flushed batch writes nothing').to.have.length(1);
   });
 
-  it('asks for the level on every line, so a level changed at run time applies at once', async () => {
+  it('asks for the level on every line, so a level changed at run time applies at once', () => {
     const { stream, written } = chunks();
     let level: 'info' | 'debug' = 'info';
-    const log = createAccessLog({ stream, service: 'svc', enabled: (l) => l === 'info' || level === 'debug', now: () => at });
+    const log = createAccessLog({ stream, service: 'svc', enabled: (l) => l === 'info' || level === 'debug', clock });
     log.write('debug', 'request', { ...entry, route: '/health/ready' });
     level = 'debug';
     log.write('debug', 'request', { ...entry, route: '/health/live' });
-    await turn();
+    log.flush();
     expect(written.join('').trimEnd().split('\n').map((l) => JSON.parse(l)['route'])).to.deep.equal(['/health/live']);
   });
 
-  it('follows its winston logger: its level and silent', async () => {
+  it('follows its winston logger: its level and silent', () => {
     const { logger, lines } = capturingLogger('info');
     logger.access.write('debug', 'request', { ...entry, requestId: 'probe' });
     logger.access.write('info', 'request', { ...entry, requestId: 'call' });
     logger.silent = true;
     logger.access.write('info', 'request', { ...entry, requestId: 'silenced' });
-    await turn();
+    logger.access.flush();
     expect(lines.map((l) => l['request_id'])).to.deep.equal(['call']);
   });
+
+  for (const ending of ['its work is done', 'it throws']) {
+    it(`lets a process end when ${ending}, a batch still waiting, and an exit hook writes the batch`, function () {
+      this.timeout(30_000);
+      // The timer alone would keep the process alive for a minute; it is unref'd.
+      const script = `
+        import { createAccessLog } from ${JSON.stringify(accessLog)};
+        const log = createAccessLog({ stream: process.stdout, service: 'svc', enabled: () => true, delayMs: 60_000 });
+        process.once('exit', () => log.flush());
+        log.write('info', 'request', { requestId: 'waiting', method: 'GET', route: '/api/auth/me', status: 200, durationMs: 1 });
+        ${ending === 'it throws' ? "setImmediate(() => { throw new Error('boom'); });" : ''}
+      `;
+      const started = performance.now();
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+      expect(child.status, child.stderr).to.equal(ending === 'it throws' ? 1 : 0);
+      expect(performance.now() - started).to.be.below(15_000);
+      expect(ids(child.stdout)).to.deep.equal(['waiting']);
+    });
+  }
 });

@@ -41,6 +41,7 @@ describe('the logger (service/logging/logger)', () => {
     log.access.write('info', 'request', { ...entry, requestId: 'access-2' });
     log.info('winston-3');
     log.access.write('info', 'request', { ...entry, requestId: 'access-3' });
+    log.access.flush();
     await turn();
     expect(names(text())).to.deep.equal(['access-1', 'winston-1', 'winston-2', 'access-2', 'winston-3', 'access-3']);
   });
