@@ -22,6 +22,7 @@ import { createOutboxStore } from './email/outbox-store.js';
 import { createLogTransport, createSmtpTransport, type MailTransport } from './email/transport.js';
 import { createApp } from './http/app.js';
 import { withFastMe } from './http/fast-me.js';
+import { holdTickObject } from './util/tick-objects.js';
 import { openApiDocument } from './http/openapi/document.js';
 import type { Lifecycle } from './http/routes/operations.js';
 import type { Logger } from './logging/logger.js';
@@ -130,6 +131,7 @@ export async function startService(config: Config, options: StartOptions): Promi
   const { logger } = options;
   const now = options.now ?? Date.now;
   const lifecycle: Lifecycle = { started: false, draining: false };
+  await holdTickObject();
   const sources: MetricsSources = {};
   const metrics = createMetrics(sources);
 
