@@ -21,7 +21,7 @@ import type { BoundCounter, BoundHistogram } from '../metrics/series.js';
 import type { SessionStore } from '../store/sessions.js';
 import type { PublicUser } from '../store/users.js';
 import type { AccessTokens } from '../tokens/access.js';
-import { logRequest, onAnswered, recordRequest, requestIdFor } from './middleware.js';
+import { durationMs, onAnswered, recordRequest, requestIdFor } from './middleware.js';
 import { securityHeaders } from './security-headers.js';
 
 export interface FastMeDeps {
@@ -35,16 +35,20 @@ export interface FastMeDeps {
 const route = '/api/auth/me';
 const fixedHeaders = securityHeaders.flat();
 
-/** The metric series a fast answer updates, bound once (metrics/series.ts): the same every time. */
+/**
+ * The metric series and the kind of access line a fast answer writes, bound once
+ * (metrics/series.ts, logging/access-log.ts): they are the same for every fast answer.
+ */
 interface Series {
   memoryHits: BoundCounter;
   successes: BoundCounter;
   duration: BoundHistogram;
   answered: BoundCounter;
   answeredDuration: BoundHistogram;
+  logAnswered: (requestId: string, durationMs: number) => void;
 }
 
-function bindSeries(metrics: FastMeDeps['metrics']): Series {
+function bindSeries(metrics: FastMeDeps['metrics'], logger: Logger): Series {
   const answered = { method: 'GET', route, status: '200' };
   return {
     memoryHits: metrics.cacheHits.bind({ level: 'memory' }),
@@ -52,6 +56,8 @@ function bindSeries(metrics: FastMeDeps['metrics']): Series {
     duration: metrics.authRequestDuration.bind({ operation: 'me' }),
     answered: metrics.httpRequests.bind(answered),
     answeredDuration: metrics.httpRequestDuration.bind(answered),
+    // The line recordRequest() writes for the same answer (middleware.ts).
+    logAnswered: logger.access.bind({ level: 'info', message: 'request', method: 'GET', route, status: 200 }),
   };
 }
 
@@ -73,7 +79,7 @@ function bodyOf(user: PublicUser): string {
 
 /** The app's request listener with `me` answered first whenever memory can answer it. */
 export function withFastMe(app: RequestListener, deps: FastMeDeps): RequestListener {
-  const series = bindSeries(deps.metrics);
+  const series = bindSeries(deps.metrics, deps.logger);
   return (req, res) => {
     if (req.method === 'GET' && req.url === route) {
       const chosen: Chosen = {};
@@ -133,7 +139,7 @@ function answered(deps: FastMeDeps, series: Series, req: IncomingMessage, res: S
     const seconds = (performance.now() - started) / 1000;
     series.answered.inc();
     series.answeredDuration.observe(seconds);
-    logRequest(deps.logger, { requestId, method: 'GET', route, status: 200, seconds });
+    series.logAnswered(requestId, durationMs(seconds));
   } else {
     onAnswered(res, (status) => recordRequest(deps.metrics, deps.logger, { requestId, method: 'GET', route, status, seconds: (performance.now() - started) / 1000 }));
   }

@@ -62,11 +62,6 @@ export function recordRequest(metrics: Pick<Metrics, 'httpRequests' | 'httpReque
   const labels = { method: answered.method, route: answered.route, status: String(answered.status) };
   metrics.httpRequests.inc(labels);
   metrics.httpRequestDuration.observe(labels, answered.seconds);
-  logRequest(logger, answered);
-}
-
-/** The access-log line of one answered request. */
-export function logRequest(logger: Logger, answered: AnsweredRequest): void {
   // Probes and scrapes would drown the access log: they go at debug.
   const level = answered.route.startsWith('/health') || answered.route === '/metrics' ? 'debug' : 'info';
   logger.access.write(level, answered.status === clientClosedRequest ? 'request aborted by the client' : 'request', {
@@ -74,9 +69,12 @@ export function logRequest(logger: Logger, answered: AnsweredRequest): void {
     method: answered.method,
     route: answered.route,
     status: answered.status,
-    durationMs: Math.round(answered.seconds * 1000 * 10) / 10,
+    durationMs: durationMs(answered.seconds),
   });
 }
+
+/** Milliseconds to a tenth, as the access log gives them. */
+export const durationMs = (seconds: number): number => Math.round(seconds * 1000 * 10) / 10;
 
 /**
  * Calls `record` once for `res`: with its status when the answer has reached the socket

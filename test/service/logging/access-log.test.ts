@@ -42,6 +42,25 @@ describe('the access log (service/logging/access-log)', () => {
     }
   });
 
+  it('writes through bind() the line write() writes for the same request, and asks for the level on every line', () => {
+    const { stream, written } = chunks();
+    let enabled = true;
+    const log = createAccessLog({ stream, service: 'svc', enabled: () => enabled, clock });
+    const logMe = log.bind({ level: 'info', message: 'request', method: 'GET', route: '/api/auth/me', status: 200 });
+    log.write('info', 'request', entry);
+    logMe(entry.requestId, entry.durationMs);
+    enabled = false;
+    logMe('silenced', 1);
+    log.flush();
+    const [viaWrite, viaBind, ...rest] = written.join('').split('\n');
+    expect(viaBind).to.equal(viaWrite);
+    expect(rest).to.deep.equal(['']);
+    enabled = true;
+    log.bind({ level: 'info', message: 'request', method: 'GET', route: 'a"b', status: 200 })('id"1', 2);
+    log.flush();
+    expect(JSON.parse(written.at(-1)!)).to.include({ route: 'a"b', request_id: 'id"1', duration_ms: 2 });
+  });
+
   it('stamps each line with the clock of its own millisecond', async () => {
     const { stream, written } = chunks();
     let ms = at;
