@@ -17,7 +17,7 @@
  * 10,000 req/s even against the bare node:http baseline (p99 60-260 ms, every slow request
  * due in the first 0.7 s, their time spent between sending and the response's headers).
  */
-import { Agent, request } from 'node:http';
+import { ConnectionPool } from './connection-pool.js';
 
 export interface PacedRequest {
   method: 'GET' | 'POST';
@@ -81,7 +81,7 @@ function percentile(sorted: Float64Array, p: number): number {
 
 export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   stopRequested = false;
-  const agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets });
+  const pool = new ConnectionPool({ host: options.host, port: options.port, maxSockets: options.maxSockets, timeoutMs: 30_000 });
   const warmupCount = Math.floor(options.rate * (options.warmupSeconds ?? 1));
   const total = Math.max(1, Math.floor(options.rate * options.durationSeconds));
   const interval = 1000 / options.rate;
@@ -112,8 +112,6 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
     if (counted) lags[sent++] = performance.now() - due;
     else warmup++;
     inFlight++;
-    const headers: Record<string, string | number> = { ...spec.headers };
-    if (spec.body !== undefined) headers['content-length'] = Buffer.byteLength(spec.body);
     const settle = (status: number, body: string): void => {
       inFlight--;
       spec.onResponse?.(status, body);
@@ -125,15 +123,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
       else if (status === 0) errors++;
       else non2xx++;
     };
-    const req = request({ agent, host: options.host, port: options.port, method: spec.method, path: spec.path, headers, timeout: 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => settle(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')));
-      res.on('error', () => settle(0, ''));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => settle(0, ''));
-    req.end(spec.body);
+    pool.send(spec, settle);
   };
 
   let reportedAt = t0;
@@ -161,7 +151,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
   // Let the stragglers finish: their latency is part of the result.
   const drainDeadline = performance.now() + 30_000;
   while ((inFlight > 0 || waiting.length > 0) && performance.now() < drainDeadline && !stopRequested) await new Promise((r) => setTimeout(r, 10));
-  agent.destroy();
+  pool.close();
   // Never sent: the source had nothing for them until the end.
   starved = waiting.length;
 
