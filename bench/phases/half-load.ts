@@ -20,8 +20,11 @@ export interface HalfLoadOutcome {
   failed: number;
   /** Open loop only: due requests that had no token to send. */
   starved: number;
-  /** Open loop only: p99 of how late the generator wrote requests. */
+  /** Open loop only: p99 and maximum of how late the generator wrote requests. */
   sendLagP99Ms: number;
+  sendLagMaxMs: number;
+  /** Open loop only: when the requests at or above the p99 were due, seconds into the run. */
+  slowestDue: { from: number; to: number } | null;
   /** Upper bound of the bucket of the service's http_request_duration_seconds that holds its p99. */
   serverP99AtMostMs: number;
   /** The same for the database transaction behind the route, when it has one (database_query_duration_seconds). */
@@ -56,7 +59,7 @@ export async function runHalfLoad(ctx: BenchContext, sources: HalfLoadOptions): 
   const { result, stats } = await ctx.phase(name, async () => {
     if (s.pacer === 'autocannon') {
       const r = await closedLoop({ title: name, url: ctx.service.url, connections: sources.connections, durationSeconds: s.seconds.paced, overallRate: rate, requestsFor: sources.sequence, progress: ctx.progress });
-      return { achievedRate: r.throughput, latencyMs: r.latencyMs, failed: r.non2xx + r.errors, starved: 0, sendLagP99Ms: NaN };
+      return { achievedRate: r.throughput, latencyMs: r.latencyMs, failed: r.non2xx + r.errors, starved: 0, sendLagP99Ms: NaN, sendLagMaxMs: NaN, slowestDue: null };
     }
     const r = await openLoop({
       title: name,
@@ -68,7 +71,7 @@ export async function runHalfLoad(ctx: BenchContext, sources: HalfLoadOptions): 
       next: sources.open,
       progress: ctx.progress,
     });
-    return { achievedRate: r.achievedRate, latencyMs: r.latencyMs, failed: r.non2xx + r.errors, starved: r.starved, sendLagP99Ms: r.sendLagMs.p99 };
+    return { achievedRate: r.achievedRate, latencyMs: r.latencyMs, failed: r.non2xx + r.errors, starved: r.starved, sendLagP99Ms: r.sendLagMs.p99, sendLagMaxMs: r.sendLagMs.max, slowestDue: r.slowestDue };
   });
   const after = await scrape();
   const server = p99Bound(after.http, before.http);
@@ -83,14 +86,17 @@ export async function runHalfLoad(ctx: BenchContext, sources: HalfLoadOptions): 
     failed: result.failed,
     starved: result.starved,
     sendLagP99Ms: result.sendLagP99Ms,
+    sendLagMaxMs: result.sendLagMaxMs,
+    slowestDue: result.slowestDue,
     serverP99AtMostMs: server.p99AtMostSeconds * 1000,
     databaseP99AtMostMs: database.p99AtMostSeconds * 1000,
     cpuPressurePercent: stats.cpuPressurePercent,
   };
   ctx.say(
     `  achieved ${outcome.achievedRate.toFixed(0)} req/s: p50 ${outcome.latencyMs.p50} ms, p99 ${outcome.latencyMs.p99} ms, max ${outcome.latencyMs.max} ms; ` +
-      `${Number.isFinite(outcome.sendLagP99Ms) ? `generator send lag p99 ${outcome.sendLagP99Ms} ms; ` : ''}service's own p99 ≤ ${outcome.serverP99AtMostMs} ms` +
-      `${sources.databaseOperation ? `, its database transaction's ≤ ${outcome.databaseP99AtMostMs} ms` : ''}${outcome.failed + outcome.starved ? `; ${outcome.failed} failed, ${outcome.starved} starved` : ''}`,
+      `${Number.isFinite(outcome.sendLagP99Ms) ? `generator send lag p99 ${outcome.sendLagP99Ms} ms (max ${outcome.sendLagMaxMs}); ` : ''}service's own p99 ≤ ${outcome.serverP99AtMostMs} ms` +
+      `${sources.databaseOperation ? `, its database transaction's ≤ ${outcome.databaseP99AtMostMs} ms` : ''}${outcome.failed + outcome.starved ? `; ${outcome.failed} failed, ${outcome.starved} starved` : ''}` +
+      `${outcome.slowestDue ? `; the slowest 1 % were due ${outcome.slowestDue.from}–${outcome.slowestDue.to} s into the run` : ''}`,
   );
   return outcome;
 }

@@ -66,6 +66,11 @@ export interface OpenLoopResult {
    * is partly the generator's, not the service's.
    */
   sendLagMs: { p50: number; p99: number; max: number };
+  /**
+   * When the requests as slow as the p99 or slower were due, seconds into the measured run: a
+   * narrow window is one event (a pause, a burst of other work), a wide one a steady state.
+   */
+  slowestDue: { from: number; to: number };
 }
 
 let stopRequested = false;
@@ -86,6 +91,8 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
   const total = Math.max(1, Math.floor(options.rate * options.durationSeconds));
   const interval = 1000 / options.rate;
   const latencies = new Float64Array(total);
+  // When each of `latencies` was due, ms after t0.
+  const dueAt = new Float64Array(total);
   const lags = new Float64Array(total);
   let ok = 0;
   let non2xx = 0;
@@ -119,7 +126,10 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
       if (!counted) return;
       const end = performance.now();
       lastEnd = Math.max(lastEnd, end);
-      if (status >= 200 && status < 300) latencies[ok++] = end - due;
+      if (status >= 200 && status < 300) {
+        dueAt[ok] = due - t0;
+        latencies[ok++] = end - due;
+      }
       else if (status === 0) errors++;
       else non2xx++;
     };
@@ -158,6 +168,13 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
   const sorted = latencies.slice(0, ok).sort();
   const lagSorted = lags.slice(0, sent).sort();
   const sum = sorted.reduce((a, b) => a + b, 0);
+  const p99 = percentile(sorted, 0.99);
+  let [from, to] = [Infinity, -Infinity];
+  for (let i = 0; i < ok; i++) {
+    if (latencies[i]! < p99) continue;
+    from = Math.min(from, dueAt[i]!);
+    to = Math.max(to, dueAt[i]!);
+  }
   const seconds = Math.max(0.001, (lastEnd - t0) / 1000);
   const r = (v: number): number => Math.round(v * 100) / 100;
   return {
@@ -174,10 +191,11 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
     latencyMs: {
       p50: r(percentile(sorted, 0.5)),
       p90: r(percentile(sorted, 0.9)),
-      p99: r(percentile(sorted, 0.99)),
+      p99: r(p99),
       max: r(sorted[sorted.length - 1] ?? NaN),
       mean: r(ok ? sum / ok : NaN),
     },
     sendLagMs: { p50: r(percentile(lagSorted, 0.5)), p99: r(percentile(lagSorted, 0.99)), max: r(lagSorted[lagSorted.length - 1] ?? NaN) },
+    slowestDue: { from: r(from / 1000), to: r(to / 1000) },
   };
 }
