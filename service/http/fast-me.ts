@@ -3,8 +3,8 @@
  * memory: a token verified here before and not expired, its session known live in a cache that
  * hears of every revocation, and the profile. That is nearly every call of the busiest endpoint
  * (the guide's load mix calls `me` after every login, and clients call it on every page), and
- * Express's own work per request (~115 µs of CPU here) is more than twice what the whole answer
- * takes without it (bench/README.md, "the Express floor").
+ * Express's own work per request (~113 µs of CPU here) is about four times what the whole answer
+ * takes without it, 27–30 µs (bench/README.md, "the Express floor").
  *
  * The answer is the one the Express route gives, header for header: the same security headers
  * (security-headers.ts), request id, body, metrics and access-log line. Anything else (no token,
