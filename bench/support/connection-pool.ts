@@ -53,11 +53,16 @@ export class ConnectionPool {
     else this.queue.push({ exchange, settle });
   }
 
-  /** Closes every connection; requests still waiting or in flight settle with status 0. */
+  /** Closes every connection; requests still waiting or in flight settle with status 0, before it returns. */
   close(): void {
     this.closed = true;
-    for (const connection of this.all) connection.socket.destroy();
-    for (const { settle } of this.queue.splice(0)) settle(0, '');
+    const unsettled = [...this.all].flatMap((connection) => {
+      const settle = connection.settle;
+      connection.settle = undefined;
+      connection.socket.destroy();
+      return settle ? [settle] : [];
+    });
+    for (const settle of [...unsettled, ...this.queue.splice(0).map((waiting) => waiting.settle)]) settle(0, '');
   }
 
   private open(): Connection {
@@ -74,6 +79,12 @@ export class ConnectionPool {
     socket.on('data', (data: Buffer) => {
       const parsed = parser.execute(data);
       if (parsed instanceof Error) socket.destroy(parsed);
+    });
+    // A body without a length ends with the connection (how Node answers a request it refuses
+    // outright: 400, 408, 431 with Connection: close); finish() completes it.
+    socket.on('end', () => {
+      const finished = parser.finish();
+      if (finished instanceof Error) socket.destroy(finished);
     });
     socket.on('timeout', () => socket.destroy(new Error('timeout')));
     socket.on('error', () => undefined); // 'close' follows and fails the request in flight

@@ -70,7 +70,7 @@ export interface OpenLoopResult {
    * When the requests as slow as the p99 or slower were due, seconds into the measured run: a
    * narrow window is one event (a pause, a burst of other work), a wide one a steady state.
    */
-  slowestDue: { from: number; to: number };
+  slowestDue: { from: number; to: number } | null;
 }
 
 let stopRequested = false;
@@ -101,6 +101,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
   let sent = 0;
   let warmup = 0;
   let inFlight = 0;
+  let closing = false;
   let lastEnd = 0;
   const start = performance.now() + 5;
   // The measured run starts once the warm-up's requests are due; request i of it is due at t0 + i·interval.
@@ -122,15 +123,14 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
     const settle = (status: number, body: string): void => {
       inFlight--;
       spec.onResponse?.(status, body);
-      if (waiting.length > 0 && !stopRequested) fire(waiting.shift()!, true);
+      if (waiting.length > 0 && !stopRequested && !closing) fire(waiting.shift()!, true);
       if (!counted) return;
       const end = performance.now();
       lastEnd = Math.max(lastEnd, end);
       if (status >= 200 && status < 300) {
         dueAt[ok] = due - t0;
         latencies[ok++] = end - due;
-      }
-      else if (status === 0) errors++;
+      } else if (status === 0) errors++;
       else non2xx++;
     };
     pool.send(spec, settle);
@@ -161,6 +161,8 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
   // Let the stragglers finish: their latency is part of the result.
   const drainDeadline = performance.now() + 30_000;
   while ((inFlight > 0 || waiting.length > 0) && performance.now() < drainDeadline && !stopRequested) await new Promise((r) => setTimeout(r, 10));
+  // Whatever is still out is settled as failed now, before the counts below; nothing is sent after.
+  closing = true;
   pool.close();
   // Never sent: the source had nothing for them until the end.
   starved = waiting.length;
@@ -196,6 +198,6 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
       mean: r(ok ? sum / ok : NaN),
     },
     sendLagMs: { p50: r(percentile(lagSorted, 0.5)), p99: r(percentile(lagSorted, 0.99)), max: r(lagSorted[lagSorted.length - 1] ?? NaN) },
-    slowestDue: { from: r(from / 1000), to: r(to / 1000) },
+    slowestDue: ok === 0 ? null : { from: r(from / 1000), to: r(to / 1000) },
   };
 }

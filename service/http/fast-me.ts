@@ -37,7 +37,9 @@ const fixedHeaders = securityHeaders.flat();
 
 /**
  * The metric series and the kind of access line a fast answer writes, bound once
- * (metrics/series.ts, logging/access-log.ts): they are the same for every fast answer.
+ * (metrics/series.ts, logging/access-log.ts): they are the same for every fast answer. Binding
+ * creates the series, so they are in /metrics at zero from the start, as the cache's are
+ * (metrics/registry.ts), even on a replica without Redis, which never answers from here.
  */
 interface Series {
   memoryHits: BoundCounter;
@@ -77,23 +79,27 @@ function bodyOf(user: PublicUser): string {
   return body;
 }
 
+interface FastMe extends FastMeDeps {
+  series: Series;
+}
+
 /** The app's request listener with `me` answered first whenever memory can answer it. */
 export function withFastMe(app: RequestListener, deps: FastMeDeps): RequestListener {
-  const series = bindSeries(deps.metrics, deps.logger);
+  const fast: FastMe = { ...deps, series: bindSeries(deps.metrics, deps.logger) };
   return (req, res) => {
     if (req.method === 'GET' && req.url === route) {
-      const chosen: Chosen = {};
       try {
-        if (answered(deps, series, req, res, chosen)) return;
+        if (answered(fast, req, res)) return;
       } catch (err) {
         // Outside Express nothing would catch this, and a throw from a request listener ends the
         // process. Before the answer the app answers instead (with its own 500 if it fails the
         // same way); after it, only the bookkeeping is lost; in between, the connection must go.
-        // The id of the answer already written, or one chosen now and put where Express's requestId
-        // middleware reads it: either way this line and the answer carry the same id.
-        const id = chosen.requestId ?? requestIdFor(req.headers['x-request-id']);
+        // The id of the answer already written (answered() leaves it in the request's headers), or
+        // one chosen now and put there, where Express's requestId middleware reads it: either way
+        // this line and the answer carry the same id.
+        const id = requestIdFor(req.headers['x-request-id']);
         req.headers['x-request-id'] = id;
-        deps.logger.error('the fast path of me failed', { error: err, request_id: id });
+        fast.logger.error('the fast path of me failed', { error: err, request_id: id });
         if (res.writableEnded) return;
         if (res.headersSent) return void res.destroy();
       }
@@ -102,23 +108,20 @@ export function withFastMe(app: RequestListener, deps: FastMeDeps): RequestListe
   };
 }
 
-/** What answered() decided before it threw, for the failure's log line. */
-interface Chosen {
-  requestId?: string;
-}
-
-function answered(deps: FastMeDeps, series: Series, req: IncomingMessage, res: ServerResponse, chosen: Chosen): boolean {
+function answered(fast: FastMe, req: IncomingMessage, res: ServerResponse): boolean {
+  const { series } = fast;
   // A body is Express's to parse, and to refuse (400, 413, 415), even on a GET.
   if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) return false;
   const started = performance.now();
   const token = bearerPattern.exec(req.headers.authorization ?? '')?.[1];
-  const claims = token === undefined ? undefined : deps.accessTokens.remembered(token);
-  if (claims === undefined || !deps.sessions.knownActive(claims.sid, claims.sub)) return false;
-  const user = deps.cache.peek<PublicUser>(profileKey(claims.sub));
+  const claims = token === undefined ? undefined : fast.accessTokens.remembered(token);
+  if (claims === undefined || !fast.sessions.knownActive(claims.sid, claims.sub)) return false;
+  const user = fast.cache.peek<PublicUser>(profileKey(claims.sub));
   if (user === undefined) return false;
 
   const requestId = requestIdFor(req.headers['x-request-id']);
-  chosen.requestId = requestId;
+  // Where the failure's log line finds it, should anything below throw.
+  req.headers['x-request-id'] = requestId;
   const body = bodyOf(user);
   res.writeHead(200, [
     'X-Request-Id', requestId,
@@ -141,7 +144,7 @@ function answered(deps: FastMeDeps, series: Series, req: IncomingMessage, res: S
     series.answeredDuration.observe(seconds);
     series.logAnswered(requestId, durationMs(seconds));
   } else {
-    onAnswered(res, (status) => recordRequest(deps.metrics, deps.logger, { requestId, method: 'GET', route, status, seconds: (performance.now() - started) / 1000 }));
+    onAnswered(res, (status) => recordRequest(fast.metrics, fast.logger, { requestId, method: 'GET', route, status, seconds: (performance.now() - started) / 1000 }));
   }
   return true;
 }

@@ -2,10 +2,11 @@
  * A counter and a histogram whose series can be bound once and then updated for the price of an
  * addition, for the metrics every request updates. prom-client turns the label object into a key
  * on every inc() and observe(), its labels() children included (client_js issue 38, open since
- * 2016): for the five series that `me` answered from memory updates, that was 4 µs of the ~40 µs
- * the whole answer takes (bench/README.md). These register in prom-client's Registry beside its
- * own metrics and read back as they do: the same get() values, so the same /metrics text
- * (test/service/metrics/series.test.ts holds the two side by side).
+ * 2016): for the five series that `me` answered from memory updates, that was 4 µs of the 40 µs
+ * the whole answer took then (bench/README.md). These register in prom-client's Registry beside
+ * its own metrics and read back as they do: the same get() values, so the same /metrics text
+ * (test/service/metrics/series.test.ts holds the two side by side). The other metrics of the
+ * registry stay prom-client's: nothing updates them on every request.
  */
 import client from 'prom-client';
 
@@ -54,24 +55,32 @@ abstract class SeriesMetric<T extends string, S> {
     for (const registry of config.registers ?? []) registry.registerMetric(this as unknown as client.Metric);
   }
 
-  protected abstract zero(): S;
+  protected abstract empty(): S;
   protected abstract clear(state: S): void;
   protected abstract valuesOf(labels: Labels<T>, state: S): Value[];
 
-  /** The state of one series, created at zero; the labels are checked as prom-client checks them. */
+  /**
+   * The state of one series, created at zero. Labels are taken as prom-client takes them: a name it
+   * does not know is refused, a label left out is left out of the series (its own series, not the
+   * one with an empty value).
+   */
   protected stateOf(labels: Labels<T>): S {
     let key = '';
     for (const name of this.labelNames) {
       const value = labels[name];
-      if (value === undefined) throw new Error(`${this.name}: label "${name}" is missing`);
-      // A label value never holds a NUL: two label sets cannot share a key.
-      key += `${value}\u0000`;
+      // Each value after its length, so no two label sets share a key whatever their values hold.
+      if (value === undefined) key += '-;';
+      else {
+        const text = String(value);
+        key += `${text.length}:${text};`;
+      }
     }
     for (const name in labels) if (!this.known.has(name)) throw new Error(`${this.name}: label "${name}" is not one of ${this.labelNames.join(', ')}`);
     const found = this.series.get(key);
     if (found !== undefined) return found.state;
-    const state = this.zero();
-    this.series.set(key, { labels: { ...labels }, state });
+    const state = this.empty();
+    const given = Object.fromEntries(Object.entries(labels).filter(([, value]) => value !== undefined)) as Labels<T>;
+    this.series.set(key, { labels: given, state });
     return state;
   }
 
@@ -120,7 +129,7 @@ export class Counter<T extends string> extends SeriesMetric<T, { value: number }
     };
   }
 
-  protected zero(): { value: number } {
+  protected empty(): { value: number } {
     return { value: 0 };
   }
 
@@ -193,7 +202,7 @@ export class Histogram<T extends string> extends SeriesMetric<T, Buckets> {
     state.count += 1;
   }
 
-  protected zero(): Buckets {
+  protected empty(): Buckets {
     return { counts: new Float64Array(this.upperBounds.length + 1), sum: 0, count: 0 };
   }
 

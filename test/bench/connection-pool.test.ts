@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { ConnectionPool, type Exchange } from '../../bench/support/connection-pool.js';
 
@@ -84,6 +84,36 @@ describe('bench ConnectionPool: the open-loop generator\'s HTTP client', functio
     } finally {
       pool.close();
       await closing.close();
+    }
+  });
+
+  it('reads an answer whose body ends with the connection, as Node sends its refusals (400 with Connection: close)', async () => {
+    const raw = createTcpServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\nno length')));
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const pool = new ConnectionPool({ host: '127.0.0.1', port: (raw.address() as AddressInfo).port, maxSockets: 1, timeoutMs: 5000 });
+    try {
+      expect(await send(pool, { method: 'GET', path: '/', headers: {} })).to.deep.equal({ status: 400, body: 'no length' });
+    } finally {
+      pool.close();
+      await new Promise((resolve) => raw.close(resolve));
+    }
+  });
+
+  it('settles every request in flight or waiting before close() returns', async () => {
+    const silent = await server(() => undefined);
+    const pool = new ConnectionPool({ host: '127.0.0.1', port: silent.port, maxSockets: 1, timeoutMs: 5000 });
+    const settled: string[] = [];
+    try {
+      pool.send({ method: 'GET', path: '/', headers: {} }, (status) => settled.push(`in flight ${status}`));
+      pool.send({ method: 'GET', path: '/', headers: {} }, (status) => settled.push(`waiting ${status}`));
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the first one reaches the server
+      pool.close();
+      expect(settled).to.deep.equal(['in flight 0', 'waiting 0']);
+      pool.send({ method: 'GET', path: '/', headers: {} }, (status) => settled.push(`after ${status}`));
+      expect(settled.at(-1)).to.equal('after 0');
+    } finally {
+      pool.close();
+      await silent.close();
     }
   });
 

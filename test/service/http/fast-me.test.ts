@@ -6,7 +6,7 @@ import { profileKey } from '../../../service/auth/profile.js';
 import { withFastMe } from '../../../service/http/fast-me.js';
 import { securityHeaders } from '../../../service/http/security-headers.js';
 import { createMetrics } from '../../../service/metrics/registry.js';
-import type { Counter } from '../../../service/metrics/series.js';
+import type { Counter, Histogram } from '../../../service/metrics/series.js';
 import { capturingLogger } from '../../support/logs.js';
 import { startRedis, type TestRedis } from '../../support/redis.js';
 import { newAccount, startTestService, type TestService } from '../../support/service.js';
@@ -115,14 +115,18 @@ describe('GET /api/auth/me answered from memory, before Express (http/fast-me.ts
     expect(await fast.res.text()).to.equal(await express.res.text());
   });
 
-  it('counts and logs a fast answer as the app would: http and auth metrics, two memory hits, one access line', async () => {
+  it('counts and logs a fast answer as the app would: http and auth counts and durations, two memory hits, one access line', async () => {
     const { token } = await warmToken();
     const total = (counter: Counter<string>, labels: Record<string, string>): Promise<number> =>
       counter.get().then(({ values }) => values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((sum, v) => sum + v.value, 0));
-    const { httpRequests, authRequests, cacheHits } = service.metrics;
+    const observed = (histogram: Histogram<string>, labels: Record<string, string>): Promise<number> =>
+      histogram.get().then(({ values }) => values.find((v) => v.metricName?.endsWith('_count') && Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0);
+    const { httpRequests, httpRequestDuration, authRequests, authRequestDuration, cacheHits } = service.metrics;
     const read = async (): Promise<number[]> => [
       await total(httpRequests, { method: 'GET', route: '/api/auth/me', status: '200' }),
+      await observed(httpRequestDuration, { method: 'GET', route: '/api/auth/me', status: '200' }),
       await total(authRequests, { operation: 'me', result: 'success' }),
+      await observed(authRequestDuration, { operation: 'me' }),
       await total(cacheHits, { level: 'memory' }),
     ];
     const before = await read();
@@ -130,7 +134,7 @@ describe('GET /api/auth/me answered from memory, before Express (http/fast-me.ts
     const { app } = await viaApp(() => me(token, { headers: { 'x-request-id': 'fast-path-line' } }));
     expect(app).to.equal(false);
     const after = await read();
-    expect(after.map((n, i) => n - before[i]!)).to.deep.equal([1, 1, 2]);
+    expect(after.map((n, i) => n - before[i]!)).to.deep.equal([1, 1, 1, 1, 2]);
     const lines = service.logs.slice(from).filter((line) => line['request_id'] === 'fast-path-line');
     expect(lines).to.have.length(1);
     expect(lines[0]).to.include({ level: 'info', message: 'request', method: 'GET', route: '/api/auth/me', status: 200, service: 'keyward-service' });
