@@ -1,7 +1,7 @@
 /**
  * The service's start-up and shutdown sequences, each a short function that
  * reads top to bottom (STYLE.md §10):
- *   config → token keys → database (embedded if none) → migrate → warm the pool → seal stale TOTP secrets → cache → listen → ready → hourly retention purge;
+ *   hold a tick object → config → token keys → database (embedded if none) → migrate → warm the pool → seal stale TOTP secrets → cache → listen → ready → hourly retention purge;
  *   SIGTERM → not ready → stop accepting → drain in-flight → finish background work, the purge's batch and mail → close pool and Redis → exit.
  */
 import { hkdfSync } from 'node:crypto';
@@ -22,7 +22,6 @@ import { createOutboxStore } from './email/outbox-store.js';
 import { createLogTransport, createSmtpTransport, type MailTransport } from './email/transport.js';
 import { createApp } from './http/app.js';
 import { withFastMe } from './http/fast-me.js';
-import { holdTickObject } from './util/tick-objects.js';
 import { openApiDocument } from './http/openapi/document.js';
 import type { Lifecycle } from './http/routes/operations.js';
 import type { Logger } from './logging/logger.js';
@@ -42,6 +41,7 @@ import { createOneTimeTokens } from './tokens/one-time.js';
 import { createRefreshTokens } from './tokens/refresh.js';
 import { startRetentionJob, type RetentionJob } from './store/retention-job.js';
 import { createBackground, type Background } from './util/background.js';
+import { holdTickObject } from './util/tick-objects.js';
 import { packageVersion } from './version.js';
 
 export interface RunningService {
@@ -131,6 +131,8 @@ export async function startService(config: Config, options: StartOptions): Promi
   const { logger } = options;
   const now = options.now ?? Date.now;
   const lifecycle: Lifecycle = { started: false, draining: false };
+  // Against a V8 deoptimisation that slows every process.nextTick five-fold once a full GC runs on
+  // an idle replica (util/tick-objects.ts).
   await holdTickObject();
   const sources: MetricsSources = {};
   const metrics = createMetrics(sources);

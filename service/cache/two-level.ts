@@ -42,7 +42,11 @@ export interface Cache {
    * to get() would count its lookups twice, so one that answers from memory counts its hits.
    */
   peek<T>(key: string): T | undefined;
-  /** Stores `value`, frozen: readers share it, so a change is another set(), never an edit. */
+  /**
+   * Stores `value` and freezes it (shallowly: cached values are flat records): readers share it,
+   * so a change is another set(), never an edit. add() freezes its value too, and get() what it
+   * read from Redis, whether or not they keep it.
+   */
   set<T>(key: string, value: T): Promise<void>;
   /**
    * Stores `value` only where `key` is absent (Redis SET NX): for filling the cache from
@@ -81,10 +85,10 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
   const { metrics, logger, redis, subscriber } = options;
   // lru-cache needs object-or-primitive values that are not undefined; wrap them.
   const memory = new LRUCache<string, { value: unknown }>({ max: options.memorySize, ttl: options.memoryTtlSeconds * 1000 });
-  // What memory holds is frozen: every reader gets the same object (peek hands it out, and the fast
-  // path of `me` keeps the JSON of a profile per object), so a change must be a new set(), never an
-  // edit that some readers would see and others not.
-  const hold = (key: string, value: unknown): void => void memory.set(key, { value: Object.freeze(value) });
+  // What memory holds is frozen (set, add and get freeze it on the way in): every reader gets the
+  // same object (peek hands it out, and the fast path of `me` keeps the JSON of a profile per
+  // object), so a change must be a new set(), never an edit some readers would see and others not.
+  const hold = (key: string, value: unknown): void => void memory.set(key, { value });
   let lastRedisError: string | null = null;
   let listening = false;
   const unsynced: Unsynced = createUnsynced(options.unsyncedLimit ?? defaultUnsyncedLimit);
@@ -196,7 +200,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
           return undefined;
         }
         metrics.cacheHits.inc({ level: 'redis' });
-        const value = JSON.parse(raw) as T;
+        const value = Object.freeze(JSON.parse(raw) as T);
         // Answered for the caller either way: the read was right when Redis served it.
         if (keep()) hold(key, value);
         return value;
@@ -210,6 +214,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
     },
 
     async set<T>(key: string, value: T): Promise<void> {
+      Object.freeze(value);
       hold(key, value);
       reads.changed(key);
       if (!redis) return;
@@ -217,6 +222,7 @@ export async function createCache(options: CacheOptions): Promise<Cache> {
     },
 
     async add<T>(key: string, value: T): Promise<void> {
+      Object.freeze(value);
       if (!redis) {
         if (!memory.has(key)) hold(key, value);
         return;

@@ -20,7 +20,7 @@ export function requestIdFor(given: string | string[] | undefined): string {
  * (res.locals, then ClientInfo) to the access line, security events and their log lines. Not through
  * an AsyncLocalStorage: on Node 20 that is an async hook, which runs for every promise, tick and
  * socket write of every request, `me` answered from memory included, and cost about 5 µs of the
- * 40-odd that such an answer takes (bench/README.md).
+ * 45 that such an answer took then (bench/README.md).
  */
 export const requestId: RequestHandler = (req, res, next) => {
   const id = requestIdFor(req.headers['x-request-id']);

@@ -42,7 +42,7 @@ class RecordingResponse extends ServerResponse {
  * for APIs: nothing may load, nobody may frame it, should a browser ever render one as a page.
  * The rest of helmet's headers stay as they are.
  */
-export const apiHelmetOptions = {
+const apiHelmetOptions = {
   contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
   xFrameOptions: { action: 'deny' },
 } as const satisfies Parameters<typeof helmet>[0];

@@ -7,7 +7,7 @@
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import type { LogLevel } from '../config/env.js';
-import { createAccessLog, type AccessLog } from './access-log.js';
+import { createAccessLog, type AccessLog, type AccessLogOptions } from './access-log.js';
 
 /** winston's logger, and beside it the access log, which writes to the same stream (access-log.ts). */
 export type Logger = winston.Logger & { access: AccessLog };
@@ -48,17 +48,19 @@ export interface LoggerOptions {
   /** Where lines go; defaults to stdout. Tests pass a stream to read lines back. */
   stream?: NodeJS.WritableStream;
   silent?: boolean;
+  /** How the access log batches its lines (access-log.ts has the defaults). */
+  access?: Pick<AccessLogOptions, 'batchChars' | 'delayMs'>;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
   const stream = options.stream ?? process.stdout;
   const service = options.service ?? 'keyward-service';
-  const access = createAccessLog({ stream, service, enabled: (level) => !logger.silent && logger.isLevelEnabled(level) });
+  const access = createAccessLog({ ...options.access, stream, service, enabled: (level) => !logger.silent && logger.isLevelEnabled(level) });
   // Access lines wait in a batch (access-log.ts); a winston line first writes out those queued
-  // before it, so the stream holds every line in the order it was logged. The
-  // line is passed on at once and `done` called without waiting for the stream: a line held here
-  // would be overtaken by later access lines and lost at process.exit(). The stream's own buffer
-  // keeps the order, and its errors stay its own, as when winston wrote to it directly.
+  // before it, so the stream holds every line in the order it was logged. The line is passed on
+  // at once and `done` called without waiting for the stream: a line held here would be
+  // overtaken by later access lines and lost at process.exit(). The stream's own buffer keeps the
+  // order, and its errors stay its own, as when winston wrote to it directly.
   const inOrder = new Writable({
     decodeStrings: false,
     // Only winston writes here, and it writes strings, which decodeStrings: false passes as they are.
@@ -79,9 +81,11 @@ export function createLogger(options: LoggerOptions): Logger {
 }
 
 /**
- * Writes the access lines still queued when the process ends, however it ends (process.exit()
- * after a failed shutdown, a crash): no turn of the event loop follows to write them. Writes to
- * a file or a pipe are synchronous on Linux, so they are out before the process is.
+ * Writes the access lines still batched when the process ends on process.exit() (after a failed
+ * shutdown) or an uncaught exception: no timer fires after those. Writes to a file or a pipe are
+ * synchronous on Linux, so they are out before the process is. What nothing can write: the batch
+ * of a process killed outright (SIGKILL, the OOM killer) or dying inside V8 (a fatal out-of-memory
+ * error), at most 16 KiB or 0.1 s of access lines.
  */
 export function flushAtExit(logger: Logger): void {
   process.once('exit', () => logger.access.flush());

@@ -56,6 +56,11 @@ describe('the two-level cache', () => {
     expect(cache.peek('user:u1')).to.deep.equal({ id: 'u1', email: 'ada@example.com' });
     await cache.add('user:u2', { id: 'u2' });
     expect(Object.isFrozen(cache.peek('user:u2'))).to.equal(true);
+    // Whether or not add() keeps it: a caller's object is frozen the same way every time.
+    const late = { id: 'u2', email: 'late@example.com' };
+    await cache.add('user:u2', late);
+    expect(cache.peek('user:u2')).to.deep.equal({ id: 'u2' });
+    expect(Object.isFrozen(late)).to.equal(true);
     await cache.close();
   });
 

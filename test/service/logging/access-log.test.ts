@@ -2,8 +2,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { accessLine, createAccessLog, type AccessEntry } from '../../../service/logging/access-log.js';
+import { accessLine, createAccessLog, type AccessEntry, type StartTimer } from '../../../service/logging/access-log.js';
 import { createLogger } from '../../../service/logging/logger.js';
 import { capturingLogger } from '../../support/logs.js';
 
@@ -17,9 +16,29 @@ function chunks(): { stream: Writable; written: string[] } {
   return { stream: new Writable({ write: (chunk: Buffer, _e, cb) => (written.push(chunk.toString('utf8')), cb()) }), written };
 }
 
-const accessLog = fileURLToPath(new URL('../../../service/logging/access-log.ts', import.meta.url));
+const logger = fileURLToPath(new URL('../../../service/logging/logger.ts', import.meta.url));
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const ids = (text: string): unknown[] => text.trimEnd().split('\n').map((l) => JSON.parse(l)['request_id']);
+
+/** Timers a test fires by hand: no test waits on the clock. */
+function drivenTimers(): { start: StartTimer; started: number[]; fire(): void; pending(): number } {
+  const waiting = new Set<() => void>();
+  const started: number[] = [];
+  return {
+    started,
+    start(callback, ms) {
+      started.push(ms);
+      waiting.add(callback);
+      return () => void waiting.delete(callback);
+    },
+    fire() {
+      const due = [...waiting];
+      waiting.clear();
+      for (const callback of due) callback();
+    },
+    pending: () => waiting.size,
+  };
+}
 
 describe('the access log (service/logging/access-log)', () => {
   it('writes the line winston writes for the same message and fields, byte for byte but the timestamp', async () => {
@@ -29,13 +48,13 @@ describe('the access log (service/logging/access-log)', () => {
     await turn();
     const fromWinston = written.join('');
     const timestamp = String((JSON.parse(fromWinston) as Record<string, unknown>)['timestamp']);
-    expect(accessLine('info', 'request', entry, 'keyward-service', timestamp)).to.equal(fromWinston);
+    expect(accessLine({ level: 'info', message: 'request', ...entry }, 'keyward-service', timestamp)).to.equal(fromWinston);
   });
 
   it('escapes what it is given as JSON strings, as JSON.stringify does, so no value can break the line', () => {
     const awkward = ['a"b', 'a\\b', 'line\nbreak', 'tab\there', 'nul\u0000', 'del\u007f', 'café', 'emoji 🙂', 'lone \ud800', ''];
     for (const route of awkward) {
-      const line = accessLine('info', 'request', { ...entry, route }, 'svc', '2026-11-28T12:00:00.123Z');
+      const line = accessLine({ level: 'info', message: 'request', ...entry, route }, 'svc', '2026-11-28T12:00:00.123Z');
       expect(line.split('\n'), JSON.stringify(route)).to.have.length(2);
       expect(line, JSON.stringify(route)).to.contain(`"route":${JSON.stringify(route)},`);
       expect(JSON.parse(line)['route']).to.equal(route);
@@ -76,7 +95,7 @@ describe('the access log (service/logging/access-log)', () => {
 
   it('writes a batch in one write once it holds batchChars characters', () => {
     const { stream, written } = chunks();
-    const line = accessLine('info', 'request', { ...entry, requestId: 'r0' }, 'svc', new Date(at).toISOString());
+    const line = accessLine({ level: 'info', message: 'request', ...entry, requestId: 'r0' }, 'svc', new Date(at).toISOString());
     const log = createAccessLog({ stream, service: 'svc', enabled: () => true, clock, batchChars: line.length * 3 });
     for (let i = 0; i < 7; i++) log.write('info', 'request', { ...entry, requestId: `r${i}` });
     expect(written.map(ids)).to.deep.equal([
@@ -87,29 +106,41 @@ describe('the access log (service/logging/access-log)', () => {
     expect(written.map(ids)).to.deep.equal([['r0', 'r1', 'r2'], ['r3', 'r4', 'r5'], ['r6']]);
   });
 
-  it('writes a smaller batch delayMs after its first line, and nothing before', async () => {
+  it('writes a smaller batch delayMs after its first line, and nothing before', () => {
     const { stream, written } = chunks();
-    const log = createAccessLog({ stream, service: 'svc', enabled: () => true, clock, delayMs: 50 });
+    const timers = drivenTimers();
+    const log = createAccessLog({ stream, service: 'svc', enabled: () => true, clock, delayMs: 50, startTimer: timers.start });
     log.write('info', 'request', { ...entry, requestId: 'r0' });
-    await sleep(20);
     log.write('info', 'request', { ...entry, requestId: 'r1' });
-    await turn();
-    expect(written, 'nothing after a turn of the event loop').to.deep.equal([]);
-    await sleep(60);
-    expect(written.map(ids), 'both lines, 50 ms after the first').to.deep.equal([['r0', 'r1']]);
+    expect(timers.started, 'one timer for the batch, from its first line').to.deep.equal([50]);
+    expect(written).to.deep.equal([]);
+    timers.fire();
+    expect(written.map(ids), 'both lines, when the timer fires').to.deep.equal([['r0', 'r1']]);
     log.write('info', 'request', { ...entry, requestId: 'r2' });
-    await sleep(70);
-    expect(written.map(ids), 'the next line starts a new wait').to.deep.equal([['r0', 'r1'], ['r2']]);
+    expect(timers.started, 'the next line starts a new wait').to.deep.equal([50, 50]);
+    timers.fire();
+    expect(written.map(ids)).to.deep.equal([['r0', 'r1'], ['r2']]);
   });
 
-  it('writes what is buffered at once on flush(), and nothing twice', async () => {
+  it('writes what is buffered at once on flush(), cancels the batch\'s timer, and writes nothing twice', () => {
     const { stream, written } = chunks();
-    const log = createAccessLog({ stream, service: 'svc', enabled: () => true, clock, delayMs: 10 });
+    const timers = drivenTimers();
+    const log = createAccessLog({ stream, service: 'svc', enabled: () => true, clock, startTimer: timers.start });
     log.write('info', 'request', entry);
     log.flush();
     expect(written).to.have.length(1);
-    await sleep(30);
-    expect(written, 'the timer of the flushed batch writes nothing').to.have.length(1);
+    expect(timers.pending(), 'the timer of the flushed batch').to.equal(0);
+    log.flush();
+    expect(written).to.have.length(1);
+  });
+
+  it('cancels the batch\'s timer when the batch fills first', () => {
+    const { stream, written } = chunks();
+    const timers = drivenTimers();
+    const log = createAccessLog({ stream, service: 'svc', enabled: () => true, clock, batchChars: 1, startTimer: timers.start });
+    log.write('info', 'request', entry);
+    expect(written).to.have.length(1);
+    expect(timers.pending()).to.equal(0);
   });
 
   it('asks for the level on every line, so a level changed at run time applies at once', () => {
@@ -134,14 +165,15 @@ describe('the access log (service/logging/access-log)', () => {
   });
 
   for (const ending of ['its work is done', 'it throws']) {
-    it(`lets a process end when ${ending}, a batch still waiting, and an exit hook writes the batch`, function () {
+    it(`lets a process end when ${ending}, a batch still waiting, and the exit hook writes the batch`, function () {
       this.timeout(30_000);
-      // The timer alone would keep the process alive for a minute; it is unref'd.
+      // The service's own wiring (cli.ts): its logger and flushAtExit. The batch's timer alone
+      // would keep the process alive for a minute; it is unref'd.
       const script = `
-        import { createAccessLog } from ${JSON.stringify(accessLog)};
-        const log = createAccessLog({ stream: process.stdout, service: 'svc', enabled: () => true, delayMs: 60_000 });
-        process.once('exit', () => log.flush());
-        log.write('info', 'request', { requestId: 'waiting', method: 'GET', route: '/api/auth/me', status: 200, durationMs: 1 });
+        import { createLogger, flushAtExit } from ${JSON.stringify(logger)};
+        const log = createLogger({ level: 'info', access: { delayMs: 60_000 } });
+        flushAtExit(log);
+        log.access.write('info', 'request', { requestId: 'waiting', method: 'GET', route: '/api/auth/me', status: 200, durationMs: 1 });
         ${ending === 'it throws' ? "setImmediate(() => { throw new Error('boom'); });" : ''}
       `;
       const started = performance.now();
