@@ -133,6 +133,8 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
   };
   return {
     write(level, message, entry) {
+      // Probes and scrapes go at debug: usually nothing to build.
+      if (!options.enabled(level)) return;
       add(new LineParts({ level, message, method: entry.method, route: entry.route, status: entry.status }, options.service), entry.requestId, entry.durationMs);
     },
     bind(kind) {
