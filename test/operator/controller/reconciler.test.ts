@@ -190,19 +190,35 @@ describe('one reconcile pass against a real control plane', function () {
     expect(service?.metadata?.ownerReferences ?? []).to.deep.equal([]);
   });
 
+  /**
+   * An object the cache still holds from an AuthService named `owner` deleted before the one under
+   * test: labelled as the operator's, owned by the predecessor's uid, not the current one's.
+   */
+  const predecessorsChild = (owner: string, child: { apiVersion: string; kind: string; name: string }, rest: Record<string, unknown> = {}): KubeObject =>
+    ({
+      apiVersion: child.apiVersion,
+      kind: child.kind,
+      metadata: {
+        name: child.name,
+        namespace: ns,
+        labels: { 'app.kubernetes.io/managed-by': 'keyward-operator' },
+        ownerReferences: [{ apiVersion: 'auth.keyward.dev/v1alpha1', kind: 'AuthService', name: owner, uid: '00000000-0000-4000-8000-000000000000', controller: true }],
+      },
+      ...rest,
+    }) as KubeObject;
+
   it('waits, deciding and writing nothing, for the children of an AuthService of the same name deleted before it to be garbage-collected', async () => {
     await admin.apply(sampleAuthService(ns, 'again'));
     const current = await snapshot();
     // The cache still holds the predecessor's running blue Deployment, owned by an AuthService
     // "again" of another uid. Observed, it would be adopted as this one's active colour.
-    const predecessor = { apiVersion: 'auth.keyward.dev/v1alpha1', kind: 'AuthService', name: 'again', uid: '00000000-0000-4000-8000-000000000000', controller: true };
-    current.set('Deployment/again-blue', {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'again-blue', namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'keyward-operator' }, ownerReferences: [predecessor] },
-      spec: { replicas: 3, template: { spec: { containers: [{ name: 'auth-service', image: 'registry.example/keyward-service:1.3.0' }] } } },
-      status: { replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3 },
-    } as KubeObject);
+    current.set(
+      'Deployment/again-blue',
+      predecessorsChild('again', { apiVersion: 'apps/v1', kind: 'Deployment', name: 'again-blue' }, {
+        spec: { replicas: 3, template: { spec: { containers: [{ name: 'auth-service', image: 'registry.example/keyward-service:1.3.0' }] } } },
+        status: { replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3 },
+      }),
+    );
     const sent = writes.length;
     const result = await reconcile(deps(() => current), ns, 'again');
     expect(result).to.deep.equal({ applied: 0, requeueAfterMs: 2_000 });
@@ -218,12 +234,7 @@ describe('one reconcile pass against a real control plane', function () {
   it('waits as well for a predecessor\'s child the rollout does not read (its ServiceAccount), instead of writing the rest around it', async () => {
     await admin.apply(sampleAuthService(ns, 'again2'));
     const current = await snapshot();
-    const predecessor = { apiVersion: 'auth.keyward.dev/v1alpha1', kind: 'AuthService', name: 'again2', uid: '00000000-0000-4000-8000-000000000002', controller: true };
-    current.set('ServiceAccount/again2', {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name: 'again2', namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'keyward-operator' }, ownerReferences: [predecessor] },
-    });
+    current.set('ServiceAccount/again2', predecessorsChild('again2', { apiVersion: 'v1', kind: 'ServiceAccount', name: 'again2' }));
     const sent = writes.length;
     expect(await reconcile(deps(() => current), ns, 'again2')).to.deep.equal({ applied: 0, requeueAfterMs: 2_000 });
     expect(writes.slice(sent), 'writes').to.deep.equal([]);
