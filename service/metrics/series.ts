@@ -104,6 +104,11 @@ function checkedAmount(metric: string, value: number): number {
   return value;
 }
 
+function checkedIncrement(metric: string, value: number): number {
+  if (checkedAmount(metric, value) < 0) throw new Error(`${metric}: a counter cannot go down`);
+  return value;
+}
+
 /** A counter series bound to its labels. */
 export interface BoundCounter {
   inc(value?: number): void;
@@ -113,8 +118,8 @@ export class Counter<T extends string> extends SeriesMetric<T, { value: number }
   readonly type = 'counter';
 
   inc(labels: Labels<T>, value = 1): void {
-    if (checkedAmount(this.name, value) < 0) throw new Error(`${this.name}: a counter cannot go down`);
-    this.stateOf(labels).value += value;
+    const amount = checkedIncrement(this.name, value); // before stateOf(): a refused update makes no series
+    this.stateOf(labels).value += amount;
   }
 
   /** The series of `labels`, for a caller that updates it on every request. */
@@ -123,8 +128,7 @@ export class Counter<T extends string> extends SeriesMetric<T, { value: number }
     const name = this.name;
     return {
       inc(value = 1) {
-        if (checkedAmount(name, value) < 0) throw new Error(`${name}: a counter cannot go down`);
-        state.value += value;
+        state.value += checkedIncrement(name, value);
       },
     };
   }

@@ -79,6 +79,7 @@ describe('bindable metric series (service/metrics/series)', () => {
     expect(() => counter.inc({ level: 'memory' }, -1)).to.throw('cannot go down');
     expect(() => counter.bind({ level: 'memory' }).inc(-1)).to.throw('cannot go down');
     expect(() => counter.inc({ level: 'memory' }, Number.NaN)).to.throw('not a finite number');
+    expect(() => counter.inc({ level: 'redis' }, -1)).to.throw('cannot go down');
     expect(() => histogram.observe({ operation: 'me' }, Number.POSITIVE_INFINITY)).to.throw('not a finite number');
     expect(() => histogram.bind({ operation: 'me' }).observe(Number.NaN)).to.throw('not a finite number');
     // Only the series bind() made, still at zero.
